@@ -1,0 +1,11 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }] },
+  // Integration tests start real server processes from dist/: build once before the run.
+  globalSetup: '<rootDir>/test/support/global-setup.js',
+  testTimeout: 60000,
+  maxWorkers: 2,
+};

@@ -1,0 +1,88 @@
+import type { Option, Section, SectionValue } from './option';
+import { breakpadOptions } from './sections/breakpad';
+import { clusterOptions } from './sections/cluster';
+import { crashmoverOptions } from './sections/crashmover';
+import { loggingOptions } from './sections/logging';
+import { observabilityOptions } from './sections/observability';
+import { publishOptions } from './sections/publish';
+import { serverOptions } from './sections/server';
+import { storageOptions } from './sections/storage';
+import { throttlerOptions } from './sections/throttler';
+
+/** Every configuration section, in the order the docs list them. */
+export const SECTIONS = {
+  server: { title: 'Server', options: serverOptions },
+  cluster: { title: 'Processes', options: clusterOptions },
+  logging: { title: 'Logging', options: loggingOptions },
+  breakpad: { title: 'Crash submission (`/submit`)', options: breakpadOptions },
+  throttler: { title: 'Throttling', options: throttlerOptions },
+  crashmover: { title: 'Crashmover (saving and publishing)', options: crashmoverOptions },
+  storage: { title: 'Storage', options: storageOptions },
+  publish: { title: 'Publishing', options: publishOptions },
+  observability: { title: 'Metrics and error reporting', options: observabilityOptions },
+} satisfies Record<string, { title: string; options: Section }>;
+
+type Sections = typeof SECTIONS;
+export type Config = { [K in keyof Sections]: SectionValue<Sections[K]['options']> };
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function rawValue(opt: Option<unknown>, env: NodeJS.ProcessEnv): { name: string; value: string | undefined } {
+  for (const name of [opt.env, ...(opt.aliases ?? [])]) {
+    const value = env[name];
+    if (value !== undefined) return { name, value };
+  }
+  return { name: opt.env, value: undefined };
+}
+
+/**
+ * Reads and validates every option from the environment, once. All problems
+ * are collected so an operator sees them together; each names the variable,
+ * the value and what is expected.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const config: Record<string, Record<string, unknown>> = {};
+  for (const [sectionName, section] of Object.entries(SECTIONS)) {
+    const values: Record<string, unknown> = {};
+    for (const [key, opt] of Object.entries(section.options as Section)) {
+      const { name, value } = rawValue(opt, env);
+      try {
+        values[key] = opt.parse(value);
+      } catch (err) {
+        const shown = opt.secret ? '<redacted>' : JSON.stringify(value ?? '');
+        problems.push(`${name}=${shown} is invalid: ${(err as Error).message} (${opt.expected}).`);
+      }
+    }
+    config[sectionName] = values;
+  }
+  const result = config as Config;
+  if (problems.length === 0) problems.push(...crossChecks(result));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return result;
+}
+
+function crossChecks(c: Config): string[] {
+  const problems: string[] = [];
+  if ((c.storage.class === 'gcs' || c.storage.class === 's3') && !c.storage.bucketName) {
+    problems.push(`CRASHMOVER_CRASHSTORAGE_BUCKET_NAME is required when CRASHMOVER_CRASHSTORAGE_CLASS=${c.storage.class}.`);
+  }
+  if (c.publish.class === 'pubsub') {
+    if (!c.publish.projectId) problems.push('CRASHMOVER_CRASHPUBLISH_PROJECT_ID is required when CRASHMOVER_CRASHPUBLISH_CLASS=pubsub.');
+    if (!c.publish.topicName) problems.push('CRASHMOVER_CRASHPUBLISH_TOPIC_NAME is required when CRASHMOVER_CRASHPUBLISH_CLASS=pubsub.');
+  }
+  if (Boolean(c.server.tlsCertFile) !== Boolean(c.server.tlsKeyFile)) {
+    problems.push('TLS_CERT_FILE and TLS_KEY_FILE must be set together (both for HTTPS, neither for plain HTTP).');
+  }
+  if (c.breakpad.maxDecompressedSize < c.breakpad.maxPayloadSize) {
+    problems.push(
+      `BREAKPAD_MAX_DECOMPRESSED_SIZE=${c.breakpad.maxDecompressedSize} is invalid: expected a value ≥ BREAKPAD_MAX_PAYLOAD_SIZE (${c.breakpad.maxPayloadSize}).`,
+    );
+  }
+  return problems;
+}

@@ -1,0 +1,11 @@
+import { bool, int, optionalStr, str } from '../option';
+
+/** StatsD, Prometheus, Sentry and the access log. */
+export const observabilityOptions = {
+  statsdHost: str({ env: 'STATSD_HOST', default: 'localhost', doc: 'StatsD (DogStatsD) host that receives metrics over UDP.', expected: 'a host name or IP address' }),
+  statsdPort: int({ env: 'STATSD_PORT', default: 8125, min: 1, max: 65535, doc: 'StatsD UDP port.' }),
+  statsdNamespace: str({ env: 'STATSD_NAMESPACE', default: 'socorro', doc: 'Prefix of every StatsD metric name (`<namespace>.collector…`).', expected: 'a metric name prefix' }),
+  metricsEnabled: bool({ env: 'METRICS_ENABLED', default: true, doc: 'Serve Prometheus metrics at `GET /metrics`.' }),
+  sentryDsn: optionalStr({ env: 'SECRET_SENTRY_DSN', secret: true, doc: 'Sentry DSN; unset sends nothing.', expected: 'a Sentry DSN URL' }),
+  accessLogClientIp: bool({ env: 'ACCESS_LOG_CLIENT_IP', default: false, doc: 'Include client IP addresses in the access log.' }),
+};

@@ -1,0 +1,50 @@
+import os from 'node:os';
+import { bool, int, optionalStr, str } from '../option';
+
+/** HTTP server, process and environment options. */
+export const serverOptions = {
+  host: str({ env: 'HOST', default: '0.0.0.0', doc: 'Address the workers listen on.', expected: 'an IP address or host name' }),
+  port: int({ env: 'PORT', default: 8000, min: 0, max: 65535, doc: 'TCP port the workers listen on (0 picks a free port).' }),
+  hostname: str({
+    env: 'HOSTNAME',
+    default: os.hostname(),
+    defaultDoc: "the machine's host name",
+    doc: 'Host id used in logs (`host_id`), metrics tags (`host:`) and error reports.',
+  }),
+  localDevEnv: bool({
+    env: 'LOCAL_DEV_ENV',
+    default: false,
+    doc: 'Local development mode: readable log lines instead of JSON, and `/__broken__` enabled.',
+  }),
+  brokenEndpointEnabled: bool({
+    env: 'BROKEN_ENDPOINT_ENABLED',
+    default: false,
+    doc: 'Serve `/__broken__` (raises an unhandled error, to test error reporting) outside local development.',
+  }),
+  basedir: str({
+    env: 'APP_BASEDIR',
+    default: '.',
+    doc: 'Base directory of the app; `version.json` is read from here for `/__version__`.',
+    expected: 'a directory path',
+  }),
+  keepAliveTimeoutMs: int({
+    env: 'HTTP_KEEPALIVE_TIMEOUT_MS',
+    default: 5000,
+    min: 0,
+    doc: 'How long an idle keep-alive connection stays open (ms). Keep it above the load balancer idle timeout ordering you need.',
+  }),
+  headersTimeoutMs: int({
+    env: 'HTTP_HEADERS_TIMEOUT_MS',
+    default: 20000,
+    min: 1000,
+    doc: 'Time allowed to receive the request headers (ms); slower clients are disconnected.',
+  }),
+  requestTimeoutMs: int({
+    env: 'HTTP_REQUEST_TIMEOUT_MS',
+    default: 600000,
+    min: 0,
+    doc: 'Upper bound on the time to receive a whole request (ms; 0 = none). The per-byte idle limit is `BREAKPAD_BODY_TIMEOUT_SECONDS`.',
+  }),
+  tlsCertFile: optionalStr({ env: 'TLS_CERT_FILE', doc: 'PEM certificate chain: with `TLS_KEY_FILE`, workers serve HTTPS.', expected: 'a file path' }),
+  tlsKeyFile: optionalStr({ env: 'TLS_KEY_FILE', doc: 'PEM private key for `TLS_CERT_FILE`.', expected: 'a file path' }),
+};

@@ -1,0 +1,30 @@
+/**
+ * The metrics seam: StatsD-style calls with DogStatsD tags (`"reason:bad_gzip"`).
+ * Names are Antenna's without the namespace prefix, e.g.
+ * `collector.breakpad_resource.incoming_crash`.
+ */
+export interface Metrics {
+  incr(name: string, tags?: string[], value?: number): void;
+  gauge(name: string, value: number, tags?: string[]): void;
+  timing(name: string, ms: number, tags?: string[]): void;
+  histogram(name: string, value: number, tags?: string[]): void;
+  close(): Promise<void>;
+}
+
+export const noopMetrics: Metrics = {
+  incr() {},
+  gauge() {},
+  timing() {},
+  histogram() {},
+  async close() {},
+};
+
+/** Measures an async call and reports its duration as a timing, whatever the outcome. */
+export async function timed<T>(metrics: Metrics, name: string, fn: () => Promise<T>, tags?: string[]): Promise<T> {
+  const start = performance.now();
+  try {
+    return await fn();
+  } finally {
+    metrics.timing(name, performance.now() - start, tags);
+  }
+}

@@ -1,0 +1,8 @@
+import type { Config } from '../../shared/config';
+import type { Logger } from '../../shared/logging';
+import type { CrashPublisher } from './crash-publisher';
+
+// Placeholder until the pubsub backend lands (issue "Cloud backends").
+export function createSqsPublisher(_config: Config, _logger: Logger): CrashPublisher {
+  throw new Error('CRASHMOVER_CRASHPUBLISH_CLASS=sqs is not available in this build');
+}
