@@ -43,7 +43,7 @@ export const breakpadOptions = {
     env: 'BREAKPAD_MAX_PART_HEADER_SIZE',
     default: 16384,
     min: 256,
-    doc: 'Largest header block of one multipart part, in bytes; larger is `malformed_invalid_payload_structure`.',
+    doc: 'Most bytes kept of the header block of one multipart part; the rest of an oversized header is discarded, so a hostile header cannot grow memory.',
   }),
   bodyTimeoutSeconds: int({
     env: 'BREAKPAD_BODY_TIMEOUT_SECONDS',

@@ -1,0 +1,49 @@
+/** Messages between the primary and its workers (Node cluster IPC). */
+
+/** Primary → worker: stop accepting, finish in-flight uploads, drain, exit. */
+export interface ShutdownMessage {
+  type: 'antenna:shutdown';
+}
+
+/** Worker → primary: the worker is listening and ready for traffic. */
+export interface ListeningMessage {
+  type: 'antenna:listening';
+}
+
+/** Worker → primary, every HEARTBEAT_INTERVAL. */
+export interface WorkerReport {
+  type: 'antenna:report';
+  pid: number;
+  saveQueueSize: number;
+  inFlight: number;
+  crashesHandled: number;
+  healthErrors: Array<{ name: string; msg: string }>;
+}
+
+export interface FleetWorker {
+  pid: number;
+  save_queue_size: number;
+  in_flight: number;
+  last_report_ms: number;
+  unresponsive: boolean;
+}
+
+/** Primary → every worker: the fleet as the primary sees it. */
+export interface FleetMessage {
+  type: 'antenna:fleet';
+  workers: FleetWorker[];
+  saveQueueSize: number;
+}
+
+/** Worker → primary: start-up failed; the reason, for the primary's crash-loop report. */
+export interface StartupFailedMessage {
+  type: 'antenna:startup-failed';
+  reason: string;
+}
+
+export type PrimaryToWorker = ShutdownMessage | FleetMessage;
+export type WorkerToPrimary = ListeningMessage | WorkerReport | StartupFailedMessage;
+
+export function isMessage<T extends { type: string }>(msg: unknown, type: T['type']): msg is T {
+  return typeof msg === 'object' && msg !== null && (msg as { type?: unknown }).type === type;
+}

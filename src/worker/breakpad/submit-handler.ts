@@ -1,0 +1,126 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createCrashId, isValidCrashId } from '../../shared/crash-id';
+import type { Logger } from '../../shared/logging';
+import type { Metrics } from '../../shared/metrics';
+import { QueueFullError, type CrashSink } from '../crashmover/crash-sink';
+import { buildRawCrash, removePrivacyFields, utcNow } from './raw-crash';
+import { ClientAborted, readPayload, type PayloadLimits } from './read-payload';
+import { Rejection } from './rejection';
+import { checkSubmitHeaders } from './request-headers';
+import { isStageSubmitter } from './stage-submitter';
+import { sendText, sendTextAndClose } from './respond';
+
+export type ThrottleResult = 'ACCEPT' | 'DEFER' | 'REJECT' | 'FAKEACCEPT';
+
+export interface CrashThrottler {
+  throttle(rawCrash: Record<string, unknown>): { result: ThrottleResult; ruleName: string; percentage?: number };
+}
+
+export interface SubmitDeps {
+  limits: PayloadLimits;
+  stageSubmitterBearerToken: string;
+  throttler: CrashThrottler;
+  sink: CrashSink;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+const M = 'collector.breakpad_resource.';
+
+/** `POST /submit`: SPEC §1 from headers to CrashID. */
+export function createSubmitHandler(deps: SubmitDeps) {
+  const { logger, metrics } = deps;
+
+  function reject(req: IncomingMessage, res: ServerResponse, rejection: Rejection): void {
+    metrics.incr(M + 'malformed', [`reason:${rejection.reason}`]);
+    logger.info(`rejected crash report: ${rejection.body}`);
+    sendTextAndClose(req, res, rejection.status, rejection.body);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const now = utcNow();
+    const headers = checkSubmitHeaders(req.headers, deps.limits.maxPayloadSize);
+    if (headers.compressed) metrics.incr(M + 'gzipped_crash');
+
+    let payload;
+    try {
+      payload = await readPayload(req, headers, deps.limits);
+    } catch (err) {
+      if (headers.compressed && err instanceof Rejection && err.reason === 'bad_gzip') {
+        metrics.histogram(M + 'gzipped_crash_decompress', 0, ['result:fail']);
+      }
+      throw err;
+    }
+    if (payload.decompressMs !== undefined) {
+      metrics.histogram(M + 'gzipped_crash_decompress', payload.decompressMs, ['result:success']);
+    }
+    metrics.histogram(M + 'crash_size', payload.payloadSize, [`payload:${headers.compressed ? 'compressed' : 'uncompressed'}`]);
+    metrics.incr(M + 'incoming_crash');
+
+    const rawCrash = buildRawCrash(payload, { now, compressed: headers.compressed, userAgent: req.headers['user-agent'] });
+    const { result, ruleName } = deps.throttler.throttle(rawCrash);
+
+    let crashId: string;
+    if ('uuid' in rawCrash) {
+      if (!isStageSubmitter(req.headers.authorization, deps.stageSubmitterBearerToken)) {
+        metrics.incr(M + 'unauthorized_uuid');
+        sendText(res, 401, 'Discarded=unauthorized_uuid');
+        return;
+      }
+      if (!isValidCrashId(rawCrash.uuid)) {
+        metrics.incr(M + 'malformed', ['reason:invalid_uuid']);
+        sendText(res, 400, 'Discarded=malformed_invalid_uuid');
+        return;
+      }
+      crashId = rawCrash.uuid;
+      logger.info(`${crashId} has existing crash_id`);
+    } else {
+      crashId = createCrashId(now.date, result === 'DEFER' ? 1 : 0);
+      rawCrash.uuid = crashId;
+    }
+
+    logger.info(`${crashId}: matched by ${ruleName}; returned ${result}`);
+    metrics.incr(M + 'throttle_rule', [`rule:${ruleName}`]);
+    metrics.incr(M + 'throttle', [`result:${result.toLowerCase()}`]);
+    rawCrash.metadata!.throttle_rule = ruleName;
+
+    if (result === 'REJECT') {
+      sendText(res, 200, `Discarded=rule_${ruleName}`);
+      return;
+    }
+    if (result === 'FAKEACCEPT') {
+      sendText(res, 200, `CrashID=bp-${crashId}\n`);
+      return;
+    }
+
+    removePrivacyFields(rawCrash);
+    let outcome: 'saved' | 'failed';
+    try {
+      outcome = await deps.sink.submit({ crashId, rawCrash, dumps: payload.dumps });
+    } catch (err) {
+      if (!(err instanceof QueueFullError)) throw err;
+      logger.warn(`${crashId}: save queue full; answered 503`);
+      res.setHeader('Retry-After', String(err.retryAfterSeconds));
+      sendText(res, 503, `Error: the collector is busy (save queue full); retry after ${err.retryAfterSeconds} seconds`);
+      return;
+    }
+    if (outcome === 'failed') {
+      sendText(res, 500, 'Error: the crash could not be saved; please retry later');
+      return;
+    }
+    sendText(res, 200, `CrashID=bp-${crashId}\n`);
+  }
+
+  return async function submit(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): Promise<void> {
+    const start = performance.now();
+    try {
+      await handle(req, res);
+    } catch (err) {
+      if (err instanceof Rejection) reject(req, res, err);
+      else if (err instanceof ClientAborted) logger.debug('client aborted its crash upload');
+      else next(err);
+    } finally {
+      metrics.timing(M + 'on_post.time', performance.now() - start);
+    }
+  };
+}

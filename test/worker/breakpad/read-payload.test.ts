@@ -1,0 +1,203 @@
+import { gzipSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
+import { readPayload, type PayloadLimits } from '../../../src/worker/breakpad/read-payload';
+import { Rejection } from '../../../src/worker/breakpad/rejection';
+import { checkSubmitHeaders } from '../../../src/worker/breakpad/request-headers';
+import { multipartBody, type Part } from '../../../src/tools/multipart-body';
+import { fakeRequest } from './fake-request';
+
+const LIMITS: PayloadLimits = {
+  maxPayloadSize: 26214400,
+  maxDecompressedSize: 104857600,
+  maxParts: 1000,
+  maxAnnotationSize: 5242880,
+  maxPartHeaderSize: 16384,
+  bodyTimeoutMs: 30000,
+};
+const B = 'XyZboundary';
+
+function read(body: Buffer, opts: { gzip?: boolean; limits?: Partial<PayloadLimits>; chunks?: number; hang?: boolean; type?: string } = {}) {
+  const headers = checkSubmitHeaders(
+    {
+      'content-type': `${opts.type ?? 'multipart/form-data'}; boundary=${B}`,
+      'content-length': String(body.length),
+      ...(opts.gzip ? { 'content-encoding': 'gzip' } : {}),
+    },
+    LIMITS.maxPayloadSize,
+  );
+  const n = opts.chunks ?? 1;
+  const size = Math.ceil(body.length / n);
+  const chunks = Array.from({ length: n }, (_, i) => body.subarray(i * size, (i + 1) * size));
+  return readPayload(fakeRequest(chunks, { hang: opts.hang }), headers, { ...LIMITS, ...opts.limits });
+}
+
+async function rejected(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof Rejection) return `${err.status} ${err.body}`;
+    throw err;
+  }
+  throw new Error('expected a rejection');
+}
+
+const dump = Buffer.from([0x4d, 0x44, 0x4d, 0x50, 0x93, 0xa7, 0, 0, 0xff, 0x0d, 0x0a, 0x2d, 0x2d]);
+
+describe('readPayload', () => {
+  it('reads text annotations and a dump byte for byte, hashing it', async () => {
+    const parts: Part[] = [
+      { name: 'ProductName', data: 'Firefox' },
+      { name: 'Version', data: '1.0', contentType: 'text/plain; charset=utf-8' },
+      { name: 'upload_file_minidump', data: dump, filename: 'x.dmp', contentType: 'application/octet-stream' },
+    ];
+    const body = multipartBody(parts, B);
+    for (const chunks of [1, 7, body.length]) {
+      const r = await read(body, { chunks });
+      expect({ ...r.annotations }).toEqual({ ProductName: 'Firefox', Version: '1.0' });
+      expect(r.dumps.get('upload_file_minidump')!.equals(dump)).toBe(true);
+      expect(r.checksums).toEqual({ upload_file_minidump: createHash('sha256').update(dump).digest('hex') });
+      expect(r.payload).toBe('multipart');
+      expect(r.notes).toEqual([]);
+      expect(r.payloadSize).toBe(body.length);
+    }
+  });
+
+  it('accepts multipart/mixed', async () => {
+    const r = await read(multipartBody([{ name: 'A', data: 'b' }], B), { type: 'multipart/mixed' });
+    expect({ ...r.annotations }).toEqual({ A: 'b' });
+  });
+
+  it('takes annotations from a JSON part, and lets it win over text parts with a note', async () => {
+    const body = multipartBody(
+      [
+        { name: 'ProductName', data: 'Ignored' },
+        { name: 'extra', data: JSON.stringify({ ProductName: 'Firefox', Nested: { a: 1 } }), contentType: 'application/json' },
+      ],
+      B,
+    );
+    const r = await read(body);
+    expect(r.annotations).toEqual({ ProductName: 'Firefox', Nested: { a: 1 } });
+    expect(r.payload).toBe('json');
+    expect(r.notes).toEqual(['includes annotations in both json-encoded extra and formdata parts']);
+  });
+
+  it('rejects invalid JSON and a JSON value that is not an object', async () => {
+    const bad = multipartBody([{ name: 'extra', data: '{"a":', contentType: 'application/json' }], B);
+    expect(await rejected(read(bad))).toBe('400 Discarded=malformed_invalid_json');
+    const arr = multipartBody([{ name: 'extra', data: '[1,2]', contentType: 'application/json' }], B);
+    expect(await rejected(read(arr))).toBe('400 Discarded=malformed_invalid_json_value');
+  });
+
+  it('drops a text part that is not valid UTF-8, with a note', async () => {
+    const body = multipartBody(
+      [
+        { name: 'ProductName', data: 'Test' },
+        { name: 'Bad', data: Buffer.from([0x66, 0xff, 0xfe]) },
+      ],
+      B,
+    );
+    const r = await read(body);
+    expect({ ...r.annotations }).toEqual({ ProductName: 'Test' });
+    expect(r.notes).toEqual(['extract payload text part exception: invalid text or charset: utf-8']);
+  });
+
+  it('treats unknown part types as dumps with a note, drops nameless parts, sanitizes dump names', async () => {
+    const body = multipartBody(
+      [
+        { name: 'ProductName', data: 'Test' },
+        { data: 'no name at all' },
+        { name: 'upload_file_minidump', data: 'text dump', contentType: 'text/plain', filename: 'd.txt' },
+        { name: 'memory-report.json.gz!', data: dump, contentType: 'application/x-gzip' },
+        { name: 'a'.repeat(40), data: dump, contentType: 'application/octet-stream' },
+      ],
+      B,
+    );
+    const r = await read(body);
+    expect([...r.dumps.keys()].sort()).toEqual(['a'.repeat(30), 'memoryreportjsongz', 'upload_file_minidump']);
+    expect(r.dumps.get('upload_file_minidump')!.toString()).toBe('text dump');
+    expect(r.notes).toEqual([
+      'unknown content type: upload_file_minidump text/plain',
+      'unknown content type: memory-report.json.gz! application/x-gzip',
+    ]);
+  });
+
+  it.each(['dump_names', 'raw_crash', 'processed_crash', '!!!'])('rejects the dump name %s', async (name) => {
+    const body = multipartBody(
+      [
+        { name: 'ProductName', data: 'Test' },
+        { name, data: dump, contentType: 'application/octet-stream' },
+      ],
+      B,
+    );
+    expect(await rejected(read(body))).toBe('400 Discarded=malformed_invalid_dump_name');
+  });
+
+  it('rejects a body without annotations', async () => {
+    const body = multipartBody([{ name: 'upload_file_minidump', data: dump, contentType: 'application/octet-stream' }], B);
+    expect(await rejected(read(body))).toBe('400 Discarded=malformed_no_annotations');
+    expect(await rejected(read(multipartBody([{ name: 'extra', data: '{}', contentType: 'application/json' }], B)))).toBe(
+      '400 Discarded=malformed_no_annotations',
+    );
+  });
+
+  it.each([
+    ['wrong boundary', multipartBody([{ name: 'A', data: 'b' }], 'other')],
+    ['truncated', multipartBody([{ name: 'A', data: 'b' }], B).subarray(0, 30)],
+    ['junk', Buffer.from('this is not multipart at all')],
+  ])('rejects a broken structure: %s', async (_name, body) => {
+    expect(await rejected(read(body))).toBe('400 Discarded=malformed_invalid_payload_structure');
+  });
+
+  it('decompresses gzip bodies as a stream', async () => {
+    const plain = multipartBody([{ name: 'ProductName', data: 'Test' }, { name: 'upload_file_minidump', data: dump, contentType: 'application/octet-stream' }], B);
+    const body = gzipSync(plain);
+    const r = await read(body, { gzip: true, chunks: 5 });
+    expect({ ...r.annotations }).toEqual({ ProductName: 'Test' });
+    expect(r.dumps.get('upload_file_minidump')!.equals(dump)).toBe(true);
+    expect(r.payloadSize).toBe(body.length);
+    expect(r.decompressMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('rejects bad gzip', async () => {
+    const plain = multipartBody([{ name: 'ProductName', data: 'Test' }], B);
+    expect(await rejected(read(plain, { gzip: true }))).toBe('400 Discarded=malformed_bad_gzip');
+    expect(await rejected(read(gzipSync(plain).subarray(0, 20), { gzip: true }))).toBe('400 Discarded=malformed_bad_gzip');
+  });
+
+  it('refuses a gzip bomb past the decompressed limit with 413', async () => {
+    const plain = multipartBody([{ name: 'ProductName', data: 'Test' }, { name: 'd', data: Buffer.alloc(2_000_000), contentType: 'application/octet-stream' }], B);
+    const body = gzipSync(plain);
+    expect(await rejected(read(body, { gzip: true, limits: { maxDecompressedSize: 1_000_000, maxPayloadSize: 100_000 } }))).toBe(
+      '413 Discarded=too_large',
+    );
+  });
+
+  it('refuses more bytes than the wire limit while counting', async () => {
+    const body = multipartBody([{ name: 'ProductName', data: 'x'.repeat(5000) }], B);
+    const headers = checkSubmitHeaders({ 'content-type': `multipart/form-data; boundary=${B}`, 'transfer-encoding': 'chunked' }, 1000);
+    const p = readPayload(fakeRequest([body.subarray(0, 600), body.subarray(600)]), headers, { ...LIMITS, maxPayloadSize: 1000 });
+    expect(await rejected(p)).toBe('413 Discarded=too_large');
+  });
+
+  it('limits the number of parts, annotation size and part header size', async () => {
+    const many = multipartBody(Array.from({ length: 11 }, (_, i) => ({ name: `A${i}`, data: 'x' })), B);
+    expect(await rejected(read(many, { limits: { maxParts: 10 } }))).toBe('400 Discarded=malformed_invalid_payload_structure');
+    const big = multipartBody([{ name: 'A', data: 'x'.repeat(2000) }], B);
+    expect(await rejected(read(big, { limits: { maxAnnotationSize: 1000 } }))).toBe('413 Discarded=too_large');
+  });
+
+  it('bounds the memory a part header can take: a 1 MiB header is cut at the limit', async () => {
+    const header = multipartBody([{ name: 'A'.repeat(1 << 20), data: 'x' }], B);
+    const r = await read(header, { limits: { maxPartHeaderSize: 1024 }, chunks: 64 });
+    const names = Object.keys(r.annotations);
+    expect(names).toHaveLength(1);
+    expect(names[0]!.length).toBeLessThan(1024);
+  });
+
+  it('times out a body that stops arriving', async () => {
+    const body = multipartBody([{ name: 'A', data: 'x' }], B);
+    const headers = checkSubmitHeaders({ 'content-type': `multipart/form-data; boundary=${B}`, 'content-length': String(body.length) }, LIMITS.maxPayloadSize);
+    const p = readPayload(fakeRequest([body.subarray(0, 10)], { hang: true }), headers, { ...LIMITS, bodyTimeoutMs: 200 });
+    expect(await rejected(p)).toBe('408 Discarded=timeout');
+  });
+});
