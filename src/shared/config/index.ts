@@ -76,6 +76,15 @@ function crossChecks(c: Config): string[] {
     if (!c.publish.projectId) problems.push('CRASHMOVER_CRASHPUBLISH_PROJECT_ID is required when CRASHMOVER_CRASHPUBLISH_CLASS=pubsub.');
     if (!c.publish.topicName) problems.push('CRASHMOVER_CRASHPUBLISH_TOPIC_NAME is required when CRASHMOVER_CRASHPUBLISH_CLASS=pubsub.');
   }
+  if (c.publish.class === 'sqs' && !c.publish.queueName) {
+    problems.push('CRASHMOVER_CRASHPUBLISH_QUEUE_NAME is required when CRASHMOVER_CRASHPUBLISH_CLASS=sqs.');
+  }
+  if (Boolean(c.storage.accessKey) !== Boolean(c.storage.secretAccessKey)) {
+    problems.push('CRASHMOVER_CRASHSTORAGE_ACCESS_KEY and CRASHMOVER_CRASHSTORAGE_SECRET_ACCESS_KEY must be set together.');
+  }
+  if (Boolean(c.publish.accessKey) !== Boolean(c.publish.secretAccessKey)) {
+    problems.push('CRASHMOVER_CRASHPUBLISH_ACCESS_KEY and CRASHMOVER_CRASHPUBLISH_SECRET_ACCESS_KEY must be set together.');
+  }
   if (Boolean(c.server.tlsCertFile) !== Boolean(c.server.tlsKeyFile)) {
     problems.push('TLS_CERT_FILE and TLS_KEY_FILE must be set together (both for HTTPS, neither for plain HTTP).');
   }

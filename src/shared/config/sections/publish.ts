@@ -29,4 +29,30 @@ export const publishOptions = {
     doc: 'host:port of a Pub/Sub emulator; when set, `pubsub` uses it without credentials.',
     expected: 'host:port',
   }),
+  queueName: optionalStr({
+    env: 'CRASHMOVER_CRASHPUBLISH_QUEUE_NAME',
+    doc: 'SQS queue for `sqs`: a queue name (resolved with GetQueueUrl) or a full queue URL.',
+    expected: 'a queue name or URL',
+  }),
+  region: optionalStr({
+    env: 'CRASHMOVER_CRASHPUBLISH_REGION',
+    doc: 'AWS region of the `sqs` queue (default: the SDK\'s own resolution, e.g. `AWS_REGION`).',
+    expected: 'an AWS region such as `us-west-2`',
+  }),
+  endpointUrl: optionalStr({
+    env: 'CRASHMOVER_CRASHPUBLISH_ENDPOINT_URL',
+    doc: 'Endpoint of an SQS-compatible service (a local fake) for `sqs`; unset = AWS.',
+    expected: 'a URL',
+  }),
+  accessKey: optionalStr({
+    env: 'CRASHMOVER_CRASHPUBLISH_ACCESS_KEY',
+    doc: 'Access key id for `sqs`; unset = the SDK\'s default credential chain.',
+    expected: 'an access key id',
+  }),
+  secretAccessKey: optionalStr({
+    env: 'CRASHMOVER_CRASHPUBLISH_SECRET_ACCESS_KEY',
+    secret: true,
+    doc: 'Secret access key for `sqs`, together with `CRASHMOVER_CRASHPUBLISH_ACCESS_KEY`.',
+    expected: 'a secret access key',
+  }),
 };

@@ -1,4 +1,4 @@
-import { choice, optionalStr, str } from '../option';
+import { bool, choice, num, optionalStr, str } from '../option';
 
 export const STORAGE_CLASSES = ['fs', 'noop', 'gcs', 's3'] as const;
 export type StorageClass = (typeof STORAGE_CLASSES)[number];
@@ -32,5 +32,37 @@ export const storageOptions = {
     env: 'STORAGE_EMULATOR_HOST',
     doc: 'URL of a GCS emulator (e.g. `http://127.0.0.1:4443`); when set, `gcs` uses it with anonymous credentials.',
     expected: 'a URL',
+  }),
+  timeoutSeconds: num({
+    env: 'CRASHMOVER_CRASHSTORAGE_TIMEOUT',
+    default: 60,
+    min: 0.1,
+    doc: 'Seconds one save attempt of one crash may take on `gcs` or `s3` before it counts as failed (and is retried by the crashmover).',
+  }),
+  region: optionalStr({
+    env: 'CRASHMOVER_CRASHSTORAGE_REGION',
+    doc: 'AWS region of the `s3` bucket (default: the SDK\'s own resolution, e.g. `AWS_REGION`).',
+    expected: 'an AWS region such as `us-west-2`',
+  }),
+  endpointUrl: optionalStr({
+    env: 'CRASHMOVER_CRASHSTORAGE_ENDPOINT_URL',
+    doc: 'Endpoint of an S3-compatible store (MinIO, Ceph, a local fake) for `s3`; unset = AWS.',
+    expected: 'a URL',
+  }),
+  forcePathStyle: bool({
+    env: 'CRASHMOVER_CRASHSTORAGE_FORCE_PATH_STYLE',
+    default: false,
+    doc: 'Address `s3` objects as `<endpoint>/<bucket>/<key>` instead of `<bucket>.<endpoint>/<key>`; most S3-compatible stores need this.',
+  }),
+  accessKey: optionalStr({
+    env: 'CRASHMOVER_CRASHSTORAGE_ACCESS_KEY',
+    doc: 'Access key id for `s3`; unset = the SDK\'s default credential chain (instance role, `AWS_*` variables).',
+    expected: 'an access key id',
+  }),
+  secretAccessKey: optionalStr({
+    env: 'CRASHMOVER_CRASHSTORAGE_SECRET_ACCESS_KEY',
+    secret: true,
+    doc: 'Secret access key for `s3`, together with `CRASHMOVER_CRASHSTORAGE_ACCESS_KEY`.',
+    expected: 'a secret access key',
   }),
 };
