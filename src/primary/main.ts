@@ -1,0 +1,212 @@
+import cluster, { type Worker } from 'node:cluster';
+import type { Config } from '../shared/config';
+import {
+  isMessage,
+  type ListeningMessage,
+  type PrimaryToWorker,
+  type StartupFailedMessage,
+  type WorkerReport,
+} from '../shared/ipc';
+import { componentLogger, type Logger } from '../shared/logging';
+import type { Metrics } from '../shared/metrics';
+import { Fleet } from './fleet';
+
+export interface PrimaryDeps {
+  /** Start-up checks run once before any worker forks (config-dependent: rules, backends). */
+  verify: (config: Config) => Promise<void>;
+  metrics: Metrics;
+  /** Called with every worker report and the fleet view, e.g. to aggregate metrics. */
+  onReport?: (report: WorkerReport) => void;
+}
+
+interface Tracked {
+  worker: Worker;
+  listening: boolean;
+  retiring: boolean;
+}
+
+const CRASH_LOOP_DEATHS = 5;
+const CRASH_LOOP_WINDOW_MS = 30_000;
+const MAX_BACKOFF_MS = 10_000;
+
+function describeExit(code: number | null, signal: string | null): string {
+  return signal ? `signal ${signal}` : `exit code ${code}`;
+}
+
+/**
+ * The cluster supervisor: verifies, forks WORKERS workers, replaces the ones
+ * that die (with back-off; a crash loop at start-up ends the primary), drains
+ * on SIGTERM/SIGINT and replaces workers one at a time on SIGHUP.
+ */
+export async function runPrimary(config: Config, rootLogger: Logger, deps: PrimaryDeps): Promise<void> {
+  const log = componentLogger(rootLogger, 'antenna.primary');
+  try {
+    await deps.verify(config);
+  } catch (err) {
+    log.error(`Unhandled startup exception: ${(err as Error).message}`);
+    process.exit(1);
+  }
+
+  const tracked = new Map<number, Tracked>();
+  const fleet = new Fleet(config.cluster.heartbeatIntervalMs);
+  const recentDeaths: number[] = [];
+  let lastStartupFailure: string | undefined;
+  let shuttingDown = false;
+  let reloading = false;
+  let announcedReady = false;
+
+  const broadcast = (msg: PrimaryToWorker) => {
+    for (const { worker } of tracked.values()) if (worker.isConnected()) worker.send(msg);
+  };
+
+  function fork(): Tracked {
+    const worker = cluster.fork();
+    const t: Tracked = { worker, listening: false, retiring: false };
+    tracked.set(worker.id, t);
+    fleet.add(worker.process.pid!);
+    worker.on('message', (msg: unknown) => {
+      if (isMessage<ListeningMessage>(msg, 'antenna:listening')) {
+        t.listening = true;
+        maybeAnnounceReady();
+      } else if (isMessage<WorkerReport>(msg, 'antenna:report')) {
+        fleet.record(msg);
+        deps.onReport?.(msg);
+      } else if (isMessage<StartupFailedMessage>(msg, 'antenna:startup-failed')) {
+        lastStartupFailure = msg.reason;
+      }
+    });
+    return t;
+  }
+
+  function maybeAnnounceReady(): void {
+    if (announcedReady) return;
+    const listening = [...tracked.values()].filter((t) => t.listening).length;
+    if (listening < config.cluster.workers) return;
+    announcedReady = true;
+    log.info(`antenna ready: ${listening} workers listening on ${config.server.host}:${config.server.port}`);
+    process.send?.('ready'); // PM2 wait_ready
+  }
+
+  function waitListening(t: Tracked, timeoutMs: number): Promise<boolean> {
+    if (t.listening) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(false), timeoutMs);
+      const onMsg = (msg: unknown) => isMessage<ListeningMessage>(msg, 'antenna:listening') && done(true);
+      const onExit = () => done(false);
+      function done(ok: boolean) {
+        clearTimeout(timer);
+        t.worker.off('message', onMsg);
+        t.worker.off('exit', onExit);
+        resolve(ok);
+      }
+      t.worker.on('message', onMsg);
+      t.worker.on('exit', onExit);
+    });
+  }
+
+  function waitExit(t: Tracked): Promise<void> {
+    if (t.worker.isDead()) return Promise.resolve();
+    return new Promise((resolve) => t.worker.once('exit', () => resolve()));
+  }
+
+  /** Asks a worker to drain and exit; kills it after GRACEFUL_TIMEOUT. */
+  async function retire(t: Tracked): Promise<void> {
+    t.retiring = true;
+    if (t.worker.isConnected()) t.worker.send({ type: 'antenna:shutdown' } satisfies PrimaryToWorker);
+    const timer = setTimeout(() => {
+      log.error(`worker ${t.worker.process.pid} did not drain within ${config.cluster.gracefulTimeoutSeconds} s; killing it`);
+      t.worker.process.kill('SIGKILL');
+    }, config.cluster.gracefulTimeoutSeconds * 1000);
+    await waitExit(t);
+    clearTimeout(timer);
+  }
+
+  cluster.on('exit', (worker, code, signal) => {
+    const t = tracked.get(worker.id);
+    tracked.delete(worker.id);
+    fleet.remove(worker.process.pid!);
+    const how = describeExit(code, signal);
+    if (shuttingDown || t?.retiring) {
+      log.info(`worker ${worker.process.pid} exited (${how})`);
+      if (shuttingDown && tracked.size === 0) finishShutdown();
+      return;
+    }
+    log.error(`worker ${worker.process.pid} died unexpectedly (${how})`);
+    const now = Date.now();
+    recentDeaths.push(now);
+    while (recentDeaths.length && now - recentDeaths[0]! > CRASH_LOOP_WINDOW_MS) recentDeaths.shift();
+    if (!t?.listening && recentDeaths.length >= CRASH_LOOP_DEATHS) {
+      log.error(
+        `Unhandled startup exception: workers keep dying at start-up (${recentDeaths.length} deaths within ${CRASH_LOOP_WINDOW_MS / 1000} s; last: ${how}` +
+          (lastStartupFailure ? `; reason: ${lastStartupFailure}` : '') +
+          '); giving up',
+      );
+      shuttingDown = true;
+      for (const other of tracked.values()) other.worker.process.kill('SIGKILL');
+      process.exit(1);
+    }
+    const delay = Math.min(MAX_BACKOFF_MS, 100 * 2 ** (recentDeaths.length - 1));
+    setTimeout(() => {
+      if (shuttingDown) return;
+      const replacement = fork();
+      log.info(`replaced worker ${worker.process.pid} with worker ${replacement.worker.process.pid} after ${delay} ms`);
+    }, delay);
+  });
+
+  let shutdownTimer: NodeJS.Timeout | undefined;
+  function finishShutdown(): void {
+    clearTimeout(shutdownTimer);
+    log.info('all workers have exited; primary exiting');
+    void deps.metrics.close().finally(() => process.exit(0));
+  }
+
+  function shutdown(signal: string): void {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log.info(`${signal} received: draining ${tracked.size} workers (up to ${config.cluster.gracefulTimeoutSeconds} s)`);
+    broadcast({ type: 'antenna:shutdown' });
+    if (tracked.size === 0) finishShutdown();
+    shutdownTimer = setTimeout(() => {
+      const left = [...tracked.values()];
+      log.error(`GRACEFUL_TIMEOUT reached: killing ${left.length} workers that have not drained`);
+      for (const t of left) t.worker.process.kill('SIGKILL');
+      process.exit(1);
+    }, config.cluster.gracefulTimeoutSeconds * 1000);
+  }
+
+  async function reload(): Promise<void> {
+    if (reloading || shuttingDown) return;
+    reloading = true;
+    const old = [...tracked.values()];
+    log.info(`SIGHUP received: replacing ${old.length} workers one at a time`);
+    try {
+      for (const t of old) {
+        if (shuttingDown) return;
+        if (t.worker.isDead()) continue;
+        const next = fork();
+        if (!(await waitListening(next, 30_000))) {
+          log.error(`reload stopped: new worker ${next.worker.process.pid} did not start listening; old workers keep serving`);
+          return;
+        }
+        await retire(t);
+      }
+      log.info('reload complete');
+    } finally {
+      reloading = false;
+    }
+  }
+
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGHUP', () => void reload());
+
+  const tick = setInterval(() => {
+    const view = fleet.view();
+    deps.metrics.gauge('collector.crashmover.save_queue_size', view.saveQueueSize);
+    broadcast(view);
+  }, config.cluster.heartbeatIntervalMs);
+  tick.unref();
+
+  log.info(`primary ${process.pid} forking ${config.cluster.workers} workers`);
+  for (let i = 0; i < config.cluster.workers; i++) fork();
+}

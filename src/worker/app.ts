@@ -1,0 +1,52 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from '../shared/logging';
+import type { Metrics } from '../shared/metrics';
+import { createSubmitHandler, type SubmitDeps } from './breakpad/submit-handler';
+import { mountDockerflow, type DockerflowDeps } from './dockerflow';
+
+export interface AppDeps {
+  submit: SubmitDeps;
+  dockerflow: Omit<DockerflowDeps, 'metrics'>;
+  logger: Logger;
+  metrics: Metrics;
+  /** Extra routes (e.g. `/metrics`) mounted before the 404 handler. */
+  extraRoutes?: (app: express.Express) => string[];
+}
+
+/** The worker's HTTP app: `/submit`, the Dockerflow endpoints, 404/405, and the unhandled-error path. */
+export function createApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  const submit = createSubmitHandler(deps.submit);
+  app.post('/submit', (req, res, next) => submit(req, res, next));
+  const known = ['/submit', ...mountDockerflow(app, { ...deps.dockerflow, metrics: deps.metrics })];
+  if (deps.extraRoutes) known.push(...deps.extraRoutes(app));
+
+  app.use((req: Request, res: Response) => {
+    const knownPath = known.includes(req.path);
+    res.status(knownPath ? 405 : 404).type('text/plain').send(knownPath ? 'Method Not Allowed' : 'Not Found');
+  });
+
+  app.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    const status = (err as { status?: number }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      // Errors from Express itself about the request (e.g. malformed URL): not ours.
+      res.status(status).type('text/plain').send('Bad Request');
+      return;
+    }
+    deps.logger.error('Unhandled exception', {
+      path: req.path,
+      method: req.method,
+      error: (err as Error)?.message,
+      stack: (err as Error)?.stack,
+    });
+    res.status(500).type('text/plain').send('Internal Server Error');
+  });
+  return app;
+}

@@ -1,0 +1,135 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../shared/config';
+import { isMessage, type FleetMessage, type ShutdownMessage, type WorkerToPrimary } from '../shared/ipc';
+import { componentLogger, createLogger } from '../shared/logging';
+import { noopMetrics } from '../shared/metrics';
+import { createApp } from './app';
+import { createPublisher, createStorage } from './backends';
+import { Crashmover } from './crashmover/crashmover';
+import { HealthMonitor } from './health/health-monitor';
+import { createServer } from './server';
+import { createThrottler } from './throttler';
+
+function send(msg: WorkerToPrimary): void {
+  if (process.send && process.connected) process.send(msg);
+}
+
+/** One worker: the HTTP app with its own crashmover pool. */
+export async function runWorker(config: Config): Promise<void> {
+  const logger = createLogger({ level: config.logging.level, localDevEnv: config.server.localDevEnv, hostname: config.server.hostname });
+  const log = componentLogger(logger, 'antenna.worker');
+  const metrics = noopMetrics;
+
+  const storage = await createStorage(config, componentLogger(logger, 'antenna.crashstorage'));
+  const publisher = await createPublisher(config, componentLogger(logger, 'antenna.crashpublish'));
+  const crashmover = new Crashmover(config.crashmover, storage, publisher, componentLogger(logger, 'antenna.crashmover'), metrics);
+  const health = new HealthMonitor(
+    [
+      { name: storage.name, check: () => storage.checkHealth() },
+      { name: publisher.name, check: () => publisher.checkHealth() },
+    ],
+    config.cluster.healthCheckIntervalSeconds * 1000,
+    componentLogger(logger, 'antenna.health'),
+  );
+  await health.start();
+
+  const b = config.breakpad;
+  const app = createApp({
+    logger: componentLogger(logger, 'antenna.app'),
+    metrics,
+    submit: {
+      limits: {
+        maxPayloadSize: b.maxPayloadSize,
+        maxDecompressedSize: b.maxDecompressedSize,
+        maxParts: b.maxParts,
+        maxAnnotationSize: b.maxAnnotationSize,
+        maxPartHeaderSize: b.maxPartHeaderSize,
+        bodyTimeoutMs: b.bodyTimeoutSeconds * 1000,
+      },
+      stageSubmitterBearerToken: b.stageSubmitterBearerToken,
+      throttler: createThrottler(config.throttler),
+      sink: crashmover,
+      logger: componentLogger(logger, 'antenna.breakpad_resource'),
+      metrics,
+    },
+    dockerflow: {
+      basedir: config.server.basedir,
+      brokenEnabled: config.server.localDevEnv || config.server.brokenEndpointEnabled,
+      heartbeat: () => heartbeatView(health.errors, fleet),
+    },
+  });
+
+  let fleet: FleetMessage | undefined;
+  const reporter = setInterval(() => {
+    send({
+      type: 'antenna:report',
+      pid: process.pid,
+      saveQueueSize: crashmover.queueSize,
+      inFlight: crashmover.inFlight,
+      crashesHandled: crashmover.handled,
+      healthErrors: health.errors,
+    });
+  }, config.cluster.heartbeatIntervalMs);
+  reporter.unref();
+
+  let shuttingDown = false;
+  const server: Server = createServer(config, (req, res) => {
+    if (shuttingDown) res.setHeader('Connection', 'close');
+    app(req, res);
+  });
+
+  async function shutdown(reason: string, exitCode = 0): Promise<void> {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log.info(`shutting down (${reason}): finishing ${crashmover.inFlight + crashmover.queueSize} queued crashes and open uploads`);
+    health.stop();
+    clearInterval(reporter);
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    await closed;
+    await crashmover.drain();
+    await Promise.allSettled([storage.close(), publisher.close(), metrics.close()]);
+    log.info('shutdown complete');
+    process.exit(exitCode);
+  }
+
+  process.on('message', (msg: unknown) => {
+    if (isMessage<ShutdownMessage>(msg, 'antenna:shutdown')) void shutdown('asked by the primary');
+    else if (isMessage<FleetMessage>(msg, 'antenna:fleet')) fleet = msg;
+  });
+  // systemd and terminals signal the whole process group: drain as the primary would ask.
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('uncaughtException', (err) => {
+    log.error('Unhandled exception', { error: err.message, stack: err.stack });
+    void shutdown('unhandled exception', 1);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.server.port, config.server.host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  log.info(`worker ${process.pid} listening on ${config.server.tlsCertFile ? 'https' : 'http'}://${addr.address}:${addr.port}`);
+  send({ type: 'antenna:listening' });
+}
+
+/** `/__heartbeat__`: this worker's backend checks plus the fleet view from the primary. */
+export function heartbeatView(errors: Array<{ name: string; msg: string }>, fleet: FleetMessage | undefined) {
+  const all = [...errors];
+  if (fleet && fleet.workers.length > 0 && fleet.workers.every((w) => w.unresponsive)) {
+    all.push({ name: 'Fleet', msg: 'no worker has reported to the primary in the last 3 heartbeat intervals' });
+  }
+  return {
+    errors: all,
+    workers: (fleet?.workers ?? []).map(({ pid, save_queue_size, in_flight, last_report_ms, unresponsive }) => ({
+      pid,
+      save_queue_size,
+      in_flight,
+      last_report_ms,
+      unresponsive,
+    })),
+    save_queue_size: fleet?.saveQueueSize ?? 0,
+  };
+}

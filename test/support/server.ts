@@ -1,0 +1,122 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+export interface LogLine {
+  Type?: string;
+  Severity?: number;
+  Pid?: number;
+  Fields?: { message?: string; [k: string]: unknown };
+  raw: string;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  proc: ChildProcess;
+  fsRoot: string;
+  logs: LogLine[];
+  stderr: string[];
+  /** Resolves with the first log line matching `re` (already seen, or later). */
+  waitForLog(re: RegExp, timeoutMs?: number): Promise<LogLine>;
+  /** Sends a signal and resolves with the exit code (or signal). */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export function tempDir(prefix = 'antenna-test-'): string {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Runs `node dist/main.js` with `env`; `ready` waits until every worker listens. */
+export function spawnServer(env: Record<string, string> = {}): RunningServer {
+  const fsRoot = env.CRASHMOVER_CRASHSTORAGE_FS_ROOT ?? path.join(tempDir(), 'crashes');
+  const proc = spawn(process.execPath, [path.join(ROOT, 'dist', 'main.js')], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      WORKERS: '2',
+      CRASHMOVER_CRASHSTORAGE_FS_ROOT: fsRoot,
+      METADATA_SERVER_DETECTION: 'none',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: LogLine[] = [];
+  const stderr: string[] = [];
+  const waiters: Array<{ re: RegExp; resolve: (l: LogLine) => void }> = [];
+  let buffered = '';
+  proc.stdout!.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const raw = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      let line: LogLine;
+      try {
+        line = { ...(JSON.parse(raw) as object), raw };
+      } catch {
+        line = { raw, Fields: { message: raw } };
+      }
+      logs.push(line);
+      for (const w of waiters.slice()) {
+        if (w.re.test(line.Fields?.message ?? line.raw)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(line);
+        }
+      }
+    }
+  });
+  proc.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+
+  const server: RunningServer = {
+    url: '',
+    port: 0,
+    proc,
+    fsRoot,
+    logs,
+    stderr,
+    exited,
+    waitForLog(re, timeoutMs = 30000) {
+      const seen = logs.find((l) => re.test(l.Fields?.message ?? l.raw));
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          reject(new Error(`no log line matching ${re} within ${timeoutMs} ms; stderr: ${stderr.join('')}; last logs: ${logs.slice(-5).map((l) => l.raw).join('\n')}`));
+        }, timeoutMs);
+        waiters.push({ re, resolve: (l) => (clearTimeout(timer), resolve(l)) });
+        void exited.then(() => {
+          clearTimeout(timer);
+          reject(new Error(`server exited before logging ${re}; stderr: ${stderr.join('')}; logs: ${logs.slice(-10).map((l) => l.raw).join('\n')}`));
+        });
+      });
+    },
+    async stop(signal = 'SIGTERM', timeoutMs = 30000) {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+      const result = await exited;
+      clearTimeout(timer);
+      return result;
+    },
+  };
+  return server;
+}
+
+/** Starts the server and waits until all its workers listen. */
+export async function startServer(env: Record<string, string> = {}): Promise<RunningServer> {
+  const server = spawnServer(env);
+  const listening = await server.waitForLog(/listening on https?:\/\//);
+  await server.waitForLog(/antenna ready/);
+  const m = /listening on (https?):\/\/([^\s:]+):(\d+)/.exec(listening.Fields!.message!)!;
+  server.port = Number(m[3]);
+  server.url = `${m[1]}://127.0.0.1:${m[3]}`;
+  return server;
+}
