@@ -25,6 +25,16 @@ describe('start-up', () => {
     expect(server.logs.filter((l) => /listening/.test(l.raw))).toEqual([]);
   });
 
+  it('refuses an invalid rules file, naming the variable, the file and the rule', async () => {
+    const rules = path.join(tempDir(), 'rules.json');
+    writeFileSync(rules, JSON.stringify([{ name: 'sample', key: '*', result: [120, 'ACCEPT', 'REJECT'] }]));
+    const server = spawnServer({ BREAKPAD_THROTTLER_RULES: rules });
+    const { code } = await server.exited;
+    expect(code).toBe(1);
+    await server.waitForLog(/^Unhandled startup exception: BREAKPAD_THROTTLER_RULES=.*rules\.json: rule #1 \(sample\): sampling percent 120/);
+    expect(server.logs.filter((l) => /listening/.test(l.raw))).toEqual([]);
+  });
+
   it('writes the verification file test/testfile-<uuid>.txt, and logs mozlog JSON', async () => {
     const server = await startServer();
     try {
