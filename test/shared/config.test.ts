@@ -51,6 +51,12 @@ describe('loadConfig', () => {
     expect(c.cluster.workers).toBe(3);
   });
 
+  it('defaults WORKERS to 2 × CPUs + 1, like Gunicorn', () => {
+    const cpus = require('node:os').availableParallelism() as number;
+    expect(loadConfig({}).cluster.workers).toBe(2 * cpus + 1);
+    expect(loadConfig({ WORKERS: '4', GUNICORN_WORKERS: '9' }).cluster.workers).toBe(4);
+  });
+
   it('parses product lists and package-name maps', () => {
     expect(loadConfig({ BREAKPAD_THROTTLER_PRODUCTS: 'A, B ,C' }).throttler.products).toEqual(['A', 'B', 'C']);
     expect(loadConfig({ BREAKPAD_THROTTLER_PRODUCT_PACKAGENAMES: 'mozilla' }).throttler.productPackageNames.Fenix).toContain(
