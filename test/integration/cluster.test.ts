@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { crashBody, crashFiles, crashIdFrom, crashParts, fakeDump, rawCrashKey, readStored } from '../support/crashes';
@@ -90,6 +90,43 @@ describe('worker supervision', () => {
     expect(view.workers.map((w) => w.pid)).not.toContain(victim);
     const res = await submit(server, smallCrash(1));
     expect(res.status).toBe(200);
+  });
+});
+
+describe('fleet health', () => {
+  it('marks a worker that stopped reporting as unresponsive, and /__heartbeat__ turns 503 when storage fails', async () => {
+    const server = await startServer({ WORKERS: '2', HEARTBEAT_INTERVAL: '100', HEALTH_CHECK_INTERVAL: '1' });
+    try {
+      const pids = await waitFor('2 workers', async () => {
+        const v = await fleet(server);
+        return v.workers.length === 2 ? v.workers.map((w) => w.pid) : undefined;
+      });
+      process.kill(pids[0]!, 'SIGSTOP');
+      try {
+        // The stopped worker cannot answer; whichever answers must report it.
+        const view = await waitFor('the stopped worker marked unresponsive', async () => {
+          const r = await get(`${server.url}/__heartbeat__`, { timeoutMs: 1000 });
+          const v = JSON.parse(r.text) as FleetView & { workers: Array<{ pid: number; unresponsive: boolean }> };
+          return v.workers.find((w) => w.pid === pids[0])?.unresponsive ? v : undefined;
+        });
+        expect(view.workers.find((w) => w.pid === pids[1])?.unresponsive).toBe(false);
+      } finally {
+        process.kill(pids[0]!, 'SIGCONT');
+      }
+
+      // Storage root replaced by a file: the health check fails on every worker.
+      const moved = `${server.fsRoot}.moved`;
+      renameSync(server.fsRoot, moved);
+      writeFileSync(server.fsRoot, 'not a directory');
+      const failing = await waitFor('a 503 heartbeat', async () => {
+        const r = await get(`${server.url}/__heartbeat__`, { timeoutMs: 1000 });
+        return r.status === 503 ? r : undefined;
+      });
+      expect(JSON.parse(failing.text).errors[0].name).toBe('FSCrashStorage');
+      expect((await get(`${server.url}/__lbheartbeat__`)).status).toBe(200);
+    } finally {
+      await server.stop();
+    }
   });
 });
 
