@@ -8,7 +8,7 @@ import { spawnServer, startServer, tempDir, type RunningServer } from '../suppor
 
 interface FleetView {
   errors: string[];
-  workers: Array<{ pid: number; save_queue_size: number; in_flight: number; last_report_ms: number }>;
+  workers: Array<{ pid: number; save_queue_size: number; in_flight: number; last_report_ms: number; unresponsive: boolean }>;
   save_queue_size: number;
 }
 
@@ -106,7 +106,7 @@ describe('fleet health', () => {
         // The stopped worker cannot answer; whichever answers must report it.
         const view = await waitFor('the stopped worker marked unresponsive', async () => {
           const r = await get(`${server.url}/__heartbeat__`, { timeoutMs: 1000 });
-          const v = JSON.parse(r.text) as FleetView & { workers: Array<{ pid: number; unresponsive: boolean }> };
+          const v = JSON.parse(r.text) as FleetView;
           return v.workers.find((w) => w.pid === pids[0])?.unresponsive ? v : undefined;
         });
         expect(view.workers.find((w) => w.pid === pids[1])?.unresponsive).toBe(false);
