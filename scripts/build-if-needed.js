@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm start` on a fresh clone: compile src/ to dist/ when dist/ is missing or older than any source file.
-const { execFileSync } = require('node:child_process');
+const { build } = require('./build');
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -18,14 +18,7 @@ function newestSource(dir) {
 
 const built = fs.existsSync(entry) ? fs.statSync(entry).mtimeMs : 0;
 if (built < newestSource(path.join(root, 'src'))) {
-  let tsc;
-  try {
-    tsc = require.resolve('typescript/bin/tsc', { paths: [root] });
-  } catch {
-    console.error('Cannot build: TypeScript is not installed. Run `npm install` (with dev dependencies) first.');
-    process.exit(1);
-  }
   console.error('Building antenna (src/ → dist/)…');
-  execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
+  build();
   fs.utimesSync(entry, new Date(), new Date());
 }

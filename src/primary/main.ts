@@ -7,9 +7,11 @@ import {
   type StartupFailedMessage,
   type WorkerReport,
 } from '../shared/ipc';
+import type { ErrorReporter } from '../shared/error-reporting';
 import { componentLogger, type Logger } from '../shared/logging';
 import type { Metrics } from '../shared/metrics';
 import { Fleet } from './fleet';
+import { createPrimaryPrometheus } from './prometheus';
 
 export interface PrimaryDeps {
   /** Start-up checks run once before any worker forks (config-dependent: rules, backends). */
@@ -17,6 +19,8 @@ export interface PrimaryDeps {
   metrics: Metrics;
   /** Called with every worker report and the fleet view, e.g. to aggregate metrics. */
   onReport?: (report: WorkerReport) => void;
+  /** Start-up failures are reported here before the primary exits. */
+  errorReporter?: ErrorReporter;
 }
 
 interface Tracked {
@@ -44,12 +48,24 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
     await deps.verify(config);
   } catch (err) {
     log.error(`Unhandled startup exception: ${(err as Error).message}`);
+    deps.errorReporter?.capture(err);
+    await deps.errorReporter?.flush(2000);
     process.exit(1);
   }
 
   const tracked = new Map<number, Tracked>();
   const fleet = new Fleet(config.cluster.heartbeatIntervalMs);
   const recentDeaths: number[] = [];
+  const prometheus = config.observability.metricsEnabled
+    ? createPrimaryPrometheus({
+        collectTimeoutMs: 2000,
+        workerStates: () => {
+          const workers = fleet.view().workers;
+          const unresponsive = workers.filter((w) => w.unresponsive).length;
+          return { healthy: workers.length - unresponsive, unresponsive };
+        },
+      })
+    : undefined;
   let lastStartupFailure: string | undefined;
   let shuttingDown = false;
   let reloading = false;
@@ -73,6 +89,8 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
         deps.onReport?.(msg);
       } else if (isMessage<StartupFailedMessage>(msg, 'antenna:startup-failed')) {
         lastStartupFailure = msg.reason;
+      } else {
+        prometheus?.onWorkerMessage(worker, msg);
       }
     });
     return t;
@@ -132,6 +150,7 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
       return;
     }
     log.error(`worker ${worker.process.pid} died unexpectedly (${how})`);
+    prometheus?.workerRestarted();
     const now = Date.now();
     recentDeaths.push(now);
     while (recentDeaths.length && now - recentDeaths[0]! > CRASH_LOOP_WINDOW_MS) recentDeaths.shift();
@@ -143,7 +162,9 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
       );
       shuttingDown = true;
       for (const other of tracked.values()) other.worker.process.kill('SIGKILL');
-      process.exit(1);
+      deps.errorReporter?.capture(new Error(`workers keep dying at start-up: ${lastStartupFailure ?? how}`));
+      void (deps.errorReporter?.flush(2000) ?? Promise.resolve()).finally(() => process.exit(1));
+      return;
     }
     const delay = Math.min(MAX_BACKOFF_MS, 100 * 2 ** (recentDeaths.length - 1));
     setTimeout(() => {

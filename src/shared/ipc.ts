@@ -41,8 +41,35 @@ export interface StartupFailedMessage {
   reason: string;
 }
 
-export type PrimaryToWorker = ShutdownMessage | FleetMessage;
-export type WorkerToPrimary = ListeningMessage | WorkerReport | StartupFailedMessage;
+/** Worker → primary: a `/metrics` scrape arrived; send back the whole node's metrics. */
+export interface PromScrapeRequest {
+  type: 'antenna:prom-scrape';
+  id: number;
+}
+
+/** Primary → worker: the answer to a PromScrapeRequest (exposition text, or why not). */
+export interface PromScrapeResponse {
+  type: 'antenna:prom-text';
+  id: number;
+  text?: string;
+  contentType?: string;
+  error?: string;
+}
+
+/** Primary → worker: send your own registry as JSON (prom-client's getMetricsAsJSON). */
+export interface PromCollectRequest {
+  type: 'antenna:prom-collect';
+  id: number;
+}
+
+export interface PromCollectResponse {
+  type: 'antenna:prom-json';
+  id: number;
+  metrics: unknown[];
+}
+
+export type PrimaryToWorker = ShutdownMessage | FleetMessage | PromScrapeResponse | PromCollectRequest;
+export type WorkerToPrimary = ListeningMessage | WorkerReport | StartupFailedMessage | PromScrapeRequest | PromCollectResponse;
 
 export function isMessage<T extends { type: string }>(msg: unknown, type: T['type']): msg is T {
   return typeof msg === 'object' && msg !== null && (msg as { type?: unknown }).type === type;

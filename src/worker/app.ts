@@ -1,4 +1,5 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { ErrorReporter } from '../shared/error-reporting';
 import type { Logger } from '../shared/logging';
 import type { Metrics } from '../shared/metrics';
 import { createSubmitHandler, type SubmitDeps } from './breakpad/submit-handler';
@@ -11,6 +12,9 @@ export interface AppDeps {
   metrics: Metrics;
   /** Extra routes (e.g. `/metrics`) mounted before the 404 handler. */
   extraRoutes?: (app: express.Express) => string[];
+  /** Runs first on every request (the access log). */
+  before?: express.RequestHandler;
+  errorReporter: ErrorReporter;
 }
 
 /** The worker's HTTP app: `/submit`, the Dockerflow endpoints, 404/405, and the unhandled-error path. */
@@ -18,6 +22,7 @@ export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  if (deps.before) app.use(deps.before);
 
   const submit = createSubmitHandler(deps.submit);
   app.post('/submit', (req, res, next) => submit(req, res, next));
@@ -46,6 +51,7 @@ export function createApp(deps: AppDeps): express.Express {
       error: (err as Error)?.message,
       stack: (err as Error)?.stack,
     });
+    deps.errorReporter.capture(err, { method: req.method, url: req.originalUrl.split('?')[0], headers: req.headers });
     res.status(500).type('text/plain').send('Internal Server Error');
   });
   return app;

@@ -3,12 +3,18 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '../shared/config';
 import { isMessage, type FleetMessage, type ShutdownMessage, type WorkerToPrimary } from '../shared/ipc';
 import { componentLogger, createLogger } from '../shared/logging';
-import { noopMetrics } from '../shared/metrics';
+import { createErrorReporter, releaseFrom } from '../shared/error-reporting';
+import { fanOut } from '../shared/metrics';
+import { createStatsdMetrics } from '../shared/metrics/statsd';
+import { accessLog } from './access-log';
 import { createApp } from './app';
 import { createPublisher, createStorage } from './backends';
 import { Crashmover } from './crashmover/crashmover';
 import { HealthMonitor } from './health/health-monitor';
 import { createServer } from './server';
+import { readVersion } from './dockerflow';
+import { mountMetricsEndpoint } from './metrics/metrics-endpoint';
+import { createWorkerPrometheus } from './metrics/prometheus';
 import { createThrottler } from './throttler';
 
 function send(msg: WorkerToPrimary): void {
@@ -19,11 +25,31 @@ function send(msg: WorkerToPrimary): void {
 export async function runWorker(config: Config): Promise<void> {
   const logger = createLogger({ level: config.logging.level, localDevEnv: config.server.localDevEnv, hostname: config.server.hostname });
   const log = componentLogger(logger, 'antenna.worker');
-  const metrics = noopMetrics;
+  const o = config.observability;
+  const statsd = createStatsdMetrics({
+    host: o.statsdHost,
+    port: o.statsdPort,
+    namespace: o.statsdNamespace,
+    hostname: config.server.hostname,
+    role: 'worker',
+    logger: componentLogger(logger, 'antenna.metrics'),
+  });
+  let openUploads = 0;
+  const prom = o.metricsEnabled ? createWorkerPrometheus({ inFlight: (): number => crashmover.inFlight + openUploads }) : undefined;
+  const metrics = prom ? fanOut(statsd, prom.metrics) : statsd;
+  const errorReporter = await createErrorReporter({
+    dsn: o.sentryDsn,
+    release: releaseFrom(readVersion(config.server.basedir)),
+    hostname: config.server.hostname,
+    logger: componentLogger(logger, 'antenna.sentry'),
+    metrics,
+  });
+  const metricsEndpoint = prom ? (app: Parameters<typeof mountMetricsEndpoint>[0]) => mountMetricsEndpoint(app, { registry: prom.registry, timeoutMs: 5000, send }) : undefined;
+  let onPromMessage: ((msg: unknown) => void) | undefined;
 
   const storage = await createStorage(config, componentLogger(logger, 'antenna.crashstorage'));
   const publisher = await createPublisher(config, componentLogger(logger, 'antenna.crashpublish'));
-  const crashmover = new Crashmover(config.crashmover, storage, publisher, componentLogger(logger, 'antenna.crashmover'), metrics);
+  const crashmover: Crashmover = new Crashmover(config.crashmover, storage, publisher, componentLogger(logger, 'antenna.crashmover'), metrics);
   const health = new HealthMonitor(
     [
       { name: storage.name, check: () => storage.checkHealth() },
@@ -38,6 +64,15 @@ export async function runWorker(config: Config): Promise<void> {
   const app = createApp({
     logger: componentLogger(logger, 'antenna.app'),
     metrics,
+    errorReporter,
+    before: accessLog({ logger: componentLogger(logger, 'antenna.access'), includeClientIp: o.accessLogClientIp }),
+    extraRoutes: metricsEndpoint
+      ? (a) => {
+          const mounted = metricsEndpoint(a);
+          onPromMessage = mounted.onMessage;
+          return mounted.paths;
+        }
+      : undefined,
     submit: {
       limits: {
         maxPayloadSize: b.maxPayloadSize,
@@ -76,6 +111,10 @@ export async function runWorker(config: Config): Promise<void> {
   let shuttingDown = false;
   const server: Server = createServer(config, (req, res) => {
     if (shuttingDown) res.setHeader('Connection', 'close');
+    if (req.method === 'POST') {
+      openUploads++;
+      res.once('close', () => openUploads--);
+    }
     app(req, res);
   });
 
@@ -89,7 +128,8 @@ export async function runWorker(config: Config): Promise<void> {
     server.closeIdleConnections();
     await closed;
     await crashmover.drain();
-    await Promise.allSettled([storage.close(), publisher.close(), metrics.close()]);
+    prom?.close();
+    await Promise.allSettled([storage.close(), publisher.close(), metrics.close(), errorReporter.flush(2000)]);
     log.info('shutdown complete');
     process.exit(exitCode);
   }
@@ -97,12 +137,14 @@ export async function runWorker(config: Config): Promise<void> {
   process.on('message', (msg: unknown) => {
     if (isMessage<ShutdownMessage>(msg, 'antenna:shutdown')) void shutdown('asked by the primary');
     else if (isMessage<FleetMessage>(msg, 'antenna:fleet')) fleet = msg;
+    else onPromMessage?.(msg);
   });
   // systemd and terminals signal the whole process group: drain as the primary would ask.
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('uncaughtException', (err) => {
     log.error('Unhandled exception', { error: err.message, stack: err.stack });
+    errorReporter.capture(err);
     void shutdown('unhandled exception', 1);
   });
 

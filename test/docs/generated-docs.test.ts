@@ -2,12 +2,17 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SECTIONS } from '../../src/shared/config';
 import { renderConfigDoc } from '../../src/tools/config-doc';
+import { renderMetricsDoc } from '../../src/tools/metrics-doc';
 
 const read = (f: string) => readFileSync(path.join(__dirname, '..', '..', f), 'utf8');
 
 describe('generated docs are current (run `npm run docs` after changing options)', () => {
   it('docs/configuration.md matches the option definitions', () => {
     expect(read('docs/configuration.md')).toBe(renderConfigDoc());
+  });
+
+  it('docs/metrics.md matches the metric catalog', () => {
+    expect(read('docs/metrics.md')).toBe(renderMetricsDoc());
   });
 
   it('documents every variable of SPEC §6', () => {

@@ -81,7 +81,7 @@ export function createSubmitHandler(deps: SubmitDeps) {
 
     logger.info(`${crashId}: matched by ${ruleName}; returned ${result}`);
     metrics.incr(M + 'throttle_rule', [`rule:${ruleName}`]);
-    metrics.incr(M + 'throttle', [`result:${result.toLowerCase()}`]);
+    metrics.incr(M + 'throttle', [`result:${result.toLowerCase()}`, `rule:${ruleName}`]);
     rawCrash.metadata!.throttle_rule = ruleName;
 
     if (result === 'REJECT') {

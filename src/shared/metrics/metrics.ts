@@ -28,3 +28,15 @@ export async function timed<T>(metrics: Metrics, name: string, fn: () => Promise
     metrics.timing(name, performance.now() - start, tags);
   }
 }
+
+/** Sends every call to each of `targets` (e.g. StatsD and Prometheus). */
+export function fanOut(...targets: Metrics[]): Metrics {
+  if (targets.length === 1) return targets[0]!;
+  return {
+    incr: (n, t, v) => targets.forEach((m) => m.incr(n, t, v)),
+    gauge: (n, v, t) => targets.forEach((m) => m.gauge(n, v, t)),
+    timing: (n, ms, t) => targets.forEach((m) => m.timing(n, ms, t)),
+    histogram: (n, v, t) => targets.forEach((m) => m.histogram(n, v, t)),
+    close: async () => void (await Promise.allSettled(targets.map((m) => m.close()))),
+  };
+}

@@ -1,0 +1,81 @@
+import cluster from 'node:cluster';
+import { AggregatorRegistry, Counter, Gauge, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import { isMessage, type PromCollectResponse, type PromScrapeRequest, type PrimaryToWorker } from '../shared/ipc';
+import { PROM_ONLY } from '../shared/metrics/catalog';
+
+export interface PrimaryPrometheusOptions {
+  /** How long the primary waits for each worker's registry before answering without it. */
+  collectTimeoutMs: number;
+  workerStates: () => { healthy: number; unresponsive: number };
+}
+
+/**
+ * Answers a worker's `/metrics` scrape with the whole node: every worker's
+ * registry, merged by prom-client's cluster aggregation (counters summed),
+ * plus the primary's own metrics. A worker that does not answer in time is
+ * left out of that scrape rather than failing it.
+ */
+export function createPrimaryPrometheus(opts: PrimaryPrometheusOptions) {
+  const registry = new Registry();
+  const restarts = new Counter({ name: PROM_ONLY.workerRestarts.name, help: PROM_ONLY.workerRestarts.help, registers: [registry] });
+  new Gauge({
+    name: PROM_ONLY.workers.name,
+    help: PROM_ONLY.workers.help,
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const s = opts.workerStates();
+      this.set({ state: 'healthy' }, s.healthy);
+      this.set({ state: 'unresponsive' }, s.unresponsive);
+    },
+  });
+
+  let nextId = 1;
+  const pending = new Map<number, { responses: MetricObjectWithValues<MetricValue<string>>[][]; waiting: number; done: () => void }>();
+
+  function collect(): Promise<MetricObjectWithValues<MetricValue<string>>[][]> {
+    const id = nextId++;
+    const workers = Object.values(cluster.workers ?? {}).filter((w) => w?.isConnected());
+    return new Promise((resolve) => {
+      const entry = { responses: [] as MetricObjectWithValues<MetricValue<string>>[][], waiting: workers.length, done: () => finish() };
+      const timer = setTimeout(() => finish(), opts.collectTimeoutMs);
+      function finish() {
+        clearTimeout(timer);
+        pending.delete(id);
+        resolve(entry.responses);
+      }
+      pending.set(id, entry);
+      if (workers.length === 0) finish();
+      for (const w of workers) w!.send({ type: 'antenna:prom-collect', id } satisfies PrimaryToWorker);
+    });
+  }
+
+  async function scrape(): Promise<{ text: string; contentType: string }> {
+    const fromWorkers = await collect();
+    const own = await registry.getMetricsAsJSON();
+    const merged = AggregatorRegistry.aggregate([...fromWorkers, own]);
+    return { text: await merged.metrics(), contentType: merged.contentType };
+  }
+
+  /** Handles the Prometheus messages of one worker; returns true when `msg` was one. */
+  function onWorkerMessage(worker: { send(msg: PrimaryToWorker): void }, msg: unknown): boolean {
+    if (isMessage<PromCollectResponse>(msg, 'antenna:prom-json')) {
+      const entry = pending.get(msg.id);
+      if (entry) {
+        entry.responses.push(msg.metrics as MetricObjectWithValues<MetricValue<string>>[]);
+        if (--entry.waiting <= 0) entry.done();
+      }
+      return true;
+    }
+    if (isMessage<PromScrapeRequest>(msg, 'antenna:prom-scrape')) {
+      scrape().then(
+        ({ text, contentType }) => worker.send({ type: 'antenna:prom-text', id: msg.id, text, contentType }),
+        (err: Error) => worker.send({ type: 'antenna:prom-text', id: msg.id, error: err.message }),
+      );
+      return true;
+    }
+    return false;
+  }
+
+  return { onWorkerMessage, workerRestarted: () => restarts.inc() };
+}

@@ -1,0 +1,199 @@
+/**
+ * Every metric the collector emits, in one table: the StatsD name (Antenna's,
+ * without the namespace prefix), its type and tags, and how it appears in
+ * Prometheus. docs/metrics.md is generated from this table.
+ */
+export type StatsdType = 'incr' | 'gauge' | 'timing' | 'histogram';
+
+export interface PromMapping {
+  name: string;
+  kind: 'counter' | 'gauge' | 'histogram';
+  help: string;
+  /** Tag keys that become labels (taken from the call's tags). */
+  labels?: string[];
+  /** Labels fixed by the mapping, e.g. `{endpoint: "heartbeat"}`. */
+  constLabels?: Record<string, string>;
+  /** Multiplier from the StatsD value (ms → s: 0.001). */
+  scale?: number;
+  buckets?: number[];
+}
+
+export interface MetricSpec {
+  name: string;
+  type: StatsdType;
+  /** DogStatsD tag keys sent with the metric (besides `host`). Other tags on a call go to Prometheus only. */
+  tags: string[];
+  description: string;
+  /** Which process sends it to StatsD; the worker's per-process value of a fleet gauge stays in Prometheus. */
+  statsdFrom?: 'worker' | 'primary';
+  prom?: PromMapping;
+}
+
+const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+const BYTES = [1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 33554432];
+
+const B = 'collector.breakpad_resource.';
+const C = 'collector.crashmover.';
+const H = 'collector.health.';
+
+export const METRIC_CATALOG: readonly MetricSpec[] = [
+  {
+    name: 'sentry_scrub_error',
+    type: 'incr',
+    tags: ['service'],
+    description: 'Scrubbing an event before sending it to Sentry failed; the event was dropped. `service:collector`.',
+    prom: { name: 'antenna_sentry_scrub_errors_total', kind: 'counter', help: 'Sentry events dropped because scrubbing failed.' },
+  },
+  {
+    name: B + 'gzipped_crash',
+    type: 'incr',
+    tags: [],
+    description: 'A crash report payload arrived gzip-compressed.',
+    prom: { name: 'antenna_gzipped_crashes_total', kind: 'counter', help: 'Crash payloads received gzip-compressed.' },
+  },
+  {
+    name: B + 'gzipped_crash_decompress',
+    type: 'histogram',
+    tags: ['result'],
+    description: 'Milliseconds spent decompressing a gzipped payload; `result:success` or `result:fail`.',
+  },
+  {
+    name: B + 'crash_size',
+    type: 'histogram',
+    tags: ['payload'],
+    description: 'Payload size in bytes as received; `payload:compressed` or `payload:uncompressed`.',
+    prom: { name: 'antenna_crash_size_bytes', kind: 'histogram', help: 'Crash payload size on the wire.', labels: ['payload'], buckets: BYTES },
+  },
+  {
+    name: B + 'on_post.time',
+    type: 'timing',
+    tags: [],
+    description: 'Milliseconds to handle one `POST /submit`, from headers to answer.',
+    prom: { name: 'antenna_submit_seconds', kind: 'histogram', help: 'Time to handle one POST /submit.', scale: 0.001, buckets: SECONDS },
+  },
+  {
+    name: B + 'malformed',
+    type: 'incr',
+    tags: ['reason'],
+    description: 'A submission was rejected as malformed; `reason:` names the rule of SPEC §1.1 (e.g. `bad_gzip`, `no_annotations`, `too_large`).',
+    prom: { name: 'antenna_malformed_total', kind: 'counter', help: 'Submissions rejected as malformed.', labels: ['reason'] },
+  },
+  {
+    name: B + 'incoming_crash',
+    type: 'incr',
+    tags: [],
+    description: 'A well-formed crash report was received.',
+    prom: { name: 'antenna_crashes_received_total', kind: 'counter', help: 'Well-formed crash reports received.' },
+  },
+  {
+    name: B + 'throttle_rule',
+    type: 'incr',
+    tags: ['rule'],
+    description: 'The throttle rule that decided a crash; `rule:<name>` (or `NO_MATCH`).',
+  },
+  {
+    name: B + 'throttle',
+    type: 'incr',
+    tags: ['result'],
+    description: 'The throttle result; `result:accept`, `defer`, `reject` or `fakeaccept`.',
+    prom: { name: 'antenna_throttle_total', kind: 'counter', help: 'Throttle decisions by result and rule.', labels: ['result', 'rule'] },
+  },
+  {
+    name: B + 'unauthorized_uuid',
+    type: 'incr',
+    tags: [],
+    description: 'A submission carried a `uuid` without the stage submitter’s bearer token.',
+    prom: { name: 'antenna_unauthorized_uuid_total', kind: 'counter', help: 'Submissions with a uuid but no valid bearer token.' },
+  },
+  {
+    name: C + 'retry_count',
+    type: 'incr',
+    tags: ['count'],
+    description: 'A save or publish attempt failed and will be retried; `count:save_crash_exception.count` or `count:publish_crash_exception.count`.',
+    prom: { name: 'antenna_crashmover_retries_total', kind: 'counter', help: 'Failed save/publish attempts that were retried.', labels: ['count'] },
+  },
+  {
+    name: C + 'crash_handling.time',
+    type: 'timing',
+    tags: [],
+    description: 'Milliseconds to save and publish one crash, retries included.',
+    prom: { name: 'antenna_crash_handling_seconds', kind: 'histogram', help: 'Time to save and publish one crash.', scale: 0.001, buckets: SECONDS },
+  },
+  {
+    name: C + 'save_crash_dropped.count',
+    type: 'incr',
+    tags: [],
+    description: 'A crash could not be saved after the last attempt (the client got 500).',
+    prom: { name: 'antenna_save_failures_total', kind: 'counter', help: 'Crashes that could not be saved after the last attempt.' },
+  },
+  {
+    name: C + 'save_crash.count',
+    type: 'incr',
+    tags: [],
+    description: 'A crash was saved and published.',
+    prom: {
+      name: 'antenna_crashes_saved_total',
+      kind: 'counter',
+      help: 'Crashes saved to storage, by whether publishing their id succeeded.',
+      constLabels: { published: 'true' },
+    },
+  },
+  {
+    name: C + 'publish_crash_dropped.count',
+    type: 'incr',
+    tags: [],
+    description: 'A crash was saved but its id could not be published after the last attempt.',
+    prom: {
+      name: 'antenna_crashes_saved_total',
+      kind: 'counter',
+      help: 'Crashes saved to storage, by whether publishing their id succeeded.',
+      constLabels: { published: 'false' },
+    },
+  },
+  {
+    name: C + 'crash_save.time',
+    type: 'timing',
+    tags: [],
+    description: 'Milliseconds of one save attempt.',
+    prom: { name: 'antenna_save_seconds', kind: 'histogram', help: 'Time of one save attempt.', scale: 0.001, buckets: SECONDS },
+  },
+  {
+    name: C + 'crash_publish.time',
+    type: 'timing',
+    tags: [],
+    description: 'Milliseconds of one publish attempt.',
+    prom: { name: 'antenna_publish_seconds', kind: 'histogram', help: 'Time of one publish attempt.', scale: 0.001, buckets: SECONDS },
+  },
+  {
+    name: C + 'save_queue_size',
+    type: 'gauge',
+    tags: [],
+    statsdFrom: 'primary',
+    description: 'Crashes waiting to be saved, summed over the node’s workers (sent by the primary every `HEARTBEAT_INTERVAL`).',
+    prom: { name: 'antenna_save_queue_size', kind: 'gauge', help: 'Crashes waiting to be saved (summed over workers).' },
+  },
+  ...(['broken', 'version', 'lbheartbeat', 'heartbeat'] as const).map(
+    (endpoint): MetricSpec => ({
+      name: `${H}${endpoint}.count`,
+      type: 'incr',
+      tags: [],
+      description: `A request to \`/__${endpoint}__\`.`,
+      prom: {
+        name: 'antenna_health_requests_total',
+        kind: 'counter',
+        help: 'Requests to the Dockerflow endpoints.',
+        constLabels: { endpoint },
+      },
+    }),
+  ),
+];
+
+export const METRICS_BY_NAME: ReadonlyMap<string, MetricSpec> = new Map(METRIC_CATALOG.map((m) => [m.name, m]));
+
+/** Prometheus-only metrics, kept outside the StatsD table. */
+export const PROM_ONLY = {
+  inFlight: { name: 'antenna_in_flight', help: 'Crashes being saved right now, plus uploads being received (summed over workers).' },
+  workerRestarts: { name: 'antenna_worker_restarts_total', help: 'Workers that died unexpectedly and were replaced.' },
+  eventLoopLag: { name: 'antenna_event_loop_lag_seconds', help: 'p99 event-loop delay per worker since the previous scrape.' },
+  workers: { name: 'antenna_workers', help: 'Workers of this node, by state.' },
+} as const;

@@ -1,0 +1,74 @@
+import StatsD from 'hot-shots';
+import type { Logger } from '../logging';
+import { METRICS_BY_NAME } from './catalog';
+import type { Metrics } from './metrics';
+
+export interface StatsdOptions {
+  host: string;
+  port: number;
+  namespace: string;
+  hostname: string;
+  /** Which process this is: fleet gauges are sent by the primary only. */
+  role: 'primary' | 'worker';
+  logger: Logger;
+  /** How often a persisting send error is logged again. */
+  errorLogIntervalMs?: number;
+}
+
+/**
+ * StatsD with DogStatsD tags over UDP through hot-shots. Sending is
+ * fire-and-forget: errors never reach the request path; they are counted
+ * and logged once per interval, not once per packet. Tags a call carries
+ * that the catalog does not list for StatsD (labels meant for Prometheus)
+ * are dropped, so StatsD sees exactly Antenna's names and tags.
+ */
+export function createStatsdMetrics(o: StatsdOptions): Metrics & { readonly sendErrors: number } {
+  let sendErrors = 0;
+  let lastLogged = 0;
+  const interval = o.errorLogIntervalMs ?? 60_000;
+  const client = new StatsD({
+    host: o.host,
+    port: o.port,
+    prefix: `${o.namespace}.`,
+    globalTags: [`host:${o.hostname}`],
+    // DNS once at start-up, not per packet.
+    cacheDns: true,
+    errorHandler: (err: Error) => {
+      sendErrors++;
+      const now = Date.now();
+      if (now - lastLogged >= interval) {
+        lastLogged = now;
+        o.logger.warn(`cannot send metrics to StatsD at ${o.host}:${o.port} (STATSD_HOST/STATSD_PORT): ${err.message}; ${sendErrors} send errors so far`);
+      }
+    },
+  });
+
+  function tagsFor(name: string, tags: string[] | undefined): string[] | undefined {
+    const spec = METRICS_BY_NAME.get(name);
+    if (!spec || !tags) return tags;
+    return tags.filter((t) => spec.tags.includes(t.slice(0, t.indexOf(':'))));
+  }
+  const sends = (name: string) => {
+    const from = METRICS_BY_NAME.get(name)?.statsdFrom;
+    return from === undefined || from === o.role;
+  };
+
+  return {
+    get sendErrors() {
+      return sendErrors;
+    },
+    incr(name, tags, value = 1) {
+      if (sends(name)) client.increment(name, value, tagsFor(name, tags));
+    },
+    gauge(name, value, tags) {
+      if (sends(name)) client.gauge(name, value, tagsFor(name, tags));
+    },
+    timing(name, ms, tags) {
+      if (sends(name)) client.timing(name, ms, tagsFor(name, tags));
+    },
+    histogram(name, value, tags) {
+      if (sends(name)) client.histogram(name, value, tagsFor(name, tags));
+    },
+    close: () => new Promise<void>((resolve) => client.close(() => resolve())),
+  };
+}

@@ -1,0 +1,255 @@
+import dgram from 'node:dgram';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { crashBody, crashIdFrom, crashParts, fakeDump } from '../support/crashes';
+import { get, post } from '../support/http';
+import { startServer, tempDir, type RunningServer } from '../support/server';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function submit(server: RunningServer, annotations: Record<string, string>, gzip = false) {
+  const { body, contentType } = crashBody(crashParts(annotations, { upload_file_minidump: fakeDump(3000) }));
+  const sent = gzip ? gzipSync(body) : body;
+  const headers: Record<string, string | number> = { 'Content-Type': contentType, 'Content-Length': sent.length };
+  if (gzip) headers['Content-Encoding'] = 'gzip';
+  return post(`${server.url}/submit`, { headers, body: sent });
+}
+
+describe('StatsD', () => {
+  let udp: dgram.Socket;
+  const lines: string[] = [];
+  let server: RunningServer;
+
+  beforeAll(async () => {
+    udp = dgram.createSocket('udp4');
+    udp.on('message', (m) => lines.push(...m.toString().split('\n').filter(Boolean)));
+    await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
+    const rules = path.join(tempDir(), 'rules.json');
+    writeFileSync(rules, JSON.stringify([{ name: 'reject_this', key: 'ProductName', equals: 'Reject', result: 'REJECT' }, { name: 'keep', key: '*', result: 'ACCEPT' }]));
+    server = await startServer({
+      STATSD_HOST: '127.0.0.1',
+      STATSD_PORT: String((udp.address() as AddressInfo).port),
+      HOSTNAME: 'collector-7',
+      HEARTBEAT_INTERVAL: '200',
+      BROKEN_ENDPOINT_ENABLED: '1',
+      BREAKPAD_THROTTLER_RULES: rules,
+    });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    udp.close();
+  });
+
+  /** Waits until a packet matches `re`; returns every match. */
+  async function packets(re: RegExp): Promise<string[]> {
+    for (let i = 0; i < 50; i++) {
+      const found = lines.filter((l) => re.test(l));
+      if (found.length) return found;
+      await sleep(100);
+    }
+    throw new Error(`no StatsD packet matching ${re}; got:\n${[...new Set(lines)].join('\n')}`);
+  }
+
+  it('an accepted crash: Antenna’s names, types and tags, each with host:<HOSTNAME>', async () => {
+    crashIdFrom((await submit(server, { ProductName: 'Test' })).text);
+    const P = 'socorro.collector.';
+    await packets(/^socorro\.collector\.breakpad_resource\.incoming_crash:1\|c\|#host:collector-7$/);
+    await packets(/^socorro\.collector\.breakpad_resource\.crash_size:\d+\|h\|#host:collector-7,payload:uncompressed$/);
+    await packets(/^socorro\.collector\.breakpad_resource\.throttle_rule:1\|c\|#host:collector-7,rule:keep$/);
+    // Exactly Antenna's tags: the rule label kept for Prometheus is not sent to StatsD.
+    await packets(/^socorro\.collector\.breakpad_resource\.throttle:1\|c\|#host:collector-7,result:accept$/);
+    await packets(/^socorro\.collector\.breakpad_resource\.on_post\.time:[\d.]+\|ms\|#host:collector-7$/);
+    await packets(/^socorro\.collector\.crashmover\.crash_save\.time:[\d.]+\|ms\|#host:collector-7$/);
+    await packets(/^socorro\.collector\.crashmover\.crash_publish\.time:[\d.]+\|ms\|#host:collector-7$/);
+    await packets(/^socorro\.collector\.crashmover\.crash_handling\.time:[\d.]+\|ms\|#host:collector-7$/);
+    await packets(/^socorro\.collector\.crashmover\.save_crash\.count:1\|c\|#host:collector-7$/);
+    expect(lines.every((l) => l.startsWith('socorro.') && /[|#,]host:collector-7(,|$)/.test(l))).toBe(true);
+    expect(lines.filter((l) => l.startsWith(P + 'breakpad_resource.throttle:')).every((l) => !l.includes('rule:'))).toBe(true);
+  });
+
+  it('the primary sends the fleet’s save_queue_size gauge; workers do not send their own', async () => {
+    await packets(/^socorro\.collector\.crashmover\.save_queue_size:0\|g\|#host:collector-7$/);
+    const gauges = lines.filter((l) => l.includes('save_queue_size'));
+    expect(gauges.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a gzip crash, a malformed post, a throttled crash and /__broken__', async () => {
+    expect((await submit(server, { ProductName: 'Test' }, true)).status).toBe(200);
+    await packets(/^socorro\.collector\.breakpad_resource\.gzipped_crash:1\|c\|#host:collector-7$/);
+    await packets(/^socorro\.collector\.breakpad_resource\.gzipped_crash_decompress:[\d.]+\|h\|#host:collector-7,result:success$/);
+    await packets(/^socorro\.collector\.breakpad_resource\.crash_size:\d+\|h\|#host:collector-7,payload:compressed$/);
+
+    const bad = await post(`${server.url}/submit`, { headers: { 'Content-Type': 'text/plain', 'Content-Length': 1 }, body: Buffer.from('x') });
+    expect(bad.status).toBe(400);
+    await packets(/^socorro\.collector\.breakpad_resource\.malformed:1\|c\|#host:collector-7,reason:wrong_content_type$/);
+
+    expect((await submit(server, { ProductName: 'Reject' })).text).toBe('Discarded=rule_reject_this');
+    await packets(/^socorro\.collector\.breakpad_resource\.throttle:1\|c\|#host:collector-7,result:reject$/);
+    await packets(/^socorro\.collector\.breakpad_resource\.throttle_rule:1\|c\|#host:collector-7,rule:reject_this$/);
+
+    expect((await get(`${server.url}/__broken__`)).status).toBe(500);
+    await packets(/^socorro\.collector\.health\.broken\.count:1\|c\|#host:collector-7$/);
+    expect((await get(`${server.url}/__lbheartbeat__`)).status).toBe(200);
+    await packets(/^socorro\.collector\.health\.lbheartbeat\.count:1\|c\|#host:collector-7$/);
+  });
+});
+
+describe('StatsD unreachable', () => {
+  it('never affects requests: crashes are still accepted and the send error is logged once', async () => {
+    // A port nobody listens on: UDP sends succeed locally or fail with ECONNREFUSED, never block.
+    const server = await startServer({ STATSD_HOST: 'statsd.invalid', STATSD_PORT: '9' });
+    try {
+      for (let i = 0; i < 5; i++) expect((await submit(server, { ProductName: 'Test' })).status).toBe(200);
+      await sleep(300);
+      const warnings = server.logs.filter((l) => /cannot send metrics to StatsD/.test(l.raw));
+      // hot-shots resolves the host once; at most one warning per process per minute.
+      expect(warnings.length).toBeLessThanOrEqual(3);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+function parseProm(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
+
+describe('Prometheus /metrics', () => {
+  it('aggregates every worker: counters equal the number of posts spread over the workers', async () => {
+    const server = await startServer({ WORKERS: '2', HEARTBEAT_INTERVAL: '200' });
+    try {
+      const N = 12;
+      for (let i = 0; i < N; i++) expect((await submit(server, { ProductName: 'Test' })).status).toBe(200);
+      await post(`${server.url}/submit`, { headers: { 'Content-Type': 'text/plain', 'Content-Length': 1 }, body: Buffer.from('x') });
+      const handledBy = new Set(server.logs.filter((l) => l.Type === 'antenna.access' && l.Fields?.path === '/submit').map((l) => l.Pid));
+      expect(handledBy.size).toBe(2);
+
+      // Any worker answers for the whole node.
+      for (let scrape = 0; scrape < 4; scrape++) {
+        const res = await get(`${server.url}/metrics`);
+        expect(res.status).toBe(200);
+        expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+        const m = parseProm(res.text);
+        expect(m.get('antenna_crashes_received_total')).toBe(N);
+        expect(m.get('antenna_crashes_saved_total{published="true"}')).toBe(N);
+        expect(m.get('antenna_throttle_total{result="accept",rule="accept_everything"}')).toBe(N);
+        expect(m.get('antenna_malformed_total{reason="wrong_content_type"}')).toBe(1);
+        expect(m.get('antenna_save_seconds_count')).toBe(N);
+        expect(m.get('antenna_publish_seconds_count')).toBe(N);
+        expect(m.get('antenna_crash_size_bytes_count{payload="uncompressed"}')).toBe(N);
+        expect(m.get('antenna_save_queue_size')).toBe(0);
+        expect(m.get('antenna_in_flight')).toBeGreaterThanOrEqual(0);
+        expect(m.get('antenna_worker_restarts_total')).toBe(0);
+        expect([...m.keys()].filter((k) => k.startsWith('antenna_event_loop_lag_seconds{')).length).toBe(2);
+        expect(m.has('process_resident_memory_bytes')).toBe(true);
+      }
+
+      const pid = [...handledBy][0]!;
+      process.kill(pid, 'SIGKILL');
+      await server.waitForLog(new RegExp(`replaced worker ${pid}`));
+      await server.waitForLog(/listening on/);
+      let restarts: number | undefined;
+      for (let i = 0; i < 30 && restarts !== 1; i++) {
+        restarts = parseProm((await get(`${server.url}/metrics`)).text).get('antenna_worker_restarts_total');
+        if (restarts !== 1) await sleep(100);
+      }
+      expect(restarts).toBe(1);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('METRICS_ENABLED=0 turns /metrics off', async () => {
+    const server = await startServer({ WORKERS: '1', METRICS_ENABLED: '0' });
+    try {
+      expect((await get(`${server.url}/metrics`)).status).toBe(404);
+      expect((await submit(server, { ProductName: 'Test' })).status).toBe(200);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('Sentry', () => {
+  it('/__broken__ sends exactly one event, with release and host, and none of the scrubbed headers', async () => {
+    const envelopes: string[] = [];
+    const fake = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const raw = Buffer.concat(chunks);
+        envelopes.push((req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString());
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
+    const port = (fake.address() as AddressInfo).port;
+    const basedir = tempDir();
+    writeFileSync(path.join(basedir, 'version.json'), JSON.stringify({ version: '9.8.7', commit: 'abc123' }));
+    const server = await startServer({
+      WORKERS: '1',
+      SECRET_SENTRY_DSN: `http://publickey@127.0.0.1:${port}/42`,
+      BROKEN_ENDPOINT_ENABLED: '1',
+      APP_BASEDIR: basedir,
+      HOSTNAME: 'collector-9',
+    });
+    try {
+      const secrets = {
+        'X-Forwarded-For': '203.0.113.77',
+        'X-Real-Ip': '203.0.113.78',
+        Authorization: 'Bearer sekrit-token-xyz',
+        Cookie: 'session=cookie-value-abc',
+      };
+      const res = await get(`${server.url}/__broken__`, { headers: { ...secrets, 'User-Agent': 'probe/1.0' } });
+      expect(res.status).toBe(500);
+      for (let i = 0; i < 50 && envelopes.length === 0; i++) await sleep(100);
+      await sleep(500);
+      const events = envelopes.filter((e) => /"type":"event"/.test(e));
+      expect(events).toHaveLength(1);
+      const event = events[0]!;
+      expect(event).toContain('intentional exception from /__broken__');
+      expect(event).toContain('"release":"9.8.7"');
+      expect(event).toContain('collector-9');
+      expect(event).toContain('probe/1.0');
+      for (const value of Object.values(secrets)) expect(event).not.toContain(value);
+      expect(event).not.toContain('sekrit');
+    } finally {
+      await server.stop();
+      fake.close();
+    }
+  });
+});
+
+describe('access log', () => {
+  it('one line per request with method, path, status, bytes in, duration and user agent; client IP only when enabled', async () => {
+    const server = await startServer({ WORKERS: '1' });
+    const withIp = await startServer({ WORKERS: '1', ACCESS_LOG_CLIENT_IP: '1' });
+    try {
+      const { body, contentType } = crashBody(crashParts({ ProductName: 'Test' }, { upload_file_minidump: fakeDump(5000) }));
+      await post(`${server.url}/submit`, { headers: { 'Content-Type': contentType, 'Content-Length': body.length, 'User-Agent': 'Crashpad/1' }, body });
+      const line = await server.waitForLog(/^POST \/submit 200$/);
+      expect(line.Type).toBe('antenna.access');
+      expect(line.Fields).toEqual(expect.objectContaining({ method: 'POST', path: '/submit', status: 200, user_agent: 'Crashpad/1' }));
+      expect(line.Fields!.bytes_in as number).toBeGreaterThanOrEqual(body.length);
+      expect(typeof line.Fields!.duration_ms).toBe('number');
+      expect(line.Fields).not.toHaveProperty('client_ip');
+      expect(line.raw).not.toContain('127.0.0.1');
+
+      await get(`${withIp.url}/__lbheartbeat__?x=1`);
+      const ipLine = await withIp.waitForLog(/^GET \/__lbheartbeat__ 200$/);
+      expect(ipLine.Fields!.client_ip).toMatch(/127\.0\.0\.1/);
+      expect(ipLine.raw).not.toContain('x=1');
+    } finally {
+      await Promise.all([server.stop(), withIp.stop()]);
+    }
+  });
+});
