@@ -1,8 +1,181 @@
+import { PubSub, type ClientConfig } from '@google-cloud/pubsub';
 import type { Config } from '../../shared/config';
 import type { Logger } from '../../shared/logging';
 import type { CrashPublisher } from './crash-publisher';
 
-// Placeholder until the pubsub backend lands (issue "Cloud backends").
-export function createPubSubPublisher(_config: Config, _logger: Logger): CrashPublisher {
-  throw new Error('CRASHMOVER_CRASHPUBLISH_CLASS=pubsub is not available in this build');
+/** gRPC status codes (google.rpc.Code), by number, for messages. */
+const CODE_NAMES: Record<number, string> = {
+  0: 'OK',
+  1: 'CANCELLED',
+  2: 'UNKNOWN',
+  3: 'INVALID_ARGUMENT',
+  4: 'DEADLINE_EXCEEDED',
+  5: 'NOT_FOUND',
+  6: 'ALREADY_EXISTS',
+  7: 'PERMISSION_DENIED',
+  8: 'RESOURCE_EXHAUSTED',
+  9: 'FAILED_PRECONDITION',
+  10: 'ABORTED',
+  11: 'OUT_OF_RANGE',
+  12: 'UNIMPLEMENTED',
+  13: 'INTERNAL',
+  14: 'UNAVAILABLE',
+  15: 'DATA_LOSS',
+  16: 'UNAUTHENTICATED',
+};
+
+/** Extra margin for our own guard over the client's gRPC deadline (auth, channel set-up). */
+const GUARD_MARGIN_MS = 1000;
+
+interface GrpcErrorLike {
+  code?: number | string;
+  details?: string;
+  message?: string;
+}
+
+/**
+ * Client options: the configured project (never guessed from ADC or the
+ * metadata server), and for an emulator an insecure channel with no
+ * credentials at all. gRPC's own retries (transparent and service-config ones)
+ * are off: the crashmover's retry is the only one.
+ */
+export function pubSubClientOptions(config: Config): ClientConfig {
+  const { projectId, pubsubEmulatorHost } = config.publish;
+  const options: ClientConfig = { projectId };
+  if (pubsubEmulatorHost) {
+    // emulatorMode → insecure channel credentials, so no auth is attempted; an
+    // explicit universe domain keeps google-auth-library from looking for ADC
+    // (or probing the GCE metadata server) just to learn it.
+    Object.assign(options, { apiEndpoint: pubsubEmulatorHost, emulatorMode: true, universeDomain: 'googleapis.com' });
+  }
+  Object.assign(options, { 'grpc.enable_retries': 0 });
+  return options;
+}
+
+/** Turns a client error into one that names the cause and the fix. */
+export function describePubSubError(err: unknown, ctx: { action: 'publish' | 'GetTopic'; topicPath: string; endpoint: string; timeoutSeconds: number }): Error {
+  const e = (err ?? {}) as GrpcErrorLike;
+  const code = typeof e.code === 'number' ? e.code : undefined;
+  const detail = e.details || e.message || String(err);
+  const codeName = code !== undefined ? CODE_NAMES[code] ?? String(code) : undefined;
+  const what = ctx.action === 'publish' ? `publish to ${ctx.topicPath}` : `GetTopic ${ctx.topicPath}`;
+  const status = codeName ? `${codeName}: ${detail}` : detail;
+  let msg: string;
+  switch (code) {
+    case 5: // NOT_FOUND
+      msg =
+        `topic ${ctx.topicPath} does not exist (${status}); ` +
+        `create topic ${ctx.topicPath} or fix CRASHMOVER_CRASHPUBLISH_TOPIC_NAME (and CRASHMOVER_CRASHPUBLISH_PROJECT_ID)`;
+      break;
+    case 7: // PERMISSION_DENIED
+      msg =
+        ctx.action === 'publish'
+          ? `${what} failed: permission denied (${status}); grant the collector's service account roles/pubsub.publisher on the topic ` +
+            `(and roles/pubsub.viewer for the heartbeat's GetTopic)`
+          : `${what} failed: permission denied (${status}); grant the collector's service account roles/pubsub.viewer on the topic ` +
+            `(the heartbeat's GetTopic) in addition to roles/pubsub.publisher`;
+      break;
+    case 16: // UNAUTHENTICATED
+      msg =
+        `${what} failed: Pub/Sub rejected the credentials (${status}); provide Application Default Credentials ` +
+        `(a service account on GCP, or GOOGLE_APPLICATION_CREDENTIALS), or set PUBSUB_EMULATOR_HOST for an emulator`;
+      break;
+    case 4: // DEADLINE_EXCEEDED
+      msg =
+        `${what} failed: no answer from Pub/Sub at ${ctx.endpoint} within CRASHMOVER_CRASHPUBLISH_TIMEOUT=${ctx.timeoutSeconds} s (${status}); ` +
+        `check that Pub/Sub is reachable, or raise CRASHMOVER_CRASHPUBLISH_TIMEOUT`;
+      break;
+    case 14: // UNAVAILABLE
+      msg =
+        `${what} failed: Pub/Sub at ${ctx.endpoint} is unavailable (${status}); ` +
+        `check the network${ctx.endpoint.endsWith('googleapis.com') ? '' : ' and PUBSUB_EMULATOR_HOST'}`;
+      break;
+    case 3: // INVALID_ARGUMENT
+      msg = `${what} failed: Pub/Sub rejected the request (${status}); check CRASHMOVER_CRASHPUBLISH_PROJECT_ID and CRASHMOVER_CRASHPUBLISH_TOPIC_NAME`;
+      break;
+    case 8: // RESOURCE_EXHAUSTED
+      msg = `${what} failed: Pub/Sub quota exhausted (${status}); raise the project's Pub/Sub quota or slow down`;
+      break;
+    default:
+      if (code === undefined && /default credentials|could not load|metadata/i.test(detail)) {
+        msg =
+          `${what} failed: no Google Cloud credentials (${detail}); provide Application Default Credentials ` +
+          `(GOOGLE_APPLICATION_CREDENTIALS or a service account on GCP), or set PUBSUB_EMULATOR_HOST for an emulator`;
+      } else {
+        msg = `Pub/Sub ${what} failed (${status})`;
+      }
+  }
+  return Object.assign(new Error(msg), { cause: err, code });
+}
+
+/** Our own bound over a whole client call, in case something outside the gRPC deadline hangs. */
+class GuardTimeout extends Error {
+  readonly code = 4; // DEADLINE_EXCEEDED
+  readonly details: string;
+  constructor(ms: number) {
+    super(`no result after ${ms / 1000} s`);
+    this.details = this.message;
+  }
+}
+
+/** Rejects with GuardTimeout when `promise` has not settled within `ms` (the client's own deadline should win). */
+function guard<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new GuardTimeout(ms)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Publishes each crash id to a Pub/Sub topic as one message whose data is the
+ * id's UTF-8 bytes (no attributes), sent at once (no batching delay), with one
+ * attempt bounded by CRASHMOVER_CRASHPUBLISH_TIMEOUT.
+ */
+export function createPubSubPublisher(config: Config, logger: Logger): CrashPublisher {
+  const { projectId, topicName, timeoutSeconds, pubsubEmulatorHost } = config.publish;
+  if (!projectId) throw new Error('CRASHMOVER_CRASHPUBLISH_PROJECT_ID is required when CRASHMOVER_CRASHPUBLISH_CLASS=pubsub.');
+  if (!topicName) throw new Error('CRASHMOVER_CRASHPUBLISH_TOPIC_NAME is required when CRASHMOVER_CRASHPUBLISH_CLASS=pubsub.');
+  const timeoutMs = Math.max(1, Math.round(timeoutSeconds * 1000));
+
+  const client = new PubSub(pubSubClientOptions(config));
+  // Per call: the configured deadline, and the client's retries off (`retry: null`
+  // replaces the generated Publish/GetTopic retry settings, so exactly one attempt).
+  const gaxOpts = { timeout: timeoutMs, retry: null };
+  const topic = client.topic(topicName, {
+    batching: { maxMessages: 1, maxMilliseconds: 0 },
+    gaxOpts,
+  });
+  const topicPath = topic.name;
+  const endpoint = pubsubEmulatorHost ?? 'pubsub.googleapis.com';
+  const ctx = { topicPath, endpoint, timeoutSeconds };
+
+  if (pubsubEmulatorHost) {
+    logger.debug(`PUBSUB_EMULATOR_HOST detected, publishing to the emulator at ${pubsubEmulatorHost}`);
+  }
+  logger.debug(`publishing crash ids to ${topicPath}`);
+
+  async function publish(data: string): Promise<void> {
+    try {
+      await guard(topic.publishMessage({ data: Buffer.from(data, 'utf8') }), timeoutMs + GUARD_MARGIN_MS);
+    } catch (err) {
+      throw describePubSubError(err, { ...ctx, action: 'publish' });
+    }
+  }
+
+  return {
+    name: 'PubSubCrashPublish',
+    publish: (crashId: string) => publish(crashId),
+    verify: () => publish('test'),
+    async checkHealth() {
+      try {
+        await guard(topic.getMetadata(gaxOpts), timeoutMs + GUARD_MARGIN_MS);
+      } catch (err) {
+        throw describePubSubError(err, { ...ctx, action: 'GetTopic' });
+      }
+    },
+    async close() {
+      await client.close();
+    },
+  };
 }
