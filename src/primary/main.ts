@@ -8,10 +8,12 @@ import {
   type WorkerReport,
 } from '../shared/ipc';
 import type { ErrorReporter } from '../shared/error-reporting';
+import { spoolEnabled } from '../shared/spool';
 import { componentLogger, type Logger } from '../shared/logging';
 import type { Metrics } from '../shared/metrics';
 import { Fleet } from './fleet';
 import { createPrimaryPrometheus } from './prometheus';
+import { PrimarySpool } from './spool';
 
 export interface PrimaryDeps {
   /** Start-up checks run once before any worker forks (config-dependent: rules, backends). */
@@ -53,12 +55,21 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
     process.exit(1);
   }
 
+  const spool = spoolEnabled(config) ? new PrimarySpool(config, componentLogger(rootLogger, 'antenna.spool'), deps.metrics) : undefined;
+  try {
+    await spool?.recover();
+  } catch (err) {
+    log.error(`Unhandled startup exception: cannot use the spool CRASHMOVER_SPOOL_DIR=${config.crashmover.spoolDir}: ${(err as Error).message}`);
+    process.exit(1);
+  }
+
   const tracked = new Map<number, Tracked>();
   const fleet = new Fleet(config.cluster.heartbeatIntervalMs);
   const recentDeaths: number[] = [];
   const prometheus = config.observability.metricsEnabled
     ? createPrimaryPrometheus({
         collectTimeoutMs: 2000,
+        spool: () => spool?.last,
         workerStates: () => {
           const workers = fleet.view().workers;
           const unresponsive = workers.filter((w) => w.unresponsive).length;
@@ -143,6 +154,7 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
     const t = tracked.get(worker.id);
     tracked.delete(worker.id);
     fleet.remove(worker.process.pid!);
+    spool?.workerGone(worker.process.pid!);
     const how = describeExit(code, signal);
     if (shuttingDown || t?.retiring) {
       log.info(`worker ${worker.process.pid} exited (${how})`);
@@ -178,7 +190,9 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
   function finishShutdown(): void {
     clearTimeout(shutdownTimer);
     log.info('all workers have exited; primary exiting');
-    void deps.metrics.close().finally(() => process.exit(0));
+    void (spool?.reportLeftover() ?? Promise.resolve())
+      .then(() => deps.metrics.close())
+      .finally(() => process.exit(0));
   }
 
   function shutdown(signal: string): void {
@@ -191,7 +205,7 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
       const left = [...tracked.values()];
       log.error(`GRACEFUL_TIMEOUT reached: killing ${left.length} workers that have not drained`);
       for (const t of left) t.worker.process.kill('SIGKILL');
-      process.exit(1);
+      void (spool?.reportLeftover() ?? Promise.resolve()).finally(() => process.exit(1));
     }, config.cluster.gracefulTimeoutSeconds * 1000);
   }
 
@@ -224,7 +238,11 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
   const tick = setInterval(() => {
     const view = fleet.view();
     deps.metrics.gauge('collector.crashmover.save_queue_size', view.saveQueueSize);
-    broadcast(view);
+    if (spool) {
+      void spool.scan().then((spoolView) => broadcast({ ...view, spool: spoolView }));
+    } else {
+      broadcast(view);
+    }
   }, config.cluster.heartbeatIntervalMs);
   tick.unref();
 

@@ -1,12 +1,14 @@
 import cluster from 'node:cluster';
 import { AggregatorRegistry, Counter, Gauge, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
-import { isMessage, type PromCollectResponse, type PromScrapeRequest, type PrimaryToWorker } from '../shared/ipc';
+import { isMessage, type SpoolView, type PromCollectResponse, type PromScrapeRequest, type PrimaryToWorker } from '../shared/ipc';
 import { PROM_ONLY } from '../shared/metrics/catalog';
 
 export interface PrimaryPrometheusOptions {
   /** How long the primary waits for each worker's registry before answering without it. */
   collectTimeoutMs: number;
   workerStates: () => { healthy: number; unresponsive: number };
+  /** The spool's last listing, when spool mode is on. */
+  spool?: () => SpoolView | undefined;
 }
 
 /**
@@ -29,6 +31,24 @@ export function createPrimaryPrometheus(opts: PrimaryPrometheusOptions) {
       this.set({ state: 'unresponsive' }, s.unresponsive);
     },
   });
+
+  if (opts.spool) {
+    const view = opts.spool;
+    const gauge = (name: string, help: string, value: (v: SpoolView) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          const v = view();
+          if (v) this.set(value(v));
+        },
+      });
+    gauge(PROM_ONLY.spoolCrashes.name, PROM_ONLY.spoolCrashes.help, (v) => v.crashes);
+    gauge(PROM_ONLY.spoolBytes.name, PROM_ONLY.spoolBytes.help, (v) => v.bytes);
+    gauge(PROM_ONLY.spoolMaxBytes.name, PROM_ONLY.spoolMaxBytes.help, (v) => v.maxBytes);
+    gauge(PROM_ONLY.spoolOldest.name, PROM_ONLY.spoolOldest.help, (v) => (v.oldestSpooledAt === undefined ? 0 : (Date.now() - v.oldestSpooledAt) / 1000));
+  }
 
   let nextId = 1;
   const pending = new Map<number, { responses: MetricObjectWithValues<MetricValue<string>>[][]; waiting: number; done: () => void }>();

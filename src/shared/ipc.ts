@@ -28,11 +28,22 @@ export interface FleetWorker {
   unresponsive: boolean;
 }
 
+/** The spool as the primary last listed it (see src/shared/spool). */
+export interface SpoolView {
+  crashes: number;
+  bytes: number;
+  maxBytes: number;
+  oldestSpooledAt: number | undefined;
+  scannedAt: number;
+  claimed: Record<string, number>;
+}
+
 /** Primary → every worker: the fleet as the primary sees it. */
 export interface FleetMessage {
   type: 'antenna:fleet';
   workers: FleetWorker[];
   saveQueueSize: number;
+  spool?: SpoolView;
 }
 
 /** Worker → primary: start-up failed; the reason, for the primary's crash-loop report. */

@@ -9,7 +9,11 @@ import { createStatsdMetrics } from '../shared/metrics/statsd';
 import { accessLog } from './access-log';
 import { createApp } from './app';
 import { createPublisher, createStorage } from './backends';
+import type { CrashSink } from './crashmover/crash-sink';
 import { Crashmover } from './crashmover/crashmover';
+import { spoolEnabled } from '../shared/spool';
+import { createSpoolSink } from './spool/create';
+import type { SpoolSink } from './spool/spool-sink';
 import { HealthMonitor } from './health/health-monitor';
 import { createServer } from './server';
 import { readVersion } from './dockerflow';
@@ -49,11 +53,15 @@ export async function runWorker(config: Config): Promise<void> {
 
   const storage = await createStorage(config, componentLogger(logger, 'antenna.crashstorage'));
   const publisher = await createPublisher(config, componentLogger(logger, 'antenna.crashpublish'));
-  const crashmover: Crashmover = new Crashmover(config.crashmover, storage, publisher, componentLogger(logger, 'antenna.crashmover'), metrics);
+  const spool = spoolEnabled(config) ? await createSpoolSink(config, storage, publisher, componentLogger(logger, 'antenna.spool'), metrics) : undefined;
+  const crashmover: CrashSink & { handled: number } =
+    spool ?? new Crashmover(config.crashmover, storage, publisher, componentLogger(logger, 'antenna.crashmover'), metrics);
   const health = new HealthMonitor(
     [
-      { name: storage.name, check: () => storage.checkHealth() },
-      { name: publisher.name, check: () => publisher.checkHealth() },
+      // Behind a spool, a storage or publish outage is a warning: crashes are still accepted safely.
+      { name: storage.name, check: () => storage.checkHealth(), critical: !spool },
+      { name: publisher.name, check: () => publisher.checkHealth(), critical: !spool },
+      ...(spool ? [{ name: 'Spool', check: () => spool.checkWritable() }] : []),
     ],
     config.cluster.healthCheckIntervalSeconds * 1000,
     componentLogger(logger, 'antenna.health'),
@@ -91,7 +99,7 @@ export async function runWorker(config: Config): Promise<void> {
     dockerflow: {
       basedir: config.server.basedir,
       brokenEnabled: config.server.localDevEnv || config.server.brokenEndpointEnabled,
-      heartbeat: () => heartbeatView(health.errors, fleet),
+      heartbeat: () => heartbeatView(health.errors, fleet, spool && { sink: spool, warnings: health.warnings }),
     },
   });
 
@@ -136,7 +144,10 @@ export async function runWorker(config: Config): Promise<void> {
 
   process.on('message', (msg: unknown) => {
     if (isMessage<ShutdownMessage>(msg, 'antenna:shutdown')) void shutdown('asked by the primary');
-    else if (isMessage<FleetMessage>(msg, 'antenna:fleet')) fleet = msg;
+    else if (isMessage<FleetMessage>(msg, 'antenna:fleet')) {
+      fleet = msg;
+      if (msg.spool) spool?.updateStats(msg.spool);
+    }
     else onPromMessage?.(msg);
   });
   // systemd and terminals signal the whole process group: drain as the primary would ask.
@@ -158,12 +169,20 @@ export async function runWorker(config: Config): Promise<void> {
 }
 
 /** `/__heartbeat__`: this worker's backend checks plus the fleet view from the primary. */
-export function heartbeatView(errors: Array<{ name: string; msg: string }>, fleet: FleetMessage | undefined) {
+export function heartbeatView(
+  errors: Array<{ name: string; msg: string }>,
+  fleet: FleetMessage | undefined,
+  spool?: { sink: SpoolSink; warnings: Array<{ name: string; msg: string }> },
+) {
   const all = [...errors];
   if (fleet && fleet.workers.length > 0 && fleet.workers.every((w) => w.unresponsive)) {
     all.push({ name: 'Fleet', msg: 'no worker has reported to the primary in the last 3 heartbeat intervals' });
   }
+  if (spool?.sink.isFull()) {
+    all.push({ name: 'Spool', msg: 'the spool is full (CRASHMOVER_SPOOL_MAX_BYTES): new crashes are refused with 503' });
+  }
   return {
+    ...(spool && { spool: spoolHeartbeat(spool.sink, spool.warnings, fleet) }),
     errors: all,
     workers: (fleet?.workers ?? []).map(({ pid, save_queue_size, in_flight, last_report_ms, unresponsive }) => ({
       pid,
@@ -173,5 +192,18 @@ export function heartbeatView(errors: Array<{ name: string; msg: string }>, flee
       unresponsive,
     })),
     save_queue_size: fleet?.saveQueueSize ?? 0,
+  };
+}
+
+function spoolHeartbeat(sink: SpoolSink, warnings: Array<{ name: string; msg: string }>, fleet: FleetMessage | undefined) {
+  const view = fleet?.spool;
+  const outage = sink.outageSince;
+  return {
+    crashes: view?.crashes ?? 0,
+    bytes: sink.usedBytes(),
+    max_bytes: view?.maxBytes,
+    oldest_age_seconds: view?.oldestSpooledAt === undefined ? 0 : Math.round((Date.now() - view.oldestSpooledAt) / 1000),
+    storage_failing_seconds: outage === undefined ? undefined : Math.round((Date.now() - outage) / 1000),
+    backends: warnings,
   };
 }

@@ -36,7 +36,7 @@ const B = 'collector.breakpad_resource.';
 const C = 'collector.crashmover.';
 const H = 'collector.health.';
 
-export const METRIC_CATALOG: readonly MetricSpec[] = [
+const COLLECTOR_METRICS: MetricSpec[] = [
   {
     name: 'sentry_scrub_error',
     type: 'incr',
@@ -188,6 +188,56 @@ export const METRIC_CATALOG: readonly MetricSpec[] = [
   ),
 ];
 
+const SP = 'collector.spool.';
+const SPOOL_METRICS: MetricSpec[] = [
+  ...(['crashes', 'bytes', 'oldest_age_seconds'] as const).map(
+    (what): MetricSpec => ({
+      name: SP + what,
+      type: 'gauge',
+      tags: [],
+      statsdFrom: 'primary',
+      description: `Spool mode: ${what === 'crashes' ? 'crashes' : what === 'bytes' ? 'bytes' : 'age in seconds of the oldest crash'} in the spool, node-wide (sent by the primary every \`HEARTBEAT_INTERVAL\`).`,
+    }),
+  ),
+  {
+    name: SP + 'moved.count',
+    type: 'incr',
+    tags: [],
+    description: 'Spool mode: a spooled crash was saved and published, and left the spool.',
+    prom: { name: 'antenna_spool_moved_total', kind: 'counter', help: 'Spooled crashes saved, published and removed from the spool.' },
+  },
+  {
+    name: SP + 'move_failed.count',
+    type: 'incr',
+    tags: ['operation'],
+    description: 'Spool mode: an attempt to move a spooled crash failed and will be retried with back-off; `operation:save` or `operation:publish`.',
+    prom: { name: 'antenna_spool_move_failures_total', kind: 'counter', help: 'Failed attempts to move spooled crashes.', labels: ['operation'] },
+  },
+  {
+    name: SP + 'expired.count',
+    type: 'incr',
+    tags: [],
+    description: 'Spool mode: a crash waited longer than `CRASHMOVER_SPOOL_MAX_AGE` and was deleted unsaved (logged with its id).',
+    prom: { name: 'antenna_spool_expired_total', kind: 'counter', help: 'Spooled crashes deleted unsaved after CRASHMOVER_SPOOL_MAX_AGE.' },
+  },
+  {
+    name: SP + 'corrupt.count',
+    type: 'incr',
+    tags: [],
+    description: 'Spool mode: a spool entry could not be decoded and was moved to `<spool>/corrupt/`.',
+    prom: { name: 'antenna_spool_corrupt_total', kind: 'counter', help: 'Spool entries that could not be decoded.' },
+  },
+  {
+    name: SP + 'refused.count',
+    type: 'incr',
+    tags: ['reason'],
+    description: 'Spool mode: a crash was refused with 503; `reason:full`, `write_error` (e.g. disk full) or `draining`.',
+    prom: { name: 'antenna_spool_refused_total', kind: 'counter', help: 'Crashes refused because they could not be spooled.', labels: ['reason'] },
+  },
+];
+
+export const METRIC_CATALOG: readonly MetricSpec[] = [...COLLECTOR_METRICS, ...SPOOL_METRICS];
+
 export const METRICS_BY_NAME: ReadonlyMap<string, MetricSpec> = new Map(METRIC_CATALOG.map((m) => [m.name, m]));
 
 /** Prometheus-only metrics, kept outside the StatsD table. */
@@ -196,4 +246,8 @@ export const PROM_ONLY = {
   workerRestarts: { name: 'antenna_worker_restarts_total', help: 'Workers that died unexpectedly and were replaced.' },
   eventLoopLag: { name: 'antenna_event_loop_lag_seconds', help: 'p99 event-loop delay per worker since the previous scrape.' },
   workers: { name: 'antenna_workers', help: 'Workers of this node, by state.' },
+  spoolCrashes: { name: 'antenna_spool_crashes', help: 'Crashes in the spool (acknowledged, not yet saved and published).' },
+  spoolBytes: { name: 'antenna_spool_bytes', help: 'Bytes in the spool.' },
+  spoolMaxBytes: { name: 'antenna_spool_max_bytes', help: 'The spool limit (CRASHMOVER_SPOOL_MAX_BYTES).' },
+  spoolOldest: { name: 'antenna_spool_oldest_age_seconds', help: 'Age of the oldest crash in the spool.' },
 } as const;

@@ -1,4 +1,4 @@
-import type { RawCrash } from '../crash-report';
+import type { RawCrash } from '../../shared/crash-report';
 import type { ReadResult } from './read-payload';
 
 /** Annotations never stored (SPEC §1.3). */

@@ -99,9 +99,9 @@ export function createSubmitHandler(deps: SubmitDeps) {
       outcome = await deps.sink.submit({ crashId, rawCrash, dumps: payload.dumps });
     } catch (err) {
       if (!(err instanceof QueueFullError)) throw err;
-      logger.warn(`${crashId}: save queue full; answered 503`);
+      logger.warn(`${crashId}: ${err.why}; answered 503`);
       res.setHeader('Retry-After', String(err.retryAfterSeconds));
-      sendText(res, 503, `Error: the collector is busy (save queue full); retry after ${err.retryAfterSeconds} seconds`);
+      sendText(res, 503, `Error: ${err.why}; retry after ${err.retryAfterSeconds} seconds`);
       return;
     }
     if (outcome === 'failed') {

@@ -1,4 +1,4 @@
-import type { CrashReport } from '../crash-report';
+import type { CrashReport } from '../../shared/crash-report';
 
 /**
  * The moment of acknowledgement. The HTTP layer answers with a CrashID only
@@ -16,9 +16,13 @@ export interface CrashSink {
   drain(): Promise<void>;
 }
 
+/** The sink cannot take the crash now (queue or spool full, shutting down): the client gets 503 and Retry-After. */
 export class QueueFullError extends Error {
-  constructor(readonly retryAfterSeconds: number) {
-    super('save queue is full');
+  constructor(
+    readonly retryAfterSeconds: number,
+    readonly why = 'the collector is busy (save queue full)',
+  ) {
+    super(why);
     this.name = 'QueueFullError';
   }
 }

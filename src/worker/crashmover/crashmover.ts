@@ -1,6 +1,6 @@
 import type { Logger } from '../../shared/logging';
 import { timed, type Metrics } from '../../shared/metrics';
-import type { CrashReport } from '../crash-report';
+import type { CrashReport } from '../../shared/crash-report';
 import type { CrashPublisher } from '../publish/crash-publisher';
 import type { CrashStorage } from '../storage/crash-storage';
 import { QueueFullError, type CrashSink } from './crash-sink';

@@ -8,6 +8,8 @@ export interface HealthError {
 export interface HealthCheck {
   name: string;
   check: () => Promise<void>;
+  /** A failing non-critical check is reported as a warning and keeps the node healthy (e.g. storage behind a spool). */
+  critical?: boolean;
 }
 
 function withTimeout(p: Promise<void>, ms: number): Promise<void> {
@@ -24,7 +26,7 @@ function withTimeout(p: Promise<void>, ms: number): Promise<void> {
  * Logs once when a backend turns unhealthy and once when it recovers.
  */
 export class HealthMonitor {
-  private current: HealthError[] = [];
+  private current: Array<HealthError & { critical: boolean }> = [];
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
 
@@ -35,7 +37,11 @@ export class HealthMonitor {
   ) {}
 
   get errors(): HealthError[] {
-    return this.current;
+    return this.current.filter((e) => e.critical).map(({ name, msg }) => ({ name, msg }));
+  }
+
+  get warnings(): HealthError[] {
+    return this.current.filter((e) => !e.critical).map(({ name, msg }) => ({ name, msg }));
   }
 
   /** Runs the checks now (once at a time) and schedules the next round. */
@@ -57,16 +63,16 @@ export class HealthMonitor {
   private async collect(): Promise<void> {
     const timeoutMs = Math.max(1000, Math.min(this.intervalMs, 5000));
     const results = await Promise.all(
-      this.checks.map(async ({ name, check }): Promise<HealthError | undefined> => {
+      this.checks.map(async ({ name, check, critical = true }) => {
         try {
           await withTimeout(check(), timeoutMs);
           return undefined;
         } catch (err) {
-          return { name, msg: (err as Error).message || String(err) };
+          return { name, msg: (err as Error).message || String(err), critical };
         }
       }),
     );
-    const errors = results.filter((e): e is HealthError => e !== undefined);
+    const errors = results.filter((e) => e !== undefined);
     const before = new Set(this.current.map((e) => e.name));
     for (const e of errors) if (!before.has(e.name)) this.logger.error(`health check failed: ${e.name}: ${e.msg}`);
     const after = new Set(errors.map((e) => e.name));

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { crashIdDate } from '../../shared/crash-id';
-import type { CrashReport } from '../crash-report';
+import type { CrashReport } from '../../shared/crash-report';
 
 export interface StoredObject {
   key: string;

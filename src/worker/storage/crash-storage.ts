@@ -1,4 +1,4 @@
-import type { CrashReport } from '../crash-report';
+import type { CrashReport } from '../../shared/crash-report';
 
 /** The storage seam: one implementation per backend (fs, noop, gcs, s3). */
 export interface CrashStorage {

@@ -1,23 +1,14 @@
-import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { CrashReport } from '../crash-report';
+import { fsyncDir, writeFileDurably } from '../../shared/durable-file';
+import type { CrashReport } from '../../shared/crash-report';
 import type { CrashStorage } from './crash-storage';
 import { crashObjects, testFileKey, type StoredObject } from './crash-objects';
 
 export interface FsStorageOptions {
   root: string;
   dumpField: string;
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 /**
@@ -40,23 +31,7 @@ export function createFsStorage(opts: FsStorageOptions): CrashStorage {
     const file = path.join(root, obj.key);
     const dir = path.dirname(file);
     await ensureDir(dir);
-    const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-    const fh = await open(tmp, 'wx', 0o644);
-    try {
-      await fh.writeFile(obj.data);
-      await fh.sync();
-    } catch (err) {
-      await fh.close().catch(() => {});
-      await unlink(tmp).catch(() => {});
-      throw err;
-    }
-    await fh.close();
-    try {
-      await rename(tmp, file);
-    } catch (err) {
-      await unlink(tmp).catch(() => {});
-      throw err;
-    }
+    await writeFileDurably(file, obj.data);
     return dir;
   }
 

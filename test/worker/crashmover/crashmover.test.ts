@@ -1,6 +1,6 @@
 import { createLogger } from '../../../src/shared/logging';
 import type { Metrics } from '../../../src/shared/metrics';
-import type { CrashReport } from '../../../src/worker/crash-report';
+import type { CrashReport } from '../../../src/shared/crash-report';
 import { Crashmover, type CrashmoverOptions } from '../../../src/worker/crashmover/crashmover';
 import { QueueFullError } from '../../../src/worker/crashmover/crash-sink';
 import type { CrashPublisher } from '../../../src/worker/publish/crash-publisher';

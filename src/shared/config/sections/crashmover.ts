@@ -1,4 +1,25 @@
-import { int, num } from '../option';
+import { choice, custom, int, num, str } from '../option';
+
+/** A byte count (`10737418240`, `512MiB`, `10GiB`) or a share of the spool disk's free space (`50%`). */
+export type SpoolLimit = { bytes: number } | { percentOfFree: number };
+
+const UNITS: Record<string, number> = { '': 1, B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KIB: 1024, MIB: 1024 ** 2, GIB: 1024 ** 3, TIB: 1024 ** 4 };
+
+export function parseSpoolLimit(raw: string): SpoolLimit {
+  const value = raw.trim();
+  const pct = /^(\d+(?:\.\d+)?)%$/.exec(value);
+  if (pct) {
+    const percentOfFree = Number(pct[1]);
+    if (percentOfFree <= 0 || percentOfFree > 100) throw new Error('a percentage must be above 0 and at most 100');
+    return { percentOfFree };
+  }
+  const m = /^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/.exec(value);
+  const unit = m ? UNITS[m[2]!.toUpperCase()] : undefined;
+  if (!m || unit === undefined) throw new Error('expected a size such as 10GiB, 500MB, 1073741824, or a share of free disk such as 50%');
+  const bytes = Math.floor(Number(m[1]) * unit);
+  if (bytes < 1024 * 1024) throw new Error('a spool smaller than 1 MiB cannot hold a crash');
+  return { bytes };
+}
 
 /** The crashmover: the per-worker pool that saves and publishes crashes. */
 export const crashmoverOptions = {
@@ -33,5 +54,36 @@ export const crashmoverOptions = {
     default: 30,
     min: 1,
     doc: 'Value of the `Retry-After` header sent with 503 when the save queue is full.',
+  }),
+  spool: choice<'auto' | 'on' | 'off'>({
+    env: 'CRASHMOVER_SPOOL',
+    default: 'auto',
+    values: ['auto', 'on', 'off'],
+    doc: 'Store-and-forward: acknowledge a crash once it is fsynced to the local spool, and move it to storage in the background. `auto` = on for `gcs` and `s3`, off for `fs` and `noop`; `off` = Antenna’s behaviour (acknowledge after the remote save). See docs/spool.md.',
+  }),
+  spoolDir: str({
+    env: 'CRASHMOVER_SPOOL_DIR',
+    default: './spool',
+    doc: 'Directory of the spool. Put it on a persistent disk: crashes in it have been acknowledged.',
+    expected: 'a directory path',
+  }),
+  spoolMaxBytes: custom<SpoolLimit>({
+    env: 'CRASHMOVER_SPOOL_MAX_BYTES',
+    default: '10GiB',
+    expected: 'a size (`10GiB`, `500MB`, `1073741824`) or a share of the free disk space at start-up (`50%`)',
+    doc: 'Most bytes the spool may hold; a crash that would not fit is refused with 503 and `Retry-After`.',
+    parse: parseSpoolLimit,
+  }),
+  spoolMaxAgeSeconds: int({
+    env: 'CRASHMOVER_SPOOL_MAX_AGE',
+    default: 7 * 24 * 3600,
+    min: 0,
+    doc: 'Seconds a crash may wait in the spool; older ones are deleted with a log line and counted (`collector.spool.expired`). 0 = keep forever.',
+  }),
+  spoolMaxBackoffSeconds: num({
+    env: 'CRASHMOVER_SPOOL_MAX_BACKOFF_SECONDS',
+    default: 60,
+    min: 0.1,
+    doc: 'Cap of the exponential back-off between attempts to move spooled crashes while storage or publishing fails.',
   }),
 };

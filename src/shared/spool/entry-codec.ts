@@ -1,0 +1,53 @@
+import type { CrashReport } from '../crash-report';
+
+/**
+ * One spool entry in one file: a magic, the header length, a JSON header
+ * (crash id, raw crash, dump names and sizes), then the dumps' bytes as
+ * received. One write and one fsync per crash.
+ */
+const MAGIC = Buffer.from('ANTSPL01');
+
+interface Header {
+  crashId: string;
+  rawCrash: CrashReport['rawCrash'];
+  dumps: Array<[name: string, size: number]>;
+}
+
+export function encodeEntry(crash: CrashReport): Buffer[] {
+  const header: Header = { crashId: crash.crashId, rawCrash: crash.rawCrash, dumps: [...crash.dumps].map(([n, d]) => [n, d.length]) };
+  const json = Buffer.from(JSON.stringify(header));
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(json.length);
+  return [MAGIC, len, json, ...crash.dumps.values()];
+}
+
+export const encodedSize = (parts: readonly Buffer[]) => parts.reduce((n, b) => n + b.length, 0);
+
+export class CorruptEntryError extends Error {
+  constructor(why: string) {
+    super(`corrupt spool entry: ${why}`);
+    this.name = 'CorruptEntryError';
+  }
+}
+
+export function decodeEntry(buf: Buffer): CrashReport {
+  if (buf.length < MAGIC.length + 4 || !buf.subarray(0, MAGIC.length).equals(MAGIC)) throw new CorruptEntryError('bad magic');
+  const len = buf.readUInt32BE(MAGIC.length);
+  const start = MAGIC.length + 4;
+  if (start + len > buf.length) throw new CorruptEntryError('header runs past the end');
+  let header: Header;
+  try {
+    header = JSON.parse(buf.subarray(start, start + len).toString()) as Header;
+  } catch {
+    throw new CorruptEntryError('header is not JSON');
+  }
+  const dumps = new Map<string, Buffer>();
+  let offset = start + len;
+  for (const [name, size] of header.dumps) {
+    if (offset + size > buf.length) throw new CorruptEntryError(`dump ${name} runs past the end`);
+    dumps.set(name, buf.subarray(offset, offset + size));
+    offset += size;
+  }
+  if (offset !== buf.length) throw new CorruptEntryError('trailing bytes');
+  return { crashId: header.crashId, rawCrash: header.rawCrash, dumps };
+}
