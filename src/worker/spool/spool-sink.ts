@@ -24,6 +24,8 @@ export interface SpoolOptions {
   retryAfterSeconds: number;
   /** How long an idle mover waits before looking at `ready/` again. */
   idleScanMs: number;
+  /** Whose claims these are (default: this process's pid; the primary releases them when it exits). */
+  owner?: number;
 }
 
 interface Claimed {
@@ -68,7 +70,7 @@ export class SpoolSink implements CrashSink {
     private readonly logger: Logger,
     private readonly metrics: Metrics,
   ) {
-    this.myClaims = opts.paths.claimedBy(process.pid);
+    this.myClaims = opts.paths.claimedBy(opts.owner ?? process.pid);
   }
 
   async start(): Promise<void> {
