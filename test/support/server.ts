@@ -32,10 +32,20 @@ export function tempDir(prefix = 'antenna-test-'): string {
 }
 
 /** Runs `node dist/main.js` with `env`; `ready` waits until every worker listens. */
-export function spawnServer(env: Record<string, string> = {}): RunningServer {
+export interface SpawnOptions {
+  /** Runs the server through another command, e.g. `unshare` to give it a small tmpfs. */
+  wrap?: (argv: string[]) => string[];
+  /** Own process group, so a test can SIGKILL the whole tree at once. */
+  detached?: boolean;
+}
+
+export function spawnServer(env: Record<string, string> = {}, opts: SpawnOptions = {}): RunningServer {
   const fsRoot = env.CRASHMOVER_CRASHSTORAGE_FS_ROOT ?? path.join(tempDir(), 'crashes');
-  const proc = spawn(process.execPath, [path.join(ROOT, 'dist', 'main.js')], {
+  const argv = [process.execPath, path.join(ROOT, 'dist', 'main.js')];
+  const [cmd, ...args] = opts.wrap ? opts.wrap(argv) : argv;
+  const proc = spawn(cmd!, args, {
     cwd: ROOT,
+    detached: opts.detached,
     env: {
       PATH: process.env.PATH,
       HOST: '127.0.0.1',
@@ -111,8 +121,8 @@ export function spawnServer(env: Record<string, string> = {}): RunningServer {
 }
 
 /** Starts the server and waits until all its workers listen. */
-export async function startServer(env: Record<string, string> = {}): Promise<RunningServer> {
-  const server = spawnServer(env);
+export async function startServer(env: Record<string, string> = {}, opts: SpawnOptions = {}): Promise<RunningServer> {
+  const server = spawnServer(env, opts);
   const listening = await server.waitForLog(/listening on https?:\/\//);
   await server.waitForLog(/antenna ready/);
   const m = /listening on (https?):\/\/([^\s:]+):(\d+)/.exec(listening.Fields!.message!)!;

@@ -1,0 +1,199 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { crashBody, crashIdFrom, crashParts, fakeDump, rawCrashKey, storedFiles } from '../support/crashes';
+import { get, post, type Answer } from '../support/http';
+import { spawnServer, startServer, tempDir, type RunningServer } from '../support/server';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+type Outcome = Answer | { error: string };
+const settle = (p: Promise<Answer>): Promise<Outcome> => p.catch((e: Error) => ({ error: e.message }));
+const isAnswer = (o: Outcome): o is Answer => !('error' in o);
+
+function submit(server: RunningServer, i: number, dumpSize = 3000) {
+  const { body, contentType } = crashBody(crashParts({ ProductName: 'Test', Version: String(i) }, { upload_file_minidump: fakeDump(dumpSize, i) }));
+  return post(`${server.url}/submit`, { headers: { 'Content-Type': contentType, 'Content-Length': body.length }, body });
+}
+
+/** Storage outage for `fs`: a file where `v1/` belongs makes every save fail, even for root. */
+function breakStorage(fsRoot: string): void {
+  mkdirSync(fsRoot, { recursive: true });
+  if (existsSync(path.join(fsRoot, 'v1'))) renameSync(path.join(fsRoot, 'v1'), path.join(fsRoot, `v1.before-outage-${Date.now()}`));
+  writeFileSync(path.join(fsRoot, 'v1'), 'outage');
+}
+function repairStorage(fsRoot: string): void {
+  rmSync(path.join(fsRoot, 'v1'), { force: true });
+}
+
+function storedIds(fsRoot: string): Set<string> {
+  return new Set(storedFiles(fsRoot).filter((f) => f.startsWith('v1/raw_crash/')).map((f) => path.basename(f)));
+}
+
+async function waitFor(what: string, fn: () => boolean | Promise<boolean>, timeoutMs = 30000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+const spoolEnv = (dir: string, fsRoot: string, extra: Record<string, string> = {}) => ({
+  CRASHMOVER_SPOOL: 'on',
+  CRASHMOVER_SPOOL_DIR: path.join(dir, 'spool'),
+  CRASHMOVER_CRASHSTORAGE_FS_ROOT: fsRoot,
+  CRASHMOVER_RETRY_SLEEP_SECONDS: '0.2',
+  CRASHMOVER_SPOOL_MAX_BACKOFF_SECONDS: '1',
+  HEARTBEAT_INTERVAL: '200',
+  HEALTH_CHECK_INTERVAL: '1',
+  WORKERS: '2',
+  ...extra,
+});
+
+describe('spool: storage outage under continuous load', () => {
+  it('answers every crash with 200, stays healthy, and moves them all once storage is back', async () => {
+    const dir = tempDir();
+    const fsRoot = path.join(dir, 'crashes');
+    const server = await startServer(spoolEnv(dir, fsRoot));
+    try {
+      breakStorage(fsRoot);
+      const answers: Outcome[] = [];
+      let running = true;
+      const clients = Array.from({ length: 4 }, async (_, c) => {
+        for (let i = 0; running; i++) answers.push(await settle(submit(server, c * 10000 + i)));
+      });
+      await sleep(2500);
+      const during = await get(`${server.url}/__heartbeat__`);
+      expect(during.status).toBe(200);
+      const duringView = JSON.parse(during.text);
+      expect(duringView.spool.crashes).toBeGreaterThan(0);
+      expect(storedIds(fsRoot).size).toBe(0);
+      await server.waitForLog(/FSCrashStorage cannot save .*; crashes are kept in the spool/);
+
+      repairStorage(fsRoot);
+      await sleep(1000);
+      running = false;
+      await Promise.all(clients);
+
+      const failures = answers.filter((a) => !isAnswer(a) || a.status !== 200);
+      expect(failures.map((f) => (isAnswer(f) ? `${f.status} ${f.text}` : f.error))).toEqual([]);
+      const acked = (answers as Answer[]).map((a) => crashIdFrom(a.text));
+      expect(acked.length).toBeGreaterThan(20);
+      await waitFor('every acknowledged crash in storage', () => acked.every((id) => storedIds(fsRoot).has(id)));
+      expect(storedIds(fsRoot).size).toBe(acked.length);
+      await server.waitForLog(/work again after \d+ s/);
+      await waitFor('an empty spool', async () => JSON.parse((await get(`${server.url}/__heartbeat__`)).text).spool.crashes === 0);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('spool: SIGKILL of the whole process tree', () => {
+  it('after a restart every acknowledged crash lands exactly once', async () => {
+    const dir = tempDir();
+    const fsRoot = path.join(dir, 'crashes');
+    const env = spoolEnv(dir, fsRoot);
+    const first = spawnServer(env, { detached: true });
+    await first.waitForLog(/antenna ready/);
+    const url = /listening on (http:\/\/[^\s]+)/.exec(first.logs.find((l) => /listening on/.test(l.raw))!.Fields!.message!)![1]!;
+    first.url = url.replace('0.0.0.0', '127.0.0.1');
+    breakStorage(fsRoot);
+    const acked: string[] = [];
+    for (let i = 0; i < 30; i++) acked.push(crashIdFrom((await submit(first, i)).text));
+    // Some are being retried right now; kill everything mid-move.
+    process.kill(-first.proc.pid!, 'SIGKILL');
+    await first.exited;
+    repairStorage(fsRoot);
+
+    const second = await startServer(env);
+    try {
+      await second.waitForLog(/spool at .*: 30 crashes \(\d+ bytes\) waiting, \d+ of them released from workers of a previous run/);
+      await waitFor('every acknowledged crash in storage', () => acked.every((id) => storedIds(fsRoot).has(id)));
+      expect([...storedIds(fsRoot)].sort()).toEqual([...acked].sort());
+      await waitFor('an empty spool', async () => JSON.parse((await get(`${second.url}/__heartbeat__`)).text).spool.crashes === 0);
+    } finally {
+      await second.stop();
+    }
+  });
+});
+
+describe('spool: full', () => {
+  it('answers 503 with Retry-After when the spool is full, turns /__heartbeat__ 503, and recovers', async () => {
+    const dir = tempDir();
+    const fsRoot = path.join(dir, 'crashes');
+    const server = await startServer(spoolEnv(dir, fsRoot, { CRASHMOVER_SPOOL_MAX_BYTES: '3MiB', WORKERS: '1' }));
+    try {
+      breakStorage(fsRoot);
+      const acked: string[] = [];
+      let refused: Answer | undefined;
+      for (let i = 0; i < 60 && !refused; i++) {
+        const a = await submit(server, i, 200_000);
+        if (a.status === 200) acked.push(crashIdFrom(a.text));
+        else refused = a;
+      }
+      expect(refused?.status).toBe(503);
+      expect(refused?.headers['retry-after']).toBe('30');
+      expect(refused?.text).toMatch(/spool is full/);
+      expect(acked.length).toBeGreaterThan(5);
+      await waitFor('a 503 heartbeat', async () => (await get(`${server.url}/__heartbeat__`)).status === 503, 10000);
+      expect(JSON.parse((await get(`${server.url}/__heartbeat__`)).text).errors.map((e: { name: string }) => e.name)).toContain('Spool');
+
+      repairStorage(fsRoot);
+      await waitFor('every acknowledged crash in storage', () => acked.every((id) => storedIds(fsRoot).has(id)));
+      await waitFor('a healthy heartbeat', async () => (await get(`${server.url}/__heartbeat__`)).status === 200, 10000);
+      expect((await submit(server, 999)).status).toBe(200);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+function canMountTmpfs(): boolean {
+  try {
+    execFileSync('unshare', ['-rm', 'sh', '-c', 'mount -t tmpfs -o size=1m tmpfs /tmp'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const tmpfs = canMountTmpfs();
+if (!tmpfs) console.warn('spool disk-full test skipped: this machine cannot mount a tmpfs in a user namespace (unshare -rm)');
+
+(tmpfs ? describe : describe.skip)('spool: disk full', () => {
+  it('refuses crashes cleanly when the disk runs out mid-write, never acknowledging one it could not store', async () => {
+    const dir = tempDir();
+    const fsRoot = path.join(dir, 'crashes');
+    const spool = path.join(dir, 'spool');
+    mkdirSync(spool);
+    // The server runs with the spool on a 3 MiB tmpfs of its own (a private mount namespace).
+    const server = await startServer(spoolEnv(dir, fsRoot, { CRASHMOVER_SPOOL_MAX_BYTES: '1GiB', WORKERS: '1' }), {
+      wrap: (argv) => ['unshare', '-rm', 'sh', '-c', `mount -t tmpfs -o size=3m tmpfs "${spool}" && exec "$@"`, 'sh', ...argv],
+    });
+    try {
+      breakStorage(fsRoot);
+      const acked: string[] = [];
+      let refused: Answer | undefined;
+      for (let i = 0; i < 40 && !refused; i++) {
+        const a = await submit(server, i, 300_000);
+        if (a.status === 200) acked.push(crashIdFrom(a.text));
+        else refused = a;
+      }
+      expect(refused?.status).toBe(503);
+      expect(refused?.text).toMatch(/could not be stored locally/);
+      await server.waitForLog(/cannot write to the spool .*ENOSPC/);
+      expect(acked.length).toBeGreaterThan(3);
+
+      repairStorage(fsRoot);
+      await waitFor('every acknowledged crash in storage', () => acked.every((id) => storedIds(fsRoot).has(id))).catch((e) => {
+        console.log(server.logs.slice(-40).map((l) => l.raw).join('\n'));
+        throw e;
+      });
+      expect(storedIds(fsRoot).size).toBe(acked.length);
+      // Space is free again: crashes are accepted.
+      expect((await submit(server, 1000, 300_000)).status).toBe(200);
+    } finally {
+      await server.stop();
+    }
+  });
+});
