@@ -15,6 +15,7 @@ export class PrimarySpool {
   private readonly paths: SpoolPaths;
   private maxBytes = 0;
   private scanning: Promise<SpoolView> | undefined;
+  private readonly releasing = new Set<Promise<unknown>>();
   last: SpoolView | undefined;
 
   constructor(
@@ -53,13 +54,17 @@ export class PrimarySpool {
 
   /** A worker exited (or was killed): whatever it had claimed goes back to `ready/`. */
   workerGone(pid: number): void {
-    releaseClaims(this.paths, pid).then(
+    const release = releaseClaims(this.paths, pid).then(
       (n) => n > 0 && this.logger.info(`spool: released ${n} crashes claimed by worker ${pid}`),
       (err: Error) => this.logger.error(`spool: cannot release the crashes claimed by worker ${pid}: ${err.message}`),
     );
+    this.releasing.add(release);
+    void release.finally(() => this.releasing.delete(release));
   }
 
   async reportLeftover(): Promise<void> {
+    // Entries move between claimed/ and ready/ while claims are released; count after.
+    await Promise.all(this.releasing);
     const view = await this.scan().catch(() => undefined);
     if (view && view.crashes > 0) {
       this.logger.warn(`spool: ${view.crashes} crashes (${view.bytes} bytes) are still in ${this.paths.root}; they will be moved on the next start`);

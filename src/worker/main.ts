@@ -21,6 +21,8 @@ import { mountMetricsEndpoint } from './metrics/metrics-endpoint';
 import { createWorkerPrometheus } from './metrics/prometheus';
 import { createThrottler } from './throttler';
 
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
 function send(msg: WorkerToPrimary): void {
   if (process.send && process.connected) process.send(msg);
 }
@@ -135,7 +137,15 @@ export async function runWorker(config: Config): Promise<void> {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     await closed;
-    await crashmover.drain();
+    if (spool) {
+      // Spooled crashes are durable: keep moving them while there is time, then leave the rest for the next start.
+      const budgetMs = Math.max(500, config.cluster.gracefulTimeoutSeconds * 1000 - 1500);
+      const drained = await Promise.race([crashmover.drain().then(() => true), sleep(budgetMs).then(() => false)]);
+      if (!drained) log.warn(`stopping with crashes still in the spool after ${budgetMs} ms; they will be moved on the next start`);
+      await spool.stop();
+    } else {
+      await crashmover.drain();
+    }
     prom?.close();
     await Promise.allSettled([storage.close(), publisher.close(), metrics.close(), errorReporter.flush(2000)]);
     log.info('shutdown complete');

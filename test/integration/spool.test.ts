@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { crashBody, crashIdFrom, crashParts, fakeDump, rawCrashKey, storedFiles } from '../support/crashes';
+import { crashBody, crashIdFrom, crashParts, fakeDump, storedFiles } from '../support/crashes';
 import { get, post, type Answer } from '../support/http';
 import { spawnServer, startServer, tempDir, type RunningServer } from '../support/server';
 
@@ -114,6 +114,31 @@ describe('spool: SIGKILL of the whole process tree', () => {
     } finally {
       await second.stop();
     }
+  });
+});
+
+describe('spool: drain on SIGTERM, and npm run spool', () => {
+  const tool = path.resolve(__dirname, '..', '..', 'dist', 'tools', 'spool.js');
+  const runTool = (env: Record<string, string>, ...args: string[]) =>
+    JSON.parse(execFileSync(process.execPath, [tool, ...args, '--json'], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' }));
+
+  it('with storage down, stops within GRACEFUL_TIMEOUT, logs what is left, and the spool tool shows and moves it', async () => {
+    const dir = tempDir();
+    const fsRoot = path.join(dir, 'crashes');
+    const env = spoolEnv(dir, fsRoot, { GRACEFUL_TIMEOUT: '3' });
+    const server = await startServer(env);
+    breakStorage(fsRoot);
+    const acked: string[] = [];
+    for (let i = 0; i < 5; i++) acked.push(crashIdFrom((await submit(server, i)).text));
+    const { code } = await server.stop('SIGTERM');
+    expect(code).toBe(0);
+    await server.waitForLog(/spool: 5 crashes \(\d+ bytes\) are still in .*; they will be moved on the next start/);
+
+    expect(runTool(env, 'status')).toEqual(expect.objectContaining({ crashes: 5 }));
+    repairStorage(fsRoot);
+    expect(runTool(env, 'drain', '--timeout', '30')).toEqual({ moved: 5, left: 0, complete: true });
+    expect([...storedIds(fsRoot)].sort()).toEqual([...acked].sort());
+    expect(runTool(env, 'status')).toEqual(expect.objectContaining({ crashes: 0, bytes: 0 }));
   });
 });
 

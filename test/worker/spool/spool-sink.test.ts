@@ -16,7 +16,7 @@ import { Writable } from 'node:stream';
 
 const logLines: string[] = [];
 const logger = createLogger({
-  level: 'debug',
+  level: 'DEBUG',
   localDevEnv: true,
   hostname: 'test',
   stream: new Writable({ write: (c, _e, cb) => (logLines.push(String(c)), cb()) }),
