@@ -1,10 +1,7 @@
 import cluster from 'node:cluster';
 import { ConfigError, loadConfig, type Config } from './shared/config';
 import { createLogger } from './shared/logging';
-import { createErrorReporter, releaseFrom } from './shared/error-reporting';
-import { componentLogger } from './shared/logging';
-import { createStatsdMetrics } from './shared/metrics/statsd';
-import { readVersion } from './worker/dockerflow';
+import { errorReporterFromConfig, statsdFromConfig } from './shared/observability';
 import { runPrimary } from './primary/main';
 
 /**
@@ -29,22 +26,8 @@ async function main(): Promise<void> {
 
   if (cluster.isPrimary) {
     const logger = createLogger({ level: config.logging.level, localDevEnv: config.server.localDevEnv, hostname: config.server.hostname });
-    const o = config.observability;
-    const metrics = createStatsdMetrics({
-      host: o.statsdHost,
-      port: o.statsdPort,
-      namespace: o.statsdNamespace,
-      hostname: config.server.hostname,
-      role: 'primary',
-      logger: componentLogger(logger, 'antenna.metrics'),
-    });
-    const errorReporter = await createErrorReporter({
-      dsn: o.sentryDsn,
-      release: releaseFrom(readVersion(config.server.basedir)),
-      hostname: config.server.hostname,
-      logger: componentLogger(logger, 'antenna.sentry'),
-      metrics,
-    });
+    const metrics = statsdFromConfig(config, logger, 'primary');
+    const errorReporter = await errorReporterFromConfig(config, logger, metrics);
     await runPrimary(config, logger, {
       metrics,
       errorReporter,

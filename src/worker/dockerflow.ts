@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Request, Response, Router } from 'express';
 import type { Metrics } from '../shared/metrics';
+import { readVersion } from '../shared/observability';
 import type { HealthError } from './health/health-monitor';
 
 export interface HeartbeatView {
@@ -15,16 +14,6 @@ export interface DockerflowDeps {
   brokenEnabled: boolean;
   heartbeat: () => HeartbeatView;
   metrics: Metrics;
-}
-
-/** `version.json` from the app's base directory, or `{}` when absent or unreadable. */
-export function readVersion(basedir: string): Record<string, unknown> {
-  try {
-    const parsed: unknown = JSON.parse(readFileSync(path.join(basedir, 'version.json'), 'utf8'));
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
 }
 
 /** The Dockerflow endpoints of SPEC §3. Nothing here waits on I/O. */

@@ -3,9 +3,8 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '../shared/config';
 import { isMessage, type FleetMessage, type ShutdownMessage, type WorkerToPrimary } from '../shared/ipc';
 import { componentLogger, createLogger } from '../shared/logging';
-import { createErrorReporter, releaseFrom } from '../shared/error-reporting';
 import { fanOut } from '../shared/metrics';
-import { createStatsdMetrics } from '../shared/metrics/statsd';
+import { errorReporterFromConfig, statsdFromConfig } from '../shared/observability';
 import { accessLog } from './access-log';
 import { createApp } from './app';
 import { createPublisher, createStorage } from './backends';
@@ -16,7 +15,6 @@ import { createSpoolSink } from './spool/create';
 import type { SpoolSink } from './spool/spool-sink';
 import { HealthMonitor } from './health/health-monitor';
 import { createServer } from './server';
-import { readVersion } from './dockerflow';
 import { mountMetricsEndpoint } from './metrics/metrics-endpoint';
 import { createWorkerPrometheus } from './metrics/prometheus';
 import { createThrottler } from './throttler';
@@ -32,24 +30,11 @@ export async function runWorker(config: Config): Promise<void> {
   const logger = createLogger({ level: config.logging.level, localDevEnv: config.server.localDevEnv, hostname: config.server.hostname });
   const log = componentLogger(logger, 'antenna.worker');
   const o = config.observability;
-  const statsd = createStatsdMetrics({
-    host: o.statsdHost,
-    port: o.statsdPort,
-    namespace: o.statsdNamespace,
-    hostname: config.server.hostname,
-    role: 'worker',
-    logger: componentLogger(logger, 'antenna.metrics'),
-  });
+  const statsd = statsdFromConfig(config, logger, 'worker');
   let openUploads = 0;
   const prom = o.metricsEnabled ? createWorkerPrometheus({ inFlight: (): number => crashmover.inFlight + openUploads }) : undefined;
   const metrics = prom ? fanOut(statsd, prom.metrics) : statsd;
-  const errorReporter = await createErrorReporter({
-    dsn: o.sentryDsn,
-    release: releaseFrom(readVersion(config.server.basedir)),
-    hostname: config.server.hostname,
-    logger: componentLogger(logger, 'antenna.sentry'),
-    metrics,
-  });
+  const errorReporter = await errorReporterFromConfig(config, logger, metrics);
   const metricsEndpoint = prom ? (app: Parameters<typeof mountMetricsEndpoint>[0]) => mountMetricsEndpoint(app, { registry: prom.registry, timeoutMs: 5000, send }) : undefined;
   let onPromMessage: ((msg: unknown) => void) | undefined;
 

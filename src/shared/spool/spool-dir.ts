@@ -15,7 +15,8 @@ export interface SpoolStats {
   scannedAt: number;
 }
 
-async function list(dir: string): Promise<string[]> {
+/** A directory's names; none when it does not exist. */
+export async function listDir(dir: string): Promise<string[]> {
   try {
     return await readdir(dir);
   } catch (err) {
@@ -40,10 +41,10 @@ export async function scanSpool(p: SpoolPaths): Promise<SpoolStats> {
     if (stats.oldestSpooledAt === undefined || e.spooledAt < stats.oldestSpooledAt) stats.oldestSpooledAt = e.spooledAt;
     return true;
   };
-  for (const name of await list(p.ready)) add(name);
-  for (const pid of await list(p.claimed)) {
+  for (const name of await listDir(p.ready)) add(name);
+  for (const pid of await listDir(p.claimed)) {
     let n = 0;
-    for (const name of await list(path.join(p.claimed, pid))) if (add(name)) n++;
+    for (const name of await listDir(path.join(p.claimed, pid))) if (add(name)) n++;
     if (n > 0) stats.claimed[pid] = n;
   }
   return stats;
@@ -53,7 +54,7 @@ export async function scanSpool(p: SpoolPaths): Promise<SpoolStats> {
 export async function releaseClaims(p: SpoolPaths, pid: number | string): Promise<number> {
   const dir = path.join(p.claimed, String(pid));
   let released = 0;
-  for (const name of await list(dir)) {
+  for (const name of await listDir(dir)) {
     try {
       await rename(path.join(dir, name), path.join(p.ready, name));
       released++;
@@ -72,10 +73,10 @@ export async function releaseClaims(p: SpoolPaths, pid: number | string): Promis
  */
 export async function recoverSpool(p: SpoolPaths): Promise<{ discarded: number; released: number }> {
   await ensureSpoolDirs(p);
-  const partial = await list(p.tmp);
+  const partial = await listDir(p.tmp);
   await Promise.all(partial.map((name) => rm(path.join(p.tmp, name), { force: true })));
   let released = 0;
-  for (const pid of await list(p.claimed)) released += await releaseClaims(p, pid);
+  for (const pid of await listDir(p.claimed)) released += await releaseClaims(p, pid);
   return { discarded: partial.length, released };
 }
 

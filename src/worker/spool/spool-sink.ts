@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CrashReport } from '../../shared/crash-report';
 import { fsyncDir, writeFileDurably } from '../../shared/durable-file';
@@ -6,7 +6,7 @@ import type { Logger } from '../../shared/logging';
 import { timed, type Metrics } from '../../shared/metrics';
 import { CorruptEntryError, decodeEntry, encodeEntry, encodedSize } from '../../shared/spool/entry-codec';
 import { entryFileName, parseEntryName, withState, type EntryName, type SpoolPaths } from '../../shared/spool/layout';
-import { ensureSpoolDirs, type SpoolStats } from '../../shared/spool/spool-dir';
+import { ensureSpoolDirs, listDir, type SpoolStats } from '../../shared/spool/spool-dir';
 import { QueueFullError, type CrashSink } from '../crashmover/crash-sink';
 import type { CrashPublisher } from '../publish/crash-publisher';
 import type { CrashStorage } from '../storage/crash-storage';
@@ -187,7 +187,7 @@ export class SpoolSink implements CrashSink {
   private claimFromReady(): Promise<void> {
     this.claiming ??= (async () => {
       try {
-        const names = (await readdirSafe(this.opts.paths.ready)).filter((n) => parseEntryName(n)).sort(bySpooledAt);
+        const names = (await listDir(this.opts.paths.ready)).filter((n) => parseEntryName(n)).sort(bySpooledAt);
         this.readyLooksEmpty = names.length === 0;
         for (const name of names) {
           if (this.queue.length >= this.opts.concurrentMovers) break;
@@ -341,15 +341,6 @@ export class SpoolSink implements CrashSink {
 
 function bySpooledAt(a: string, b: string): number {
   return parseEntryName(a)!.spooledAt - parseEntryName(b)!.spooledAt || (a < b ? -1 : 1);
-}
-
-async function readdirSafe(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
 }
 
 async function ensureDirExists(dir: string): Promise<void> {
