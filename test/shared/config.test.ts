@@ -18,7 +18,18 @@ describe('loadConfig', () => {
     expect(c.storage.class).toBe('fs');
     expect(c.storage.fsRoot).toBe('./crashes');
     expect(c.publish.class).toBe('noop');
-    expect(c.crashmover).toEqual({ concurrentCrashmovers: 8, maxQueueSize: 512, maxAttempts: 5, retrySleepSeconds: 2, retryAfterSeconds: 30 });
+    expect(c.crashmover).toEqual({
+      concurrentCrashmovers: 8,
+      maxQueueSize: 512,
+      maxAttempts: 5,
+      retrySleepSeconds: 2,
+      retryAfterSeconds: 30,
+      spool: 'auto',
+      spoolDir: './spool',
+      spoolMaxBytes: { bytes: 10 * 1024 ** 3 },
+      spoolMaxAgeSeconds: 7 * 24 * 3600,
+      spoolMaxBackoffSeconds: 60,
+    });
     expect(c.breakpad.maxPayloadSize).toBe(26214400);
     expect(c.throttler).toEqual({ rules: { kind: 'builtin', name: 'accept_all' }, products: [], productPackageNames: {} });
     expect(c.cluster.workers).toBeGreaterThanOrEqual(3);
@@ -55,6 +66,16 @@ describe('loadConfig', () => {
     const cpus = require('node:os').availableParallelism() as number;
     expect(loadConfig({}).cluster.workers).toBe(2 * cpus + 1);
     expect(loadConfig({ WORKERS: '4', GUNICORN_WORKERS: '9' }).cluster.workers).toBe(4);
+  });
+
+  it('parses spool limits as sizes or a share of free disk, naming the variable when wrong', () => {
+    expect(loadConfig({ CRASHMOVER_SPOOL_MAX_BYTES: '500MB' }).crashmover.spoolMaxBytes).toEqual({ bytes: 500e6 });
+    expect(loadConfig({ CRASHMOVER_SPOOL_MAX_BYTES: '2GiB' }).crashmover.spoolMaxBytes).toEqual({ bytes: 2 * 1024 ** 3 });
+    expect(loadConfig({ CRASHMOVER_SPOOL_MAX_BYTES: '1073741824' }).crashmover.spoolMaxBytes).toEqual({ bytes: 1073741824 });
+    expect(loadConfig({ CRASHMOVER_SPOOL_MAX_BYTES: '50%' }).crashmover.spoolMaxBytes).toEqual({ percentOfFree: 50 });
+    expect(problems({ CRASHMOVER_SPOOL_MAX_BYTES: 'lots' })[0]).toMatch(/^CRASHMOVER_SPOOL_MAX_BYTES="lots" is invalid: expected a size such as 10GiB/);
+    expect(problems({ CRASHMOVER_SPOOL_MAX_BYTES: '150%' })[0]).toMatch(/at most 100/);
+    expect(problems({ CRASHMOVER_SPOOL: 'maybe' })[0]).toMatch(/^CRASHMOVER_SPOOL="maybe" is invalid: expected one of auto, on, off/);
   });
 
   it('parses product lists and package-name maps', () => {
