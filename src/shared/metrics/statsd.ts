@@ -1,3 +1,5 @@
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import StatsD from 'hot-shots';
 import type { Logger } from '../logging';
 import { METRICS_BY_NAME } from './catalog';
@@ -26,22 +28,33 @@ export function createStatsdMetrics(o: StatsdOptions): Metrics & { readonly send
   let sendErrors = 0;
   let lastLogged = 0;
   const interval = o.errorLogIntervalMs ?? 60_000;
-  const client = new StatsD({
-    host: o.host,
-    port: o.port,
-    prefix: `${o.namespace}.`,
-    globalTags: [`host:${o.hostname}`],
-    // DNS once at start-up, not per packet.
-    cacheDns: true,
-    errorHandler: (err: Error) => {
-      sendErrors++;
-      const now = Date.now();
-      if (now - lastLogged >= interval) {
-        lastLogged = now;
-        o.logger.warn(`cannot send metrics to StatsD at ${o.host}:${o.port} (STATSD_HOST/STATSD_PORT): ${err.message}; ${sendErrors} send errors so far`);
-      }
-    },
-  });
+  const report = (err: Error) => {
+    sendErrors++;
+    const now = Date.now();
+    if (now - lastLogged >= interval) {
+      lastLogged = now;
+      o.logger.warn(`cannot send metrics to StatsD at ${o.host}:${o.port} (STATSD_HOST/STATSD_PORT): ${err.message}; ${sendErrors} send errors so far`);
+    }
+  };
+  // The host name is resolved once, not per packet: a lookup per metric would
+  // queue on libuv's small thread pool, the same pool the filesystem uses.
+  // Until it resolves (retried every interval), metrics are dropped.
+  let client: InstanceType<typeof StatsD> | undefined;
+  let closed = false;
+  const connect = (address: string) => {
+    client = new StatsD({ host: address, port: o.port, prefix: `${o.namespace}.`, globalTags: [`host:${o.hostname}`], errorHandler: report });
+  };
+  const resolve = (): void => {
+    lookup(o.host).then(
+      ({ address }) => !closed && connect(address),
+      (err: Error) => {
+        report(err);
+        if (!closed) setTimeout(resolve, Math.min(interval, 30_000)).unref();
+      },
+    );
+  };
+  if (isIP(o.host)) connect(o.host);
+  else resolve();
 
   function tagsFor(name: string, tags: string[] | undefined): string[] | undefined {
     const spec = METRICS_BY_NAME.get(name);
@@ -58,17 +71,20 @@ export function createStatsdMetrics(o: StatsdOptions): Metrics & { readonly send
       return sendErrors;
     },
     incr(name, tags, value = 1) {
-      if (sends(name)) client.increment(name, value, tagsFor(name, tags));
+      if (client && sends(name)) client.increment(name, value, tagsFor(name, tags));
     },
     gauge(name, value, tags) {
-      if (sends(name)) client.gauge(name, value, tagsFor(name, tags));
+      if (client && sends(name)) client.gauge(name, value, tagsFor(name, tags));
     },
     timing(name, ms, tags) {
-      if (sends(name)) client.timing(name, ms, tagsFor(name, tags));
+      if (client && sends(name)) client.timing(name, ms, tagsFor(name, tags));
     },
     histogram(name, value, tags) {
-      if (sends(name)) client.histogram(name, value, tagsFor(name, tags));
+      if (client && sends(name)) client.histogram(name, value, tagsFor(name, tags));
     },
-    close: () => new Promise<void>((resolve) => client.close(() => resolve())),
+    close: () => {
+      closed = true;
+      return new Promise<void>((done) => (client ? client.close(() => done()) : done()));
+    },
   };
 }
