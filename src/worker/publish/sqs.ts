@@ -1,8 +1,205 @@
+import { GetQueueUrlCommand, SendMessageCommand, SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
 import type { Config } from '../../shared/config';
 import type { Logger } from '../../shared/logging';
 import type { CrashPublisher } from './crash-publisher';
 
-// Placeholder until the pubsub backend lands (issue "Cloud backends").
-export function createSqsPublisher(_config: Config, _logger: Logger): CrashPublisher {
-  throw new Error('CRASHMOVER_CRASHPUBLISH_CLASS=sqs is not available in this build');
+/** Bound on the heartbeat's GetQueueUrl, which must answer quickly or count as down. */
+const HEALTH_TIMEOUT_MS = 5_000;
+
+const isQueueUrl = (queue: string) => /^https?:\/\//i.test(queue);
+
+/** The AWS region in a queue URL (`https://sqs.<region>.amazonaws.com/…` or the legacy `https://<region>.queue.amazonaws.com/…`). */
+export function regionFromQueueUrl(queueUrl: string): string | undefined {
+  let host: string;
+  try {
+    host = new URL(queueUrl).hostname;
+  } catch {
+    return undefined;
+  }
+  const m = /^sqs\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(host) ?? /^([a-z0-9-]+)\.queue\.amazonaws\.com(\.cn)?$/.exec(host);
+  return m?.[1];
+}
+
+/** The queue name and owner account in a queue URL (`…/<account>/<name>`). */
+export function parseQueueUrl(queueUrl: string): { name: string; account?: string } {
+  const invalid = () => new Error(`CRASHMOVER_CRASHPUBLISH_QUEUE_NAME=${queueUrl} is not a queue URL (expected https://sqs.<region>.amazonaws.com/<account>/<queue name>) nor a queue name`);
+  let pathname: string;
+  try {
+    pathname = new URL(queueUrl).pathname;
+  } catch {
+    throw invalid();
+  }
+  const parts = pathname.split('/').filter(Boolean);
+  const name = parts[parts.length - 1];
+  if (!name) throw invalid();
+  return { name: decodeURIComponent(name), account: parts.length >= 2 ? parts[parts.length - 2] : undefined };
+}
+
+/**
+ * Client options: one attempt per call (the crashmover retries, not the SDK),
+ * bounded connection and request times, explicit credentials when both keys
+ * are configured (otherwise the SDK's default chain), and an endpoint for
+ * SQS-compatible services. With no region configured, a queue URL's region
+ * wins over the SDK's own resolution.
+ */
+export function sqsClientConfig(config: Config, timeoutMs: number): SQSClientConfig {
+  const { queueName, region, endpointUrl, accessKey, secretAccessKey } = config.publish;
+  const options: SQSClientConfig = {
+    maxAttempts: 1,
+    requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs, throwOnRequestTimeout: true },
+  };
+  const urlRegion = queueName && isQueueUrl(queueName) ? regionFromQueueUrl(queueName) : undefined;
+  if (region ?? urlRegion) options.region = region ?? urlRegion;
+  if (endpointUrl) options.endpoint = endpointUrl;
+  if (accessKey && secretAccessKey) options.credentials = { accessKeyId: accessKey, secretAccessKey };
+  return options;
+}
+
+interface AwsErrorLike {
+  name?: string;
+  code?: string;
+  Code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+/** Node's network error codes, which the SDK also reports as `TimeoutError` (so that they count as transient). */
+const NETWORK_ERROR = /\b(ECONNRESET|ECONNREFUSED|ECONNABORTED|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)\b|socket hang up/;
+
+/** `Code HTTP status: message`, leaving out the SDK's placeholders. */
+function errorDetail(e: AwsErrorLike, err: unknown): string {
+  const code = e.Code ?? e.code;
+  const labels: string[] = [];
+  if (code) labels.push(code);
+  else if (e.name && !['Error', 'Unknown', 'TimeoutError'].includes(e.name)) labels.push(e.name);
+  const status = e.$metadata?.httpStatusCode;
+  if (status) labels.push(`HTTP ${status}`);
+  const message = e.message && e.message !== 'UnknownError' && e.message !== code ? e.message : '';
+  return [labels.join(' '), message].filter(Boolean).join(': ') || String(err);
+}
+
+export interface SqsErrorContext {
+  action: 'SendMessage' | 'GetQueueUrl';
+  queue: string;
+  endpoint: string;
+  timeoutSeconds: number;
+  signal?: AbortSignal;
+}
+
+/** Turns an SDK error into one that names the cause and the fix. */
+export function describeSqsError(err: unknown, ctx: SqsErrorContext): Error {
+  const e = (err ?? {}) as AwsErrorLike;
+  const name = e.name ?? '';
+  const code = e.Code ?? e.code ?? name;
+  const status = e.$metadata?.httpStatusCode;
+  const detail = errorDetail(e, err);
+  const what = `${ctx.action} for queue ${ctx.queue}`;
+  const network = NETWORK_ERROR.test(`${e.code ?? ''} ${e.message ?? ''}`);
+  const timedOut =
+    (ctx.signal?.aborted && (ctx.signal.reason as Error | undefined)?.name === 'TimeoutError') ||
+    code === 'ETIMEDOUT' ||
+    (name === 'TimeoutError' && !network);
+  const codes = `${name} ${code}`;
+  let msg: string;
+  if (/QueueDoesNotExist|NonExistentQueue/.test(codes)) {
+    msg = `${what} failed: the queue does not exist (${detail}); create the queue or fix CRASHMOVER_CRASHPUBLISH_QUEUE_NAME (and CRASHMOVER_CRASHPUBLISH_REGION)`;
+  } else if (/InvalidClientTokenId|UnrecognizedClient|SignatureDoesNotMatch|InvalidSignature|ExpiredToken|MissingAuthenticationToken/.test(codes)) {
+    msg =
+      `${what} failed: SQS rejected the credentials (${detail}); check CRASHMOVER_CRASHPUBLISH_ACCESS_KEY and CRASHMOVER_CRASHPUBLISH_SECRET_ACCESS_KEY ` +
+      `(or, when unset, the SDK's default credential chain: AWS_* variables, profile, instance role)`;
+  } else if (/AccessDenied|NotAuthorized|KmsAccessDenied/.test(codes) || status === 403) {
+    msg =
+      `${what} failed: access denied (${detail}); grant the collector's IAM identity sqs:SendMessage and sqs:GetQueueUrl on the queue` +
+      (/Kms/.test(codes) ? ' (and kms:GenerateDataKey and kms:Decrypt on the queue\'s KMS key)' : '');
+  } else if (name === 'CredentialsProviderError' || /could not load credentials/i.test(e.message ?? '')) {
+    msg =
+      `${what} failed: no AWS credentials (${e.message ?? name}); set CRASHMOVER_CRASHPUBLISH_ACCESS_KEY and CRASHMOVER_CRASHPUBLISH_SECRET_ACCESS_KEY, ` +
+      `or provide credentials through the SDK's default chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, an instance or task role)`;
+  } else if (/region is missing/i.test(e.message ?? '')) {
+    msg = `${what} failed: no AWS region (${e.message}); set CRASHMOVER_CRASHPUBLISH_REGION (or AWS_REGION) to the queue's region`;
+  } else if (timedOut) {
+    msg =
+      `${what} failed: no answer from SQS at ${ctx.endpoint} within ${ctx.timeoutSeconds} s (${detail}); ` +
+      `check that it is reachable, or raise CRASHMOVER_CRASHPUBLISH_TIMEOUT`;
+  } else if (status !== undefined && status >= 500) {
+    msg = `${what} failed: SQS at ${ctx.endpoint} is unavailable (${detail}); usually transient (the crashmover retries), check the service if it persists`;
+  } else if (network || /^E[A-Z_]+$/.test(code)) {
+    msg = `${what} failed: cannot reach SQS at ${ctx.endpoint} (${detail}); check the network${ctx.endpoint.includes('amazonaws.com') ? '' : ' and CRASHMOVER_CRASHPUBLISH_ENDPOINT_URL'}`;
+  } else {
+    msg = `SQS ${what} failed (${detail})`;
+  }
+  return Object.assign(new Error(msg), { cause: err });
+}
+
+/**
+ * Publishes each crash id to an SQS queue as one message whose body is the id
+ * (nothing else), one attempt bounded by CRASHMOVER_CRASHPUBLISH_TIMEOUT. A
+ * queue name is resolved to its URL once (GetQueueUrl) and cached.
+ */
+export function createSqsPublisher(config: Config, logger: Logger): CrashPublisher {
+  const { queueName, timeoutSeconds, endpointUrl } = config.publish;
+  if (!queueName) throw new Error('CRASHMOVER_CRASHPUBLISH_QUEUE_NAME is required when CRASHMOVER_CRASHPUBLISH_CLASS=sqs.');
+  const timeoutMs = Math.max(1, Math.round(timeoutSeconds * 1000));
+  const healthTimeoutMs = Math.min(timeoutMs, HEALTH_TIMEOUT_MS);
+  const byUrl = isQueueUrl(queueName);
+  // For the heartbeat's GetQueueUrl, which takes a name (and the owner's account).
+  const named = byUrl ? parseQueueUrl(queueName) : { name: queueName, account: undefined };
+
+  const clientConfig = sqsClientConfig(config, timeoutMs);
+  const client = new SQSClient(clientConfig);
+  const health = new SQSClient(sqsClientConfig(config, healthTimeoutMs));
+  const endpoint =
+    endpointUrl ?? (byUrl ? new URL(queueName).origin : `https://sqs.${typeof clientConfig.region === 'string' ? clientConfig.region : '<SDK region>'}.amazonaws.com`);
+  if (endpointUrl) logger.debug(`sqs publish: using endpoint ${endpointUrl}`);
+  logger.debug(`sqs publish: publishing crash ids to ${queueName}`);
+
+  /** The resolved queue URL, or the pending lookup shared by concurrent callers (dropped on failure). */
+  let queueUrl: Promise<string> | undefined = byUrl ? Promise.resolve(queueName) : undefined;
+
+  function resolveQueueUrl(signal: AbortSignal): Promise<string> {
+    if (!queueUrl) {
+      const lookup = client
+        .send(new GetQueueUrlCommand({ QueueName: queueName }), { abortSignal: signal })
+        .then((out) => {
+          if (!out.QueueUrl) throw new Error(`GetQueueUrl for ${queueName} returned no QueueUrl`);
+          logger.debug(`sqs publish: queue ${queueName} is ${out.QueueUrl}`);
+          return out.QueueUrl;
+        })
+        .catch((err: unknown) => {
+          if (queueUrl === lookup) queueUrl = undefined;
+          throw describeSqsError(err, { action: 'GetQueueUrl', queue: queueName!, endpoint, timeoutSeconds, signal });
+        });
+      queueUrl = lookup;
+    }
+    return queueUrl;
+  }
+
+  async function send(body: string): Promise<void> {
+    const signal = AbortSignal.timeout(timeoutMs);
+    const url = await resolveQueueUrl(signal);
+    try {
+      await client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: body }), { abortSignal: signal });
+    } catch (err) {
+      throw describeSqsError(err, { action: 'SendMessage', queue: url, endpoint, timeoutSeconds, signal });
+    }
+  }
+
+  return {
+    name: 'SQSCrashPublish',
+    publish: (crashId: string) => send(crashId),
+    verify: () => send('test'),
+    async checkHealth() {
+      const signal = AbortSignal.timeout(healthTimeoutMs);
+      const input = named.account ? { QueueName: named.name, QueueOwnerAWSAccountId: named.account } : { QueueName: named.name };
+      try {
+        await health.send(new GetQueueUrlCommand(input), { abortSignal: signal });
+      } catch (err) {
+        throw describeSqsError(err, { action: 'GetQueueUrl', queue: queueName, endpoint, timeoutSeconds: healthTimeoutMs / 1000, signal });
+      }
+    },
+    async close() {
+      client.destroy();
+      health.destroy();
+    },
+  };
 }

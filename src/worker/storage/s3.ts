@@ -1,8 +1,167 @@
+import { HeadBucketCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { Config } from '../../shared/config';
 import type { Logger } from '../../shared/logging';
+import type { CrashReport } from '../../shared/crash-report';
 import type { CrashStorage } from './crash-storage';
+import { saveCrashObjects, testFileKey, type StoredObject } from './crash-objects';
 
-// Placeholder until the gcs backend lands (issue "Cloud backends").
-export function createS3Storage(_config: Config, _logger: Logger): CrashStorage {
-  throw new Error('CRASHMOVER_CRASHSTORAGE_CLASS=s3 is not available in this build');
+/** Bound on the heartbeat's HeadBucket, which must answer quickly or count as down. */
+const HEALTH_TIMEOUT_MS = 5_000;
+
+/**
+ * Client options: one attempt per call (the crashmover retries, not the SDK),
+ * bounded connection and request times, explicit credentials when both keys
+ * are configured (otherwise the SDK's default chain), and an endpoint plus
+ * path-style addressing for S3-compatible stores.
+ */
+export function s3ClientConfig(config: Config, timeoutMs: number): S3ClientConfig {
+  const { region, endpointUrl, forcePathStyle, accessKey, secretAccessKey } = config.storage;
+  const options: S3ClientConfig = {
+    maxAttempts: 1,
+    requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs, throwOnRequestTimeout: true },
+  };
+  if (region) options.region = region;
+  if (endpointUrl) options.endpoint = endpointUrl;
+  if (forcePathStyle) options.forcePathStyle = true;
+  if (accessKey && secretAccessKey) options.credentials = { accessKeyId: accessKey, secretAccessKey };
+  return options;
+}
+
+interface AwsErrorLike {
+  name?: string;
+  code?: string;
+  Code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+/** Node's network error codes, which the SDK also reports as `TimeoutError` (so that they count as transient). */
+const NETWORK_ERROR = /\b(ECONNRESET|ECONNREFUSED|ECONNABORTED|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)\b|socket hang up/;
+
+/** `Code HTTP status: message`, leaving out the SDK's placeholders. */
+function errorDetail(e: AwsErrorLike, err: unknown): string {
+  const code = e.Code ?? e.code;
+  const labels: string[] = [];
+  if (code) labels.push(code);
+  else if (e.name && !['Error', 'Unknown', 'TimeoutError'].includes(e.name)) labels.push(e.name);
+  const status = e.$metadata?.httpStatusCode;
+  if (status) labels.push(`HTTP ${status}`);
+  const message = e.message && e.message !== 'UnknownError' && e.message !== code ? e.message : '';
+  return [labels.join(' '), message].filter(Boolean).join(': ') || String(err);
+}
+
+export interface S3ErrorContext {
+  action: 'PutObject' | 'HeadBucket';
+  bucket: string;
+  endpoint: string;
+  timeoutSeconds: number;
+  /** The per-attempt signal, to tell our own timeout from other aborts. */
+  signal?: AbortSignal;
+}
+
+/** Turns an SDK error into one that names the cause and the fix. */
+export function describeS3Error(err: unknown, ctx: S3ErrorContext): Error {
+  const e = (err ?? {}) as AwsErrorLike;
+  const name = e.name ?? '';
+  const code = e.Code ?? e.code ?? name;
+  const status = e.$metadata?.httpStatusCode;
+  const detail = errorDetail(e, err);
+  const b = ctx.bucket;
+  const network = NETWORK_ERROR.test(`${e.code ?? ''} ${e.message ?? ''}`);
+  const timedOut =
+    (ctx.signal?.aborted && (ctx.signal.reason as Error | undefined)?.name === 'TimeoutError') ||
+    code === 'ETIMEDOUT' ||
+    code === 'RequestTimeout' ||
+    (name === 'TimeoutError' && !network);
+  let msg: string;
+  if (code === 'NoSuchBucket' || (ctx.action === 'HeadBucket' && status === 404)) {
+    msg = `bucket "${b}" does not exist (${detail}); create the bucket or fix CRASHMOVER_CRASHSTORAGE_BUCKET_NAME`;
+  } else if (code === 'AccessDenied' || code === 'Forbidden' || code === 'AllAccessDisabled' || (status === 403 && !/InvalidAccessKeyId|SignatureDoesNotMatch|ExpiredToken/.test(code))) {
+    msg =
+      ctx.action === 'PutObject'
+        ? `access denied writing to bucket "${b}" (${detail}); grant the collector's IAM identity s3:PutObject on arn:aws:s3:::${b}/* ` +
+          `(and s3:ListBucket on arn:aws:s3:::${b} for the heartbeat's HeadBucket)`
+        : `access denied on HeadBucket "${b}" (${detail}); grant the collector's IAM identity s3:ListBucket on arn:aws:s3:::${b} ` +
+          `(in addition to s3:PutObject on arn:aws:s3:::${b}/*)`;
+  } else if (code === 'InvalidAccessKeyId' || code === 'SignatureDoesNotMatch' || code === 'ExpiredToken' || code === 'InvalidToken') {
+    msg =
+      `S3 rejected the credentials (${detail}); check CRASHMOVER_CRASHSTORAGE_ACCESS_KEY and CRASHMOVER_CRASHSTORAGE_SECRET_ACCESS_KEY ` +
+      `(or, when unset, the SDK's default credential chain: AWS_* variables, profile, instance role)`;
+  } else if (name === 'CredentialsProviderError' || /credential/i.test(name) || /could not load credentials/i.test(e.message ?? '')) {
+    msg =
+      `no AWS credentials (${e.message ?? name}); set CRASHMOVER_CRASHSTORAGE_ACCESS_KEY and CRASHMOVER_CRASHSTORAGE_SECRET_ACCESS_KEY, ` +
+      `or provide credentials through the SDK's default chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, an instance or task role)`;
+  } else if (/region is missing/i.test(e.message ?? '')) {
+    msg = `no AWS region (${e.message}); set CRASHMOVER_CRASHSTORAGE_REGION (or AWS_REGION) to the bucket's region`;
+  } else if (code === 'PermanentRedirect' || code === 'AuthorizationHeaderMalformed' || status === 301) {
+    msg = `bucket "${b}" is in another region (${detail}); set CRASHMOVER_CRASHSTORAGE_REGION to the bucket's region`;
+  } else if (timedOut) {
+    msg =
+      `no answer from S3 at ${ctx.endpoint} within ${ctx.timeoutSeconds} s (${detail}); ` +
+      `check that it is reachable, or raise CRASHMOVER_CRASHSTORAGE_TIMEOUT`;
+  } else if (status !== undefined && status >= 500) {
+    msg = `S3 at ${ctx.endpoint} is unavailable (${detail}); usually transient (the crashmover retries), check the service if it persists`;
+  } else if (network || /^E[A-Z_]+$/.test(code)) {
+    msg = `cannot reach S3 at ${ctx.endpoint} (${detail}); check the network${ctx.endpoint.includes('.amazonaws.com') ? '' : ' and CRASHMOVER_CRASHSTORAGE_ENDPOINT_URL'}`;
+  } else if (name === 'AbortError') {
+    msg = `S3 request to ${ctx.endpoint} was aborted (${detail})`;
+  } else {
+    msg = `S3 ${ctx.action} on bucket "${b}" failed (${detail})`;
+  }
+  return Object.assign(new Error(msg), { cause: err });
+}
+
+/**
+ * Crashes in an S3 (or S3-compatible) bucket, one PutObject per object, in
+ * the bucket layout of crash-objects.ts: dumps and dump_names first, the raw
+ * crash last. One save attempt is bounded by CRASHMOVER_CRASHSTORAGE_TIMEOUT.
+ */
+export function createS3Storage(config: Config, logger: Logger): CrashStorage {
+  const { bucketName, timeoutSeconds, endpointUrl, region } = config.storage;
+  if (!bucketName) throw new Error('CRASHMOVER_CRASHSTORAGE_BUCKET_NAME is required when CRASHMOVER_CRASHSTORAGE_CLASS=s3.');
+  const timeoutMs = Math.max(1, Math.round(timeoutSeconds * 1000));
+  const healthTimeoutMs = Math.min(timeoutMs, HEALTH_TIMEOUT_MS);
+  const dumpField = config.breakpad.dumpField;
+  const endpoint = endpointUrl ?? `https://s3.${region ?? '<SDK region>'}.amazonaws.com`;
+
+  // The heartbeat gets a client of its own with the shorter bound, so a slow
+  // upload never holds up (or loosens) the health probe.
+  const client = new S3Client(s3ClientConfig(config, timeoutMs));
+  const health = new S3Client(s3ClientConfig(config, healthTimeoutMs));
+  if (endpointUrl) logger.debug(`s3 storage: using endpoint ${endpointUrl}${config.storage.forcePathStyle ? ' (path-style)' : ''}`);
+  logger.debug(`s3 storage: saving crashes to bucket ${bucketName}`);
+
+  function putter(signal: AbortSignal) {
+    return async ({ key, data }: StoredObject): Promise<void> => {
+      try {
+        await client.send(
+          new PutObjectCommand({ Bucket: bucketName, Key: key, Body: data, ContentLength: data.length, ContentType: 'application/octet-stream' }),
+          { abortSignal: signal },
+        );
+      } catch (err) {
+        const e = describeS3Error(err, { action: 'PutObject', bucket: bucketName!, endpoint, timeoutSeconds, signal });
+        e.message = `saving ${key}: ${e.message}`;
+        throw e;
+      }
+    };
+  }
+
+  return {
+    name: 'S3CrashStorage',
+    // One signal per attempt: every object of this crash shares the bound.
+    save: (crash: CrashReport) => saveCrashObjects(crash, dumpField, putter(AbortSignal.timeout(timeoutMs))),
+    verify: () => putter(AbortSignal.timeout(timeoutMs))({ key: testFileKey(), data: Buffer.from('test') }),
+    async checkHealth() {
+      const signal = AbortSignal.timeout(healthTimeoutMs);
+      try {
+        await health.send(new HeadBucketCommand({ Bucket: bucketName }), { abortSignal: signal });
+      } catch (err) {
+        throw describeS3Error(err, { action: 'HeadBucket', bucket: bucketName, endpoint, timeoutSeconds: healthTimeoutMs / 1000, signal });
+      }
+    },
+    async close() {
+      client.destroy();
+      health.destroy();
+    },
+  };
 }

@@ -1,0 +1,148 @@
+import os from 'node:os';
+import path from 'node:path';
+import type { Encoding } from './bodies';
+import { SERVER_KINDS, type ServerKind } from './servers';
+
+export const SIZES = { '4k': 4 * 1024, '400k': 400 * 1024, '4m': 4 * 1024 * 1024 } as const;
+export type SizeName = keyof typeof SIZES;
+export const SIZE_NAMES = Object.keys(SIZES) as SizeName[];
+export const ENCODINGS: readonly Encoding[] = ['plain', 'gzip'];
+export const CONNECTIONS: readonly number[] = [16, 64];
+
+export interface Options {
+  durationS: number;
+  warmupS: number;
+  workers: number;
+  sizes: SizeName[];
+  encodings: Encoding[];
+  connections: number[];
+  servers: ServerKind[];
+  out: string;
+  quick: boolean;
+  collectorEnv: Record<string, string>;
+}
+
+export const USAGE = `Usage: npm run bench -- [options]
+
+Starts the collector (noop and fs storage) and the reference servers raw and
+raw-durable with the same worker count, loads each with the same crash bodies
+and prints a table and the targets. Environment variables in brackets.
+
+  --duration S       seconds of load per run (default 10) [BENCH_DURATION]
+  --quick            3 s runs, plain bodies, 16 connections only (~1.5 min);
+                     --duration/--only given as well still apply [BENCH_QUICK=1]
+  --workers N        workers of every server (default 2 x CPUs + 1, the
+                     collector's default) [BENCH_WORKERS]
+  --only LIST        comma-separated subset; each item narrows its own axis:
+                     sizes 4k,400k,4m  encodings plain,gzip  connections 16,64
+                     (any number)  servers raw,noop,raw-durable,fs
+                     e.g. --only 400k,gzip,noop,raw [BENCH_ONLY]
+  --out FILE         JSON results (default bench/results/latest.json) [BENCH_OUT]
+  --warmup S         seconds of 4 KB load after each server starts, not
+                     recorded (default 1)
+  --env KEY=VALUE    extra environment for the collector (repeatable),
+                     e.g. --env LOGGING_LEVEL=WARNING
+  -h, --help         this text
+`;
+
+export class UsageError extends Error {}
+
+function positive(name: string, raw: string | undefined, integer = false): number {
+  const n = Number(raw);
+  if (raw === undefined || raw === '' || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`${name} expects a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(raw)}`);
+  }
+  return n;
+}
+
+function applyOnly(list: string, o: Options): void {
+  const sizes: SizeName[] = [];
+  const encodings: Encoding[] = [];
+  const connections: number[] = [];
+  const servers: ServerKind[] = [];
+  for (const raw of list.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean)) {
+    const t = raw.replace(/b$/, ''); // 4kb, 400kb, 4mb
+    if ((SIZE_NAMES as string[]).includes(t)) sizes.push(t as SizeName);
+    else if ((ENCODINGS as string[]).includes(raw)) encodings.push(raw as Encoding);
+    else if ((SERVER_KINDS as string[]).includes(raw)) servers.push(raw as ServerKind);
+    else if (/^\d+$/.test(raw)) connections.push(positive('--only connections', raw, true));
+    else throw new UsageError(`--only: unknown item ${JSON.stringify(raw)} (sizes ${SIZE_NAMES.join('/')}, encodings ${ENCODINGS.join('/')}, a connection count, servers ${SERVER_KINDS.join('/')})`);
+  }
+  if (sizes.length) o.sizes = SIZE_NAMES.filter((s) => sizes.includes(s));
+  if (encodings.length) o.encodings = ENCODINGS.filter((e) => encodings.includes(e));
+  if (connections.length) o.connections = [...new Set(connections)].sort((a, b) => a - b);
+  if (servers.length) o.servers = SERVER_KINDS.filter((s) => servers.includes(s));
+}
+
+export function defaultWorkers(): number {
+  return 2 * Math.max(1, os.availableParallelism?.() ?? os.cpus().length) + 1;
+}
+
+export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, root: string): Options | 'help' {
+  const o: Options = {
+    durationS: 10,
+    warmupS: 1,
+    workers: defaultWorkers(),
+    sizes: [...SIZE_NAMES],
+    encodings: [...ENCODINGS],
+    connections: [...CONNECTIONS],
+    servers: [...SERVER_KINDS],
+    out: path.join(root, 'bench', 'results', 'latest.json'),
+    quick: env.BENCH_QUICK === '1' || argv.includes('--quick'),
+    collectorEnv: {},
+  };
+  if (o.quick) {
+    o.durationS = 3;
+    o.encodings = ['plain'];
+    o.connections = [16];
+  }
+  if (env.BENCH_DURATION) o.durationS = positive('BENCH_DURATION', env.BENCH_DURATION);
+  if (env.BENCH_WORKERS) o.workers = positive('BENCH_WORKERS', env.BENCH_WORKERS, true);
+  if (env.BENCH_OUT) o.out = path.resolve(env.BENCH_OUT);
+  if (env.BENCH_ONLY) applyOnly(env.BENCH_ONLY, o);
+
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf('=');
+    const [flag, inline] = arg.startsWith('--') && eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
+    const value = () => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '-h':
+      case '--help':
+        return 'help';
+      case '--quick':
+        break;
+      case '--duration':
+        o.durationS = positive('--duration', value());
+        break;
+      case '--warmup':
+        o.warmupS = Number(value());
+        if (!(o.warmupS >= 0)) throw new UsageError('--warmup expects 0 or more seconds');
+        break;
+      case '--workers':
+        o.workers = positive('--workers', value(), true);
+        break;
+      case '--only':
+        applyOnly(value(), o);
+        break;
+      case '--out':
+        o.out = path.resolve(value());
+        break;
+      case '--env': {
+        const kv = value();
+        const k = kv.indexOf('=');
+        if (k <= 0) throw new UsageError(`--env expects KEY=VALUE, got ${JSON.stringify(kv)}`);
+        o.collectorEnv[kv.slice(0, k)] = kv.slice(k + 1);
+        break;
+      }
+      default:
+        throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
+    }
+  }
+  if (o.workers > 64) throw new UsageError('--workers: at most 64');
+  return o;
+}

@@ -1,0 +1,158 @@
+import type { Encoding } from './bodies';
+import type { HeartbeatStats } from './heartbeat';
+import type { SizeName } from './options';
+import type { ServerKind } from './servers';
+import type { Verification } from './verify';
+
+export interface RunRecord {
+  size: SizeName;
+  /** Uncompressed multipart size in bytes. */
+  bodyBytes: number;
+  /** Bytes on the wire (gzipped size for gzip). */
+  wireBytes: number;
+  encoding: Encoding;
+  connections: number;
+  server: ServerKind;
+  durationS: number;
+  ok2xx: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  statusCodes: Record<string, number>;
+  unexpectedBodies: number;
+  crashesPerS: number;
+  /** Request bytes (wire) of the 2xx answers per second, in MB (10^6). */
+  mbPerS: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  latencyMaxMs: number;
+  peakRssBytes: number;
+  rssProcesses: number;
+  /** At the peak: RSS of the server's first process (the primary) and of its largest other process. */
+  rssPrimaryBytes: number;
+  rssLargestWorkerBytes: number;
+  /** 100 MB × workers + 2 × connections × body size. */
+  rssBudgetBytes: number;
+  heartbeat?: HeartbeatStats;
+  verification?: Verification;
+  /** crashes/s ÷ that of the reference (noop ÷ raw, fs ÷ raw-durable) at the same load point. */
+  ratio?: number;
+  ratioOf?: ServerKind;
+}
+
+export interface TargetResult {
+  name: string;
+  status: 'PASS' | 'FAIL' | 'n/a';
+  details: string[];
+}
+
+const MB = 1e6;
+const f = (n: number | undefined, digits = 0) => (n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(digits));
+/** autocannon's latencies have 1 ms resolution: 0 means under a millisecond. */
+const ms = (n: number) => (n === 0 ? '<1' : f(n));
+
+export const REFERENCE_OF: Partial<Record<ServerKind, ServerKind>> = { noop: 'raw', fs: 'raw-durable' };
+const isCollector = (s: ServerKind) => s === 'noop' || s === 'fs';
+
+/** Fills `ratio` of every collector run whose reference ran at the same load point. */
+export function computeRatios(runs: RunRecord[]): void {
+  for (const r of runs) {
+    const refKind = REFERENCE_OF[r.server];
+    if (!refKind) continue;
+    const ref = runs.find((x) => x.server === refKind && x.size === r.size && x.encoding === r.encoding && x.connections === r.connections);
+    if (ref && ref.crashesPerS > 0) {
+      r.ratio = r.crashesPerS / ref.crashesPerS;
+      r.ratioOf = refKind;
+    }
+  }
+}
+
+const SIZE_LABEL: Record<SizeName, string> = { '4k': '4 KB', '400k': '400 KB', '4m': '4 MB' };
+
+export function formatTable(runs: readonly RunRecord[]): string {
+  const header = ['size', 'enc', 'conns', 'server', 'crashes/s', 'MB/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'peak RSS MB', 'RSS budget', 'ratio', 'hb p99 ms', 'on disk'];
+  const rows: string[][] = runs.map((r) => [
+    SIZE_LABEL[r.size],
+    r.encoding,
+    String(r.connections),
+    r.server,
+    f(r.crashesPerS, r.crashesPerS < 100 ? 1 : 0),
+    f(r.mbPerS, 1),
+    ms(r.latencyP50Ms),
+    ms(r.latencyP99Ms),
+    String(r.non2xx),
+    String(r.errors),
+    f(r.peakRssBytes / MB),
+    isCollector(r.server) ? f(r.rssBudgetBytes / MB) : '',
+    r.ratio === undefined ? '' : `${r.ratio.toFixed(2)} ÷${r.ratioOf}`,
+    r.heartbeat ? f(r.heartbeat.p99Ms, 1) + (r.heartbeat.failures ? ` (${r.heartbeat.failures} failed)` : '') : '',
+    r.verification ? `${r.verification.complete}/${r.verification.acknowledged}` : '',
+  ]);
+  const numeric = new Set([2, 4, 5, 6, 7, 8, 9, 10, 11, 14]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  ')];
+  let previous = '';
+  for (let i = 0; i < runs.length; i++) {
+    const key = `${runs[i]!.size}/${runs[i]!.encoding}/${runs[i]!.connections}`;
+    if (previous && key !== previous) out.push('');
+    previous = key;
+    out.push(line(rows[i]!));
+  }
+  return out.join('\n');
+}
+
+const point = (r: RunRecord) => `${SIZE_LABEL[r.size]} ${r.encoding} ${r.connections} conns`;
+
+function judge(name: string, checks: Array<{ ok: boolean; detail: string }>): TargetResult {
+  if (checks.length === 0) return { name, status: 'n/a', details: ['not measured in this run (see --only / --quick)'] };
+  return { name, status: checks.every((c) => c.ok) ? 'PASS' : 'FAIL', details: checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'} ${c.detail}`) };
+}
+
+export function evaluateTargets(runs: readonly RunRecord[]): TargetResult[] {
+  const collector = runs.filter((r) => isCollector(r.server));
+  const ratioTarget = (size: SizeName, server: ServerKind, min: number) =>
+    judge(
+      `${SIZE_LABEL[size]}: ${server} ÷ ${REFERENCE_OF[server]} ≥ ${min}`,
+      runs
+        .filter((r) => r.size === size && r.server === server && r.ratio !== undefined)
+        .map((r) => ({ ok: r.ratio! >= min, detail: `${point(r)}: ${r.ratio!.toFixed(2)} (${f(r.crashesPerS)} vs ${f(r.crashesPerS / r.ratio!)} crashes/s)` })),
+    );
+  const mbps = judge(
+    'collector MB/s at 4 MB ≥ MB/s at 400 KB',
+    collector
+      .filter((r) => r.size === '4m')
+      .flatMap((big) => {
+        const mid = collector.find((x) => x.size === '400k' && x.server === big.server && x.encoding === big.encoding && x.connections === big.connections);
+        return mid ? [{ ok: big.mbPerS >= mid.mbPerS, detail: `${big.server} ${big.encoding} ${big.connections} conns: ${f(big.mbPerS, 1)} vs ${f(mid.mbPerS, 1)} MB/s` }] : [];
+      }),
+  );
+  const hb = judge(
+    'collector /__lbheartbeat__ p99 < 50 ms during 4 MB load',
+    collector
+      .filter((r) => r.size === '4m' && r.heartbeat)
+      .map((r) => ({ ok: r.heartbeat!.p99Ms < 50 && r.heartbeat!.failures === 0, detail: `${r.server} ${point(r)}: p99 ${f(r.heartbeat!.p99Ms, 1)} ms, max ${f(r.heartbeat!.maxMs, 1)} ms, ${r.heartbeat!.samples} probes, ${r.heartbeat!.failures} failed` })),
+  );
+  const rss = judge(
+    'collector peak RSS ≤ 100 MB × workers + 2 × connections × body size',
+    collector.map((r) => ({ ok: r.peakRssBytes <= r.rssBudgetBytes, detail: `${r.server} ${point(r)}: ${f(r.peakRssBytes / MB)} MB ≤ ${f(r.rssBudgetBytes / MB)} MB (${r.rssProcesses} processes; primary ${f(r.rssPrimaryBytes / MB)} MB, largest worker ${f(r.rssLargestWorkerBytes / MB)} MB)` })),
+  );
+  const errs = judge(
+    'collector: zero non-2xx (and no socket errors or timeouts)',
+    collector.map((r) => ({
+      ok: r.non2xx === 0 && r.errors === 0 && r.unexpectedBodies === 0,
+      detail: `${r.server} ${point(r)}: ${r.non2xx} non-2xx${Object.keys(r.statusCodes).filter((c) => !c.startsWith('2')).map((c) => ` [${c}: ${r.statusCodes[c]}]`).join('')}, ${r.errors} errors (${r.timeouts} timeouts)${r.unexpectedBodies ? `, ${r.unexpectedBodies} 2xx without a CrashID` : ''}`,
+    })),
+  );
+  const disk = judge(
+    'fs: every acknowledged crash is on disk',
+    collector
+      .filter((r) => r.verification)
+      .map((r) => ({ ok: r.verification!.complete === r.verification!.acknowledged, detail: `${point(r)}: ${r.verification!.complete}/${r.verification!.acknowledged}${r.verification!.missing.length ? ` missing e.g. ${r.verification!.missing.join(', ')}` : ''}` })),
+  );
+  return [ratioTarget('400k', 'noop', 0.6), ratioTarget('400k', 'fs', 0.8), ratioTarget('4k', 'noop', 0.4), mbps, hb, rss, errs, disk];
+}
+
+export function formatTargets(targets: readonly TargetResult[]): string {
+  return targets.map((t) => `${t.status.padEnd(4)}  ${t.name}\n${t.details.map((d) => `        ${d}`).join('\n')}`).join('\n');
+}

@@ -1,0 +1,192 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import net from 'node:net';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export type ServerKind = 'raw' | 'noop' | 'raw-durable' | 'fs';
+export const SERVER_KINDS: readonly ServerKind[] = ['raw', 'noop', 'raw-durable', 'fs'];
+
+/** The repository root: the nearest directory above this file with a package.json (bench/dist/lib → /). */
+function findRoot(dir: string): string {
+  for (let d = dir; ; d = path.dirname(d)) {
+    if (existsSync(path.join(d, 'package.json'))) return d;
+    if (path.dirname(d) === d) throw new Error(`no package.json above ${dir}`);
+  }
+}
+export const ROOT = findRoot(__dirname);
+
+export interface Server {
+  kind: ServerKind;
+  /** What it is, for the table. */
+  label: string;
+  pid: number;
+  port: number;
+  url: string;
+  /** Where fs / raw-durable store crashes (undefined for raw and noop). */
+  dataDir?: string;
+  /** The last lines it printed (stdout and stderr), for error messages. */
+  tail(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  running(): boolean;
+  stop(): Promise<void>;
+}
+
+/** Every server started and not yet stopped: stopped on exit, Ctrl-C or error. */
+const live = new Set<{ proc: ChildProcess; tmp: string }>();
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** Last resort (process 'exit'): SIGKILL every server's process group, remove temp dirs. Synchronous. */
+export function killAllNow(): void {
+  for (const s of live) {
+    if (s.proc.pid) killGroup(s.proc.pid, 'SIGKILL');
+    rmSync(s.tmp, { recursive: true, force: true });
+  }
+  live.clear();
+}
+
+/** A port free on 127.0.0.1 right now (the server gets it as PORT). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function heartbeatOk(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/__lbheartbeat__', agent: false, timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
+
+export interface StartOptions {
+  workers: number;
+  /** Extra environment for the collector (`--env KEY=VALUE`). */
+  collectorEnv: Record<string, string>;
+  timeoutMs?: number;
+}
+
+/**
+ * Starts one server in its own process group (so the whole tree can be
+ * killed at once) on a free port, and resolves when every worker listens:
+ * when it prints its ready line or, should it not (the collector with
+ * LOGGING_LEVEL above INFO), 3 s after /__lbheartbeat__ first answers.
+ */
+export async function startServer(kind: ServerKind, opts: StartOptions): Promise<Server> {
+  const port = await freePort();
+  const tmp = mkdtempSync(path.join(os.tmpdir(), `antenna-bench-${kind}-`));
+  const base: Record<string, string> = { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), WORKERS: String(opts.workers) };
+  let argv: string[];
+  let env: Record<string, string>;
+  let dataDir: string | undefined;
+  let ready: RegExp;
+  let label: string;
+  if (kind === 'raw' || kind === 'raw-durable') {
+    argv = [path.join(ROOT, 'bench', 'servers', `${kind}.js`)];
+    env = { ...base };
+    if (kind === 'raw-durable') env.DURABLE_DIR = dataDir = tmp;
+    ready = /listening on http:\/\/[^:\s]+:(\d+)/;
+    label = kind === 'raw' ? 'raw (read body, answer)' : 'raw-durable (+ 1 file, fsync, rename)';
+  } else {
+    argv = [path.join(ROOT, 'dist', 'main.js')];
+    env = {
+      ...base,
+      CRASHMOVER_CRASHSTORAGE_CLASS: kind,
+      CRASHMOVER_CRASHPUBLISH_CLASS: 'noop',
+      METADATA_SERVER_DETECTION: 'none',
+      ...opts.collectorEnv,
+    };
+    if (kind === 'fs') env.CRASHMOVER_CRASHSTORAGE_FS_ROOT = dataDir = tmp;
+    ready = /antenna ready/;
+    label = `collector, ${kind} storage`;
+  }
+  const proc = spawn(process.execPath, argv, { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const entry = { proc, tmp };
+  live.add(entry);
+
+  const lines: string[] = [];
+  const remember = (l: string) => {
+    lines.push(l);
+    if (lines.length > 300) lines.shift();
+  };
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+
+  const found = new Promise<void>((resolve, reject) => {
+    let buffered = '';
+    let done = false;
+    const limitMs = opts.timeoutMs ?? 60000;
+    const timer = setTimeout(() => finish(new Error(`${kind} did not become ready within ${limitMs / 1000} s`)), limitMs);
+    const finish = (err?: Error) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (err) reject(err);
+      else resolve();
+    };
+    // After start-up the collector logs one access-log line per request: keep
+    // reading (a full pipe would block its workers) but only keep a tail.
+    proc.stdout!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        remember(line);
+        if (!done && ready.test(line)) finish();
+      }
+      if (buffered.length > 65536) buffered = buffered.slice(-65536);
+    });
+    proc.stderr!.on('data', (chunk: Buffer) => remember(chunk.toString().trimEnd()));
+    void exited.then(({ code, signal }) => finish(new Error(`${kind} exited (${code ?? signal}) before it was ready`)));
+    void (async () => {
+      while (!done) {
+        await new Promise((r) => setTimeout(r, 250));
+        if (!done && (await heartbeatOk(port))) {
+          setTimeout(() => finish(), 3000);
+          return;
+        }
+      }
+    })();
+  });
+
+  const stop = async () => {
+    if (!live.has(entry)) return;
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+    const timer = setTimeout(() => killGroup(proc.pid!, 'SIGKILL'), 40000);
+    await exited;
+    clearTimeout(timer);
+    killGroup(proc.pid!, 'SIGKILL'); // a worker that outlived its primary
+    rmSync(tmp, { recursive: true, force: true });
+    live.delete(entry);
+  };
+
+  return found.then(
+    () => {
+      return { kind, label, pid: proc.pid!, port, url: `http://127.0.0.1:${port}`, dataDir, tail: () => lines.join('\n'), exited, running: () => proc.exitCode === null && proc.signalCode === null, stop };
+    },
+    async (err: Error) => {
+      const tail = lines.join('\n');
+      await stop();
+      throw new Error(`${err.message}\n--- last output ---\n${tail}`);
+    },
+  );
+}

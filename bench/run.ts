@@ -1,0 +1,229 @@
+/**
+ * `npm run bench`: the collector against two reference servers under the
+ * same load. See bench/README.md.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { crashBody, type CrashBody } from './lib/bodies';
+import { sampleHeartbeat } from './lib/heartbeat';
+import { runLoad, stopLoad } from './lib/load';
+import { parseOptions, SIZES, USAGE, UsageError, type Options, type SizeName } from './lib/options';
+import { computeRatios, evaluateTargets, formatTable, formatTargets, type RunRecord } from './lib/report';
+import { sampleRss, treeRss } from './lib/rss';
+import { killAllNow, ROOT, startServer, type Server, type ServerKind } from './lib/servers';
+import { deleteFiles, verifyDurableFiles, verifyFsCrashes } from './lib/verify';
+
+const MB = 1e6;
+let aborted = false;
+const t0 = Date.now();
+const log = (msg: string) => process.stderr.write(`${msg.replace(/^bench:/, `bench [+${((Date.now() - t0) / 1000).toFixed(1)}s]:`)}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function gitCommit(): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    return undefined;
+  }
+}
+
+async function measure(server: Server, size: SizeName, body: CrashBody, connections: number, o: Options): Promise<RunRecord> {
+  const rss = sampleRss(server.pid, 200);
+  const hb = size === '4m' ? sampleHeartbeat(server.port, 10) : undefined;
+  const load = await runLoad(server.url, body, connections, o.durationS);
+  const heartbeat = await hb?.stop();
+  const peak = rss.stop();
+  const record: RunRecord = {
+    size,
+    bodyBytes: body.size,
+    wireBytes: body.body.length,
+    encoding: body.encoding,
+    connections,
+    server: server.kind,
+    durationS: load.durationS,
+    ok2xx: load.ok2xx,
+    non2xx: load.non2xx,
+    errors: load.errors,
+    timeouts: load.timeouts,
+    statusCodes: load.statusCodes,
+    unexpectedBodies: load.unexpectedBodies,
+    crashesPerS: load.ok2xx / load.durationS,
+    mbPerS: (load.ok2xx * body.body.length) / load.durationS / MB,
+    latencyP50Ms: load.latencyP50Ms,
+    latencyP99Ms: load.latencyP99Ms,
+    latencyMaxMs: load.latencyMaxMs,
+    peakRssBytes: peak.peakBytes,
+    rssProcesses: peak.processes,
+    rssPrimaryBytes: peak.rootBytes,
+    rssLargestWorkerBytes: peak.largestChildBytes,
+    rssBudgetBytes: 100 * MB * o.workers + 2 * connections * body.size,
+    heartbeat,
+  };
+  if (server.dataDir) {
+    // Checked as soon as the load stops: fs acknowledges only after the save.
+    record.verification =
+      server.kind === 'fs'
+        ? await verifyFsCrashes(server.dataDir, load.crashIds, body.dumpBytes)
+        : await verifyDurableFiles(server.dataDir, load.crashIds, body.body.length);
+    await deleteFiles(server.dataDir);
+  }
+  return record;
+}
+
+async function main(): Promise<void> {
+  let parsed: Options | 'help';
+  try {
+    parsed = parseOptions(process.argv.slice(2), process.env, ROOT);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      log(`bench: ${err.message}\n\n${USAGE}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  if (parsed === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const o = parsed;
+  if (o.servers.includes('noop') || o.servers.includes('fs')) {
+    // A concurrent `npm run build` empties dist/ for a few seconds: wait for it.
+    for (let waited = 0; !existsSync(path.join(ROOT, 'dist', 'main.js')); waited++) {
+      if (waited === 60) throw new Error('dist/main.js is missing: run `npm run build` (npm run bench does it for you)');
+      if (waited === 0) log('bench: waiting for dist/main.js (a build in progress?)');
+      await sleep(1000);
+    }
+  }
+
+  const points = o.sizes.flatMap((size) => o.encodings.flatMap((encoding) => o.connections.map((connections) => ({ size, encoding, connections }))));
+  const runCount = points.length * o.servers.length;
+  const started = Date.now();
+  log(
+    `bench: ${runCount} runs of ${o.durationS} s (${o.servers.join(', ')} × ${o.sizes.join('/')} × ${o.encodings.join('/')} × ${o.connections.join('/')} conns), ` +
+      `${o.workers} workers each, about ${Math.ceil((runCount * (o.durationS + 0.7) + o.servers.length * (2 + o.warmupS) + 5) / 60)} min`,
+  );
+
+  const bodies = new Map<string, CrashBody>();
+  for (const size of o.sizes) for (const enc of o.encodings) bodies.set(`${size}/${enc}`, crashBody(SIZES[size], enc));
+  const bodyInfo = [...bodies.values()].map((b) => ({ size: b.size, encoding: b.encoding, wireBytes: b.body.length, dumpBytes: b.dumpBytes }));
+
+  const servers = new Map<ServerKind, Server>();
+  const runs: RunRecord[] = [];
+  const serverInfo: Array<{ server: ServerKind; label: string; idleRssBytes: number; processes: number; primaryIdleRssBytes: number; largestWorkerIdleRssBytes: number }> = [];
+  const loadBefore = os.loadavg();
+  let failure: unknown;
+  let stopping = false;
+  try {
+    for (const kind of o.servers) {
+      if (aborted) break;
+      const start = () => startServer(kind, { workers: o.workers, collectorEnv: o.collectorEnv });
+      // Once more on failure: the free port picked for it may have been taken meanwhile.
+      const s = await start().catch((err: Error) => (log(`bench: ${kind} failed to start, retrying: ${err.message}`), start()));
+      servers.set(kind, s);
+      log(`bench: ${kind} (${s.label}) ready on port ${s.port}, pid ${s.pid}`);
+      void s.exited.then(({ code, signal }) => {
+        if (!aborted && !stopping) log(`bench: ${kind} exited unexpectedly (${code ?? signal})\n${s.tail()}`);
+      });
+      if (o.warmupS > 0) {
+        await runLoad(s.url, crashBody(SIZES['4k'], 'plain'), 4, o.warmupS);
+        if (s.dataDir) await deleteFiles(s.dataDir);
+      }
+      await sleep(500);
+      const idle = treeRss(s.pid);
+      serverInfo.push({ server: kind, label: s.label, idleRssBytes: idle.bytes, processes: idle.processes, primaryIdleRssBytes: idle.rootBytes, largestWorkerIdleRssBytes: idle.largestChildBytes });
+    }
+    let n = 0;
+    for (const p of points) {
+      for (const kind of o.servers) {
+        if (aborted) break;
+        const server = servers.get(kind)!;
+        if (!server.running()) {
+          throw new Error(`${kind} is no longer running:\n${server.tail()}`);
+        }
+        await sleep(300); // let the previous run's sockets close
+        const r = await measure(server, p.size, bodies.get(`${p.size}/${p.encoding}`)!, p.connections, o);
+        runs.push(r);
+        n++;
+        log(
+          `bench: [${n}/${runCount}] ${kind.padEnd(11)} ${p.size.padEnd(4)} ${p.encoding.padEnd(5)} ${String(p.connections).padStart(2)} conns: ` +
+            `${r.crashesPerS.toFixed(1)} crashes/s, ${r.mbPerS.toFixed(1)} MB/s, p99 ${r.latencyP99Ms} ms, ${r.non2xx} non-2xx, ${r.errors} errors` +
+            (r.heartbeat ? `, heartbeat p99 ${r.heartbeat.p99Ms.toFixed(1)} ms` : '') +
+            (r.verification ? `, on disk ${r.verification.complete}/${r.verification.acknowledged}` : ''),
+        );
+      }
+    }
+  } catch (err) {
+    failure = err;
+  } finally {
+    stopping = true;
+    await Promise.all(
+      [...servers.values()].map(async (s) => {
+        const t = Date.now();
+        await s.stop();
+        const took = (Date.now() - t) / 1000;
+        log(`bench: ${s.kind} stopped in ${took.toFixed(1)} s`);
+        if (took > 5) {
+          const lines = s.tail().split('\n').filter((l) => !/"path":"\/(submit|__lbheartbeat__)"| saved"| published"|returned ACCEPT/.test(l));
+          log(`bench: ${s.kind} took long to stop; its last lines:\n${lines.slice(-12).join('\n')}`);
+        }
+      }),
+    );
+  }
+
+  computeRatios(runs);
+  const targets = evaluateTargets(runs);
+  const totalS = (Date.now() - started) / 1000;
+  const result = {
+    when: new Date(started).toISOString(),
+    commit: gitCommit(),
+    node: process.version,
+    host: { cpus: os.availableParallelism?.() ?? os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryBytes: os.totalmem(), loadavgBefore: loadBefore, loadavgAfter: os.loadavg() },
+    options: { durationS: o.durationS, warmupS: o.warmupS, workers: o.workers, quick: o.quick, sizes: o.sizes, encodings: o.encodings, connections: o.connections, servers: o.servers, collectorEnv: o.collectorEnv },
+    bodies: bodyInfo,
+    servers: serverInfo,
+    complete: !aborted && !failure && runs.length === runCount,
+    totalSeconds: totalS,
+    runs,
+    targets,
+  };
+  mkdirSync(path.dirname(o.out), { recursive: true });
+  writeFileSync(o.out, JSON.stringify(result, null, 2) + '\n');
+
+  const out = process.stdout;
+  out.write(`\nAntenna bench — ${o.workers} workers per server, ${o.durationS} s per run, node ${process.version}, ${result.host.cpus} CPUs, load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')} before\n`);
+  out.write(`bodies: ${bodyInfo.map((b) => `${b.size} B ${b.encoding} → ${b.wireBytes} B on the wire`).join('; ')}\n\n`);
+  out.write(
+    `idle RSS after warm-up: ${serverInfo.map((i) => `${i.server} ${(i.idleRssBytes / MB).toFixed(0)} MB (${i.processes} processes, largest worker ${(i.largestWorkerIdleRssBytes / MB).toFixed(0)} MB)`).join('; ')}\n\n`,
+  );
+  out.write(formatTable(runs) + '\n\n');
+  out.write('Targets\n' + formatTargets(targets) + '\n\n');
+  out.write(`${runs.length}/${runCount} runs in ${totalS.toFixed(0)} s; results in ${o.out}\n`);
+  if (failure) throw failure;
+  if (aborted) {
+    log('bench: interrupted');
+    process.exitCode = 130;
+  }
+}
+
+process.on('SIGINT', () => {
+  if (aborted) {
+    killAllNow();
+    process.exit(130);
+  }
+  aborted = true;
+  log('\nbench: interrupted, stopping the servers (Ctrl-C again to kill them now)');
+  stopLoad();
+});
+process.on('SIGTERM', () => {
+  aborted = true;
+  stopLoad();
+});
+process.on('exit', killAllNow);
+
+main().catch((err: Error) => {
+  log(`bench: ${err.stack ?? err.message}`);
+  killAllNow();
+  process.exit(1);
+});

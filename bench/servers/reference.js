@@ -1,0 +1,125 @@
+'use strict';
+// A reference server for `npm run bench`: a node:http cluster that reads each
+// POST /submit body completely and answers `CrashID=bp-<uuid>` without
+// parsing it. With `durableDir`, each body is first written to one file in
+// that directory (temporary name, fsync, rename), as cheaply as durability
+// allows. Nothing here parses multipart or gunzips: it is the ceiling the
+// collector is measured against.
+//
+// Environment: PORT (0 = a free port), HOST (default 127.0.0.1), WORKERS.
+// Prints one line `listening on http://<host>:<port>` once every worker
+// listens. SIGTERM/SIGINT stop the workers and the primary.
+const cluster = require('node:cluster');
+const http = require('node:http');
+const os = require('node:os');
+const path = require('node:path');
+const { randomUUID, randomBytes } = require('node:crypto');
+const { open, rename } = require('node:fs/promises');
+
+const pad2 = (n) => String(n).padStart(2, '0');
+
+/** The collector's crash id shape: a UUID4 ending in the throttle digit 0 and YYMMDD. */
+function crashId() {
+  const d = new Date();
+  const yymmdd = pad2(d.getUTCFullYear() % 100) + pad2(d.getUTCMonth() + 1) + pad2(d.getUTCDate());
+  return `${randomUUID().slice(0, -7)}0${yymmdd}`;
+}
+
+async function writeDurably(dir, id, chunks) {
+  const target = path.join(dir, id);
+  const tmp = path.join(dir, `.${id}.${randomBytes(6).toString('hex')}.tmp`);
+  const fh = await open(tmp, 'wx', 0o644);
+  try {
+    let pending = chunks.filter((c) => c.length > 0);
+    while (pending.length > 0) {
+      let { bytesWritten } = await fh.writev(pending);
+      if (bytesWritten === 0) throw new Error('write made no progress');
+      const rest = [];
+      for (const b of pending) {
+        if (bytesWritten >= b.length) bytesWritten -= b.length;
+        else {
+          rest.push(bytesWritten > 0 ? b.subarray(bytesWritten) : b);
+          bytesWritten = 0;
+        }
+      }
+      pending = rest;
+    }
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, target);
+}
+
+function handler(durableDir) {
+  return (req, res) => {
+    const url = (req.url || '').split('?')[0];
+    if (req.method === 'GET' && url === '/__lbheartbeat__') {
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '2' });
+      res.end('{}');
+      return;
+    }
+    if (req.method !== 'POST' || url !== '/submit') {
+      res.writeHead(404, { 'Content-Type': 'text/plain' });
+      res.end('not found\n');
+      return;
+    }
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('error', () => res.destroy());
+    req.on('end', () => {
+      const id = crashId();
+      const answer = () => {
+        const body = `CrashID=bp-${id}\n`;
+        res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': String(Buffer.byteLength(body)) });
+        res.end(body);
+      };
+      if (!durableDir) return answer();
+      writeDurably(durableDir, id, chunks).then(answer, (err) => {
+        process.stderr.write(`save failed: ${err.message}\n`);
+        res.writeHead(503, { 'Content-Type': 'text/plain' });
+        res.end('Discarded=storage_error\n');
+      });
+    });
+  };
+}
+
+function start({ durableDir } = {}) {
+  const host = process.env.HOST || '127.0.0.1';
+  const port = Number(process.env.PORT || 0);
+  const workers = Number(process.env.WORKERS || 2 * (os.availableParallelism ? os.availableParallelism() : os.cpus().length) + 1);
+
+  if (cluster.isPrimary) {
+    let listening = 0;
+    let stopping = false;
+    cluster.on('listening', (_worker, address) => {
+      if (++listening === workers) process.stdout.write(`listening on http://${host}:${address.port}\n`);
+    });
+    cluster.on('exit', (worker, code, signal) => {
+      if (!stopping) {
+        process.stderr.write(`worker ${worker.process.pid} died (${code ?? signal}); stopping\n`);
+        stop(1);
+      } else if (Object.keys(cluster.workers).length === 0) {
+        process.exit(0);
+      }
+    });
+    const stop = (code = 0) => {
+      if (stopping) return;
+      stopping = true;
+      const alive = Object.values(cluster.workers);
+      if (alive.length === 0) process.exit(code);
+      for (const w of alive) w.process.kill('SIGTERM');
+      setTimeout(() => process.exit(code), 5000).unref();
+    };
+    process.on('SIGTERM', () => stop(0));
+    process.on('SIGINT', () => stop(0));
+    for (let i = 0; i < workers; i++) cluster.fork();
+  } else {
+    const server = http.createServer({ keepAliveTimeout: 65000, requestTimeout: 0 }, handler(durableDir));
+    server.listen(port, host);
+    process.on('SIGTERM', () => process.exit(0));
+    process.on('SIGINT', () => {});
+  }
+}
+
+module.exports = { start };
