@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { Config } from '../shared/config';
 import { checkSubmitHeaders } from './breakpad/request-headers';
 import { Rejection } from './breakpad/rejection';
-import { sendTextAndClose } from './breakpad/respond';
+import { sendTextAndDiscard } from './breakpad/respond';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
@@ -30,7 +30,7 @@ export function createServer(config: Config, handler: Handler): http.Server {
         checkSubmitHeaders(req.headers, config.breakpad.maxPayloadSize);
       } catch (err) {
         if (err instanceof Rejection) {
-          sendTextAndClose(req, res, err.status, err.body);
+          sendTextAndDiscard(req, res, err.status, err.body);
           return;
         }
         throw err;

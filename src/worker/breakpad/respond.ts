@@ -12,16 +12,18 @@ export function sendText(res: ServerResponse, status: number, body: string): voi
 }
 
 /**
- * Answers before the body was read whole: the rest is discarded without
- * buffering, and the connection is closed shortly after the answer so a
- * client cannot keep us reading forever.
+ * Answers before the body was read whole. The rest is read and discarded
+ * without buffering, so the client sees the answer instead of a reset: had we
+ * closed at once (`Connection: close`), Node would destroy the socket with
+ * unread bytes in it and the kernel would send RST, which clients report as
+ * EPIPE/ECONNRESET before they read our 413. A client still sending after
+ * LINGER_MS is cut off, so nobody can keep us reading forever.
  */
-export function sendTextAndClose(req: IncomingMessage, res: ServerResponse, status: number, body: string): void {
-  if (!req.complete && !res.headersSent) res.setHeader('Connection', 'close');
+export function sendTextAndDiscard(req: IncomingMessage, res: ServerResponse, status: number, body: string): void {
   sendText(res, status, body);
   if (req.complete) return;
   req.resume();
-  res.once('finish', () => {
-    setTimeout(() => req.socket?.destroy(), LINGER_MS).unref();
-  });
+  const timer = setTimeout(() => req.socket?.destroy(), LINGER_MS).unref();
+  req.once('end', () => clearTimeout(timer));
+  req.once('close', () => clearTimeout(timer));
 }

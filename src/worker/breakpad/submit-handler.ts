@@ -8,7 +8,7 @@ import { ClientAborted, readPayload, type PayloadLimits } from './read-payload';
 import { Rejection } from './rejection';
 import { checkSubmitHeaders } from './request-headers';
 import { isStageSubmitter } from './stage-submitter';
-import { sendText, sendTextAndClose } from './respond';
+import { sendText, sendTextAndDiscard } from './respond';
 
 export type ThrottleResult = 'ACCEPT' | 'DEFER' | 'REJECT' | 'FAKEACCEPT';
 
@@ -34,7 +34,7 @@ export function createSubmitHandler(deps: SubmitDeps) {
   function reject(req: IncomingMessage, res: ServerResponse, rejection: Rejection): void {
     metrics.incr(M + 'malformed', [`reason:${rejection.reason}`]);
     logger.info(`rejected crash report: ${rejection.body}`);
-    sendTextAndClose(req, res, rejection.status, rejection.body);
+    sendTextAndDiscard(req, res, rejection.status, rejection.body);
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
