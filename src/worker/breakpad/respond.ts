@@ -12,18 +12,34 @@ export function sendText(res: ServerResponse, status: number, body: string): voi
 }
 
 /**
- * Answers before the body was read whole. The rest is read and discarded
- * without buffering, so the client sees the answer instead of a reset: had we
- * closed at once (`Connection: close`), Node would destroy the socket with
- * unread bytes in it and the kernel would send RST, which clients report as
- * EPIPE/ECONNRESET before they read our 413. A client still sending after
- * LINGER_MS is cut off, so nobody can keep us reading forever.
+ * Answers before the body was read whole, then reads and discards the rest
+ * without buffering, so the client gets to read the answer. Node would
+ * otherwise close the socket as soon as the answer is written (it always does
+ * when the client sent `Connection: close`), with unread bytes in it: the
+ * kernel then sends RST and the client reports EPIPE/ECONNRESET instead of
+ * our 413. A client still sending after LINGER_MS is cut off, so nobody can
+ * keep us reading forever.
  */
 export function sendTextAndDiscard(req: IncomingMessage, res: ServerResponse, status: number, body: string): void {
+  if (req.complete) {
+    sendText(res, status, body);
+    return;
+  }
+  res.shouldKeepAlive = true;
   sendText(res, status, body);
-  if (req.complete) return;
   req.resume();
-  const timer = setTimeout(() => req.socket?.destroy(), LINGER_MS).unref();
-  req.once('end', () => clearTimeout(timer));
+  const socket = req.socket;
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  req.once('end', () => {
+    clearTimeout(timer);
+    // Everything was read, so closing now is a clean FIN, not a reset.
+    if (!clientKeepsAlive(req)) socket.end();
+  });
   req.once('close', () => clearTimeout(timer));
+}
+
+function clientKeepsAlive(req: IncomingMessage): boolean {
+  const connection = req.headers.connection ?? '';
+  if (/\bclose\b/i.test(connection)) return false;
+  return req.httpVersion !== '1.0' || /\bkeep-alive\b/i.test(connection);
 }
