@@ -5,17 +5,8 @@
  */
 import { crashBody, crashIdFrom, crashParts, fakeDump, rawCrashKey } from './crashes';
 import { get, post, type Answer } from './http';
+import { sleep } from './wait';
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Polls `fn` until it holds; throws naming `what` after `timeoutMs`. */
-export async function waitFor(what: string, fn: () => boolean | Promise<boolean>, timeoutMs = 30000, intervalMs = 200): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(intervalMs);
-  }
-}
 
 /** The dumps of crash number `i`: a minidump of a size that varies with `i`, and every fifth crash a memory report too. */
 export function numberedDumps(i: number): Record<string, Buffer> {

@@ -1,29 +1,13 @@
 /**
  * The server-level tests of a cloud setup (storage + publisher against their
- * fakes), shared by the GCS/Pub/Sub and S3/SQS test files so that jest runs
- * the two in parallel. Each setup adapts its fakes to `CloudSetup`.
+ * fakes, test/support/cloud-setups), shared by the GCS + Pub/Sub and S3 + SQS
+ * test files so that jest runs them in parallel.
  */
-import { acknowledged, bucketProblems, failures, heartbeat, queueProblems, submitNumbered, waitFor } from './cloud-crashes';
-import { spawnServer, startServer, type RunningServer } from './server';
-
-export interface CloudSetup {
-  /** The names the backends report in `/__heartbeat__` and in logs. */
-  storageName: string;
-  publisherName: string;
-  /** Server environment: storage and publisher on the fakes; `bucket` / `queue` override the names. */
-  env(names?: { bucket?: string; queue?: string }): Record<string, string>;
-  /** An object of the bucket, or undefined. */
-  read(key: string): Promise<Buffer | undefined>;
-  keys(prefix: string): Promise<string[]>;
-  /** Every message body published so far (by pulling from a subscription / receiving from the queue). */
-  published(): Promise<string[]>;
-  /** Deletes / recreates the bucket (emptied), and the topic or queue. */
-  removeBucket(): Promise<void>;
-  restoreBucket(): Promise<void>;
-  removeQueue(): Promise<void>;
-  restoreQueue(): Promise<void>;
-  stop(): Promise<void>;
-}
+import path from 'node:path';
+import { acknowledged, bucketProblems, failures, heartbeat, postSteadily, queueProblems, submitNumbered, type HeartbeatBody } from './cloud-crashes';
+import type { CloudSetup } from './cloud-setups';
+import { spawnServer, startServer, tempDir, type RunningServer } from './server';
+import { sleep, waitFor } from './wait';
 
 /** The variable that names the publisher's destination. */
 const QUEUE_VARIABLE = /CRASHMOVER_CRASHPUBLISH_(TOPIC|QUEUE)_NAME/;
@@ -140,5 +124,82 @@ export function cloudServerTests(start: () => Promise<CloudSetup>): void {
       expect(line.Fields!.message).toMatch(QUEUE_VARIABLE);
       expect(server.logs.filter((l) => /listening/.test(l.raw))).toEqual([]);
     });
+  });
+}
+
+/**
+ * Store-and-forward through an outage (issue 7): the real server (two
+ * workers, the spool at its default: on for remote storage) while storage and
+ * publishing fail for `outageMs` — 503s for the first half, dropped
+ * connections for the second — and a client posts crashes steadily. Every
+ * crash must get 200, the node must stay healthy, and afterwards every
+ * acknowledged crash must be in the bucket byte for byte and on the queue
+ * exactly once.
+ */
+export function outageTest(start: () => Promise<CloudSetup>, outageMs: number): void {
+  let setup: CloudSetup | undefined;
+  let server: RunningServer | undefined;
+  afterAll(async () => {
+    await server?.stop();
+    await setup?.stop();
+  });
+
+  test(`storage and publishing down for ${outageMs / 1000} s under steady load: every crash gets 200, the node stays healthy, and all reach the bucket and the queue once`, async () => {
+    const cloud = (setup = await start());
+    server = await startServer({
+      ...cloud.env(),
+      CRASHMOVER_SPOOL_DIR: path.join(tempDir(), 'spool'),
+      CRASHMOVER_CRASHSTORAGE_TIMEOUT: '10',
+      CRASHMOVER_RETRY_SLEEP_SECONDS: '0.5',
+      CRASHMOVER_SPOOL_MAX_BACKOFF_SECONDS: '2',
+      HEARTBEAT_INTERVAL: '250',
+      HEALTH_CHECK_INTERVAL: '1',
+      WORKERS: '2',
+    });
+    const base = server.url;
+    const publishedIds = async () => (await cloud.published()).filter((m) => m !== 'test');
+
+    cloud.outage('errors');
+    const started = Date.now();
+    const outageEnds = started + outageMs;
+    const load = postSteadily(base, { clients: 2, intervalMs: 600, maxTotal: 400, stop: () => Date.now() > outageEnds });
+    // The node stays healthy while it spools.
+    const beats: Array<{ status: number; body: HeartbeatBody }> = [];
+    let dropping = false;
+    while (Date.now() < outageEnds) {
+      if (!dropping && Date.now() > started + outageMs / 2) {
+        cloud.outage('drops');
+        dropping = true;
+      }
+      beats.push(await heartbeat(base));
+      await sleep(1000);
+    }
+    const sent = await load;
+    cloud.outage(false);
+
+    expect(failures(sent)).toEqual([]);
+    const ids = acknowledged(sent);
+    expect(ids.size).toBeGreaterThan(outageMs / 1000); // at least one a second
+    expect(beats.filter((b) => b.status !== 200)).toEqual([]);
+    // The outage was real: both kinds of fault were served, crashes piled up, and storage showed as a warning.
+    const faults = cloud.storageFaults();
+    expect(faults.errors).toBeGreaterThan(0);
+    expect(faults.drops).toBeGreaterThan(0);
+    expect(Math.max(...beats.map((b) => b.body.spool!.crashes))).toBeGreaterThan(10);
+    expect(beats.some((b) => b.body.spool!.backends.some((w) => w.name === cloud.storageName))).toBe(true);
+    expect(await cloud.keys('v1/')).toEqual([]);
+
+    await waitFor('an empty spool', async () => (await heartbeat(base)).body.spool!.crashes === 0, 120_000, 500);
+    expect(await bucketProblems(ids, (key) => cloud.read(key))).toEqual([]);
+    // Nothing else in the bucket: each crash saved under its acknowledged id only.
+    expect((await cloud.keys('v1/raw_crash/')).length).toBe(ids.size);
+
+    await waitFor('every id published', async () => (await publishedIds()).length >= ids.size, 30_000, 500);
+    await sleep(1000); // a duplicate would show up now
+    const published = await publishedIds();
+    expect(queueProblems(ids.values(), published)).toEqual([]);
+    expect(published.length).toBe(ids.size);
+
+    await waitFor('no backend warnings', async () => (await heartbeat(base)).body.spool!.backends.length === 0, 15_000);
   });
 }

@@ -2,13 +2,13 @@
  * The Pub/Sub publish backend, driving the real @google-cloud/pubsub client
  * over gRPC against an in-process fake Pub/Sub server (test/support/fake-pubsub).
  */
-import { Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { PubSub, v1, type Message } from '@google-cloud/pubsub';
 import { loadConfig } from '../../../src/shared/config';
-import { createLogger } from '../../../src/shared/logging';
 import type { CrashPublisher } from '../../../src/worker/publish/crash-publisher';
 import { createPubSubPublisher } from '../../../src/worker/publish/pubsub';
+import { silentLogger } from '../../support/backend-unit';
+import { waitFor as waitUntil } from '../../support/wait';
 import { startFakePubSub, type FakePubSub } from '../../support/fake-pubsub';
 
 // No credentials, no GCE metadata server probing: the fake is an emulator.
@@ -18,8 +18,7 @@ const PROJECT = 'test-project';
 const TOPIC = 'crash-ids';
 const TOPIC_PATH = `projects/${PROJECT}/topics/${TOPIC}`;
 
-const silent = new Writable({ write: (_chunk, _enc, cb) => cb() });
-const logger = createLogger({ level: 'ERROR', localDevEnv: true, hostname: 'test', stream: silent });
+const logger = silentLogger;
 
 let fake: FakePubSub;
 /** Things to close after each test, before the fake stops (newest first). */
@@ -55,13 +54,7 @@ function consumerClient(): PubSub {
   return client;
 }
 
-async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const waitFor = (cond: () => boolean, ms = 10_000) => waitUntil('the condition', cond, ms, 20);
 
 const CRASH_IDS = ['de1bb258-cbbf-4589-a673-34f800160918', '0bba929f-8721-460c-dead-a43c20071027', 'e3f2c1a0-1b2c-4d5e-9f60-718293240101'];
 
