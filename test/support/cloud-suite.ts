@@ -35,7 +35,6 @@ export function cloudServerTests(start: () => Promise<CloudSetup>): void {
         CRASHMOVER_MAX_ATTEMPTS: '2',
         CRASHMOVER_RETRY_SLEEP_SECONDS: '0.2',
         HEALTH_CHECK_INTERVAL: '1',
-        HEARTBEAT_INTERVAL: '250',
         WORKERS: '2',
       });
     });
@@ -152,7 +151,6 @@ export function outageTest(start: () => Promise<CloudSetup>, outageMs: number): 
       CRASHMOVER_CRASHSTORAGE_TIMEOUT: '10',
       CRASHMOVER_RETRY_SLEEP_SECONDS: '0.5',
       CRASHMOVER_SPOOL_MAX_BACKOFF_SECONDS: '2',
-      HEARTBEAT_INTERVAL: '250',
       HEALTH_CHECK_INTERVAL: '1',
       WORKERS: '2',
     });
