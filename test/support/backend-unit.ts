@@ -34,3 +34,23 @@ export async function rejection(p: Promise<unknown>): Promise<{ err: Error; ms: 
   }
   throw new Error('expected a rejection, but it resolved');
 }
+
+/**
+ * A fresh fake for each test (handed to `set`); after each test, the closers
+ * registered with the returned function run (newest first, errors ignored),
+ * then the fake stops.
+ */
+export function freshFakeEachTest<F extends { stop(): Promise<unknown> }>(start: () => Promise<F>, set: (fake: F) => void): (close: () => Promise<unknown>) => void {
+  let fake: F | undefined;
+  let closers: Array<() => Promise<unknown>> = [];
+  beforeEach(async () => {
+    closers = [];
+    fake = await start();
+    set(fake);
+  });
+  afterEach(async () => {
+    for (const close of closers.reverse()) await close().catch(() => {});
+    await fake?.stop();
+  });
+  return (close) => void closers.push(close);
+}

@@ -7,7 +7,7 @@ import { PubSub, v1, type Message } from '@google-cloud/pubsub';
 import { loadConfig } from '../../../src/shared/config';
 import type { CrashPublisher } from '../../../src/worker/publish/crash-publisher';
 import { createPubSubPublisher } from '../../../src/worker/publish/pubsub';
-import { silentLogger } from '../../support/backend-unit';
+import { freshFakeEachTest, silentLogger } from '../../support/backend-unit';
 import { waitFor as waitUntil } from '../../support/wait';
 import { startFakePubSub, type FakePubSub } from '../../support/fake-pubsub';
 
@@ -21,18 +21,8 @@ const TOPIC_PATH = `projects/${PROJECT}/topics/${TOPIC}`;
 const logger = silentLogger;
 
 let fake: FakePubSub;
-/** Things to close after each test, before the fake stops (newest first). */
-let cleanups: Array<() => Promise<unknown>>;
-
-beforeEach(async () => {
-  fake = await startFakePubSub();
-  cleanups = [];
-});
-
-afterEach(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  await fake.stop();
-});
+/** Closes things after each test, before the fake stops. */
+const closeAfterTest = freshFakeEachTest(startFakePubSub, (f) => (fake = f));
 
 function publisher(env: Record<string, string> = {}): CrashPublisher {
   const config = loadConfig({
@@ -43,14 +33,14 @@ function publisher(env: Record<string, string> = {}): CrashPublisher {
     ...env,
   });
   const p = createPubSubPublisher(config, logger);
-  cleanups.push(() => p.close());
+  closeAfterTest(() => p.close());
   return p;
 }
 
 /** A separate real client, as a processor would use, talking to the fake. */
 function consumerClient(): PubSub {
   const client = new PubSub({ projectId: PROJECT, apiEndpoint: fake.host, emulatorMode: true });
-  cleanups.push(() => client.close());
+  closeAfterTest(() => client.close());
   return client;
 }
 
@@ -222,7 +212,7 @@ describe('consuming from the fake with the real client', () => {
     fake.createTopic(PROJECT, TOPIC);
     const consumer = consumerClient();
     const [subscription] = await consumer.topic(TOPIC).createSubscription('processor');
-    cleanups.push(() => subscription.close());
+    closeAfterTest(() => subscription.close());
 
     const received: Message[] = [];
     subscription.on('message', (m: Message) => {
@@ -248,7 +238,7 @@ describe('consuming from the fake with the real client', () => {
     fake.createSubscription(PROJECT, 'processor', PROJECT, TOPIC);
     fake.faults.failNext(1, { method: 'StreamingPull' });
     const subscription = consumerClient().subscription('processor', { streamingOptions: { maxStreams: 1 } });
-    cleanups.push(() => subscription.close());
+    closeAfterTest(() => subscription.close());
     const received: string[] = [];
     const errors: Error[] = [];
     subscription.on('message', (m: Message) => {
@@ -266,7 +256,7 @@ describe('consuming from the fake with the real client', () => {
 
   test('a missing subscription ends the stream with NOT_FOUND', async () => {
     const subscription = consumerClient().subscription('nope', { streamingOptions: { maxStreams: 1 } });
-    cleanups.push(() => subscription.close());
+    closeAfterTest(() => subscription.close());
     const error = new Promise<Error & { code?: number }>((resolve) => subscription.on('error', resolve));
     subscription.on('message', () => {});
     await expect(error).resolves.toMatchObject({ code: grpc.status.NOT_FOUND });
@@ -280,7 +270,7 @@ describe('consuming from the fake with the real client', () => {
 
     const [host, port] = fake.host.split(':');
     const sub = new v1.SubscriberClient({ servicePath: host, port: Number(port), sslCreds: grpc.credentials.createInsecure(), projectId: PROJECT });
-    cleanups.push(() => sub.close());
+    closeAfterTest(() => sub.close());
     const subscription = `projects/${PROJECT}/subscriptions/puller`;
 
     const got: string[] = [];
@@ -305,7 +295,7 @@ describe('consuming from the fake with the real client', () => {
     await publisher().publish(CRASH_IDS[0]!);
     const [host, port] = fake.host.split(':');
     const sub = new v1.SubscriberClient({ servicePath: host, port: Number(port), sslCreds: grpc.credentials.createInsecure(), projectId: PROJECT });
-    cleanups.push(() => sub.close());
+    closeAfterTest(() => sub.close());
     const subscription = `projects/${PROJECT}/subscriptions/puller`;
     const [first] = await sub.pull({ subscription, maxMessages: 1 });
     await sub.modifyAckDeadline({ subscription, ackIds: [first.receivedMessages![0]!.ackId!], ackDeadlineSeconds: 0 });

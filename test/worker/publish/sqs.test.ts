@@ -5,7 +5,7 @@
 import { loadConfig } from '../../../src/shared/config';
 import type { CrashPublisher } from '../../../src/worker/publish/crash-publisher';
 import { createSqsPublisher, parseQueueUrl, regionFromQueueUrl, sqsClientConfig } from '../../../src/worker/publish/sqs';
-import { rejection, silentLogger } from '../../support/backend-unit';
+import { freshFakeEachTest, rejection, silentLogger } from '../../support/backend-unit';
 import { FAKE_ACCESS_KEY, startFakeAws, type FakeAws } from '../../support/fake-aws';
 
 // Never the machine's AWS configuration: no metadata server, no profile files.
@@ -17,21 +17,12 @@ const CRASH_IDS = ['de1bb258-cbbf-4589-a673-34f800160918', '0bba929f-8721-460c-d
 const logger = silentLogger;
 
 let fake: FakeAws;
-let cleanups: Array<() => Promise<unknown>>;
-
-beforeEach(async () => {
-  fake = await startFakeAws();
-  cleanups = [];
-});
-
-afterEach(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  await fake.stop();
-});
+/** Closes things after each test, before the fake stops. */
+const closeAfterTest = freshFakeEachTest(startFakeAws, (f) => (fake = f));
 
 function publisher(queue: string = QUEUE, extra: Record<string, string> = {}): CrashPublisher {
   const p = createSqsPublisher(loadConfig(fake.publishEnv(queue, extra)), logger);
-  cleanups.push(() => p.close());
+  closeAfterTest(() => p.close());
   return p;
 }
 

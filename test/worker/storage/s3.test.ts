@@ -6,7 +6,7 @@
 import { loadConfig } from '../../../src/shared/config';
 import type { CrashStorage } from '../../../src/worker/storage/crash-storage';
 import { createS3Storage, s3ClientConfig } from '../../../src/worker/storage/s3';
-import { CRASH_ID, rejection, silentLogger, testCrash } from '../../support/backend-unit';
+import { CRASH_ID, freshFakeEachTest, rejection, silentLogger, testCrash } from '../../support/backend-unit';
 import { fakeDump } from '../../support/crashes';
 import { FAKE_ACCESS_KEY, startFakeAws, type FakeAws } from '../../support/fake-aws';
 
@@ -21,21 +21,12 @@ const DUMP_KEY = `v1/dump/${CRASH_ID}`;
 const logger = silentLogger;
 
 let fake: FakeAws;
-let cleanups: Array<() => Promise<unknown>>;
-
-beforeEach(async () => {
-  fake = await startFakeAws();
-  cleanups = [];
-});
-
-afterEach(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  await fake.stop();
-});
+/** Closes things after each test, before the fake stops. */
+const closeAfterTest = freshFakeEachTest(startFakeAws, (f) => (fake = f));
 
 function storage(extra: Record<string, string> = {}, bucket = BUCKET): CrashStorage {
   const s = createS3Storage(loadConfig(fake.storageEnv(bucket, extra)), logger);
-  cleanups.push(() => s.close());
+  closeAfterTest(() => s.close());
   return s;
 }
 
