@@ -57,11 +57,12 @@ export async function startGcsSetup(prefix: string): Promise<CloudSetup> {
     removeQueue: async () => pubsub.deleteTopic(PROJECT, TOPIC),
     restoreQueue: async () => pubsub.createTopic(PROJECT, TOPIC),
     outage(mode) {
-      gcs.clearFaults();
       pubsub.faults.clear();
-      if (!mode) return;
-      if (mode === 'errors') gcs.setDown(true);
-      else gcs.dropNextConnections(Number.MAX_SAFE_INTEGER);
+      if (!mode) return gcs.clearFaults();
+      // Down stays on with drops: fake-gcs drops a request on arrival but answers 503 only once
+      // its body is in, so a request that arrived just before the switch still gets its 503.
+      gcs.setDown(true);
+      if (mode === 'drops') gcs.dropNextConnections(Number.MAX_SAFE_INTEGER);
       pubsub.faults.failNext(Number.MAX_SAFE_INTEGER, { method: 'Publish' });
     },
     storageFaults: () => ({
