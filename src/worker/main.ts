@@ -91,7 +91,7 @@ export async function runWorker(config: Config): Promise<void> {
   });
 
   let fleet: FleetMessage | undefined;
-  const reporter = setInterval(() => {
+  const report = () =>
     send({
       type: 'antenna:report',
       pid: process.pid,
@@ -100,7 +100,11 @@ export async function runWorker(config: Config): Promise<void> {
       crashesHandled: crashmover.handled,
       healthErrors: health.errors,
     });
-  }, config.cluster.heartbeatIntervalMs);
+  // Report once now, before listening: the primary counts a worker silent for
+  // three intervals since its fork as unresponsive, and start-up alone can
+  // take that long — the node would answer 503 for an interval after ready.
+  report();
+  const reporter = setInterval(report, config.cluster.heartbeatIntervalMs);
   reporter.unref();
 
   let shuttingDown = false;

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { crashBody, crashIdFrom, crashParts, fakeDump, storedFiles } from '../support/crashes';
 import { get, post, type Answer } from '../support/http';
 import { spawnServer, startServer, tempDir, type RunningServer } from '../support/server';
+import { sleep, waitFor } from '../support/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 type Outcome = Answer | { error: string };
 const settle = (p: Promise<Answer>): Promise<Outcome> => p.catch((e: Error) => ({ error: e.message }));
 const isAnswer = (o: Outcome): o is Answer => !('error' in o);
@@ -27,14 +27,6 @@ function repairStorage(fsRoot: string): void {
 
 function storedIds(fsRoot: string): Set<string> {
   return new Set(storedFiles(fsRoot).filter((f) => f.startsWith('v1/raw_crash/')).map((f) => path.basename(f)));
-}
-
-async function waitFor(what: string, fn: () => boolean | Promise<boolean>, timeoutMs = 30000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 const spoolEnv = (dir: string, fsRoot: string, extra: Record<string, string> = {}) => ({

@@ -85,6 +85,12 @@ export interface FakeAws {
   setLatency(ms: number): void;
   /** Destroys the connection of the next `n` requests without answering. */
   dropNextConnections(n: number): void;
+  /**
+   * An outage until called with `false`: every (matching) request is answered
+   * with an error (`status`, default 503) or, with `drop`, has its connection
+   * destroyed. Requests already forwarded finish normally.
+   */
+  setDown(down: false | { status?: number; drop?: boolean; match?: (req: FakeAwsRequest) => boolean }): void;
   /** Environment for loadConfig: s3 storage on this fake (dummy credentials, region, endpoint, path style). */
   storageEnv(bucket: string, extra?: Record<string, string>): Record<string, string>;
   /** Environment for loadConfig: sqs publishing on this fake. */
@@ -207,6 +213,7 @@ export async function startFakeAws(): Promise<FakeAws> {
   const fails: Array<Required<Pick<FailOptions, 'status'>> & FailOptions & { left: number }> = [];
   let latencyMs = 0;
   let dropsLeft = 0;
+  let down: { status: number; code?: string; drop: boolean; match?: (req: FakeAwsRequest) => boolean } | undefined;
   const timers = new Set<NodeJS.Timeout>();
   const sockets = new Set<Socket>();
 
@@ -244,14 +251,15 @@ export async function startFakeAws(): Promise<FakeAws> {
   const proxy = http.createServer((req, res) => {
     const entry = describeRequest(req);
     requests.push(entry);
-    if (dropsLeft > 0) {
-      dropsLeft--;
+    const outage = down && (!down.match || down.match(entry)) ? down : undefined;
+    if (dropsLeft > 0 || outage?.drop) {
+      if (!outage) dropsLeft--;
       entry.status = 'dropped';
       entry.injected = true;
       req.socket.destroy();
       return;
     }
-    const fault = takeFault(entry);
+    const fault = outage ?? takeFault(entry);
     if (fault) {
       entry.status = fault.status!;
       entry.injected = true;
@@ -358,6 +366,9 @@ export async function startFakeAws(): Promise<FakeAws> {
     },
     dropNextConnections(n) {
       dropsLeft += n;
+    },
+    setDown(opts) {
+      down = opts ? { status: opts.status ?? 503, drop: opts.drop ?? false, match: opts.match } : undefined;
     },
     storageEnv(bucket, extra = {}) {
       return {

@@ -2,6 +2,7 @@ import { GetQueueUrlCommand, SendMessageCommand, SQSClient, type SQSClientConfig
 import type { Config } from '../../shared/config';
 import type { Logger } from '../../shared/logging';
 import type { CrashPublisher } from './crash-publisher';
+import { awsClientOptions, awsErrorFacts, credentialsFix } from '../aws-client';
 
 /** Bound on the heartbeat's GetQueueUrl, which must answer quickly or count as down. */
 const HEALTH_TIMEOUT_MS = 5_000;
@@ -36,46 +37,13 @@ export function parseQueueUrl(queueUrl: string): { name: string; account?: strin
 }
 
 /**
- * Client options: one attempt per call (the crashmover retries, not the SDK),
- * bounded connection and request times, explicit credentials when both keys
- * are configured (otherwise the SDK's default chain), and an endpoint for
- * SQS-compatible services. With no region configured, a queue URL's region
- * wins over the SDK's own resolution.
+ * Client options: see awsClientOptions. With no region configured, a queue
+ * URL's region wins over the SDK's own resolution.
  */
 export function sqsClientConfig(config: Config, timeoutMs: number): SQSClientConfig {
-  const { queueName, region, endpointUrl, accessKey, secretAccessKey } = config.publish;
-  const options: SQSClientConfig = {
-    maxAttempts: 1,
-    requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs, throwOnRequestTimeout: true },
-  };
+  const { queueName, region } = config.publish;
   const urlRegion = queueName && isQueueUrl(queueName) ? regionFromQueueUrl(queueName) : undefined;
-  if (region ?? urlRegion) options.region = region ?? urlRegion;
-  if (endpointUrl) options.endpoint = endpointUrl;
-  if (accessKey && secretAccessKey) options.credentials = { accessKeyId: accessKey, secretAccessKey };
-  return options;
-}
-
-interface AwsErrorLike {
-  name?: string;
-  code?: string;
-  Code?: string;
-  message?: string;
-  $metadata?: { httpStatusCode?: number };
-}
-
-/** Node's network error codes, which the SDK also reports as `TimeoutError` (so that they count as transient). */
-const NETWORK_ERROR = /\b(ECONNRESET|ECONNREFUSED|ECONNABORTED|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)\b|socket hang up/;
-
-/** `Code HTTP status: message`, leaving out the SDK's placeholders. */
-function errorDetail(e: AwsErrorLike, err: unknown): string {
-  const code = e.Code ?? e.code;
-  const labels: string[] = [];
-  if (code) labels.push(code);
-  else if (e.name && !['Error', 'Unknown', 'TimeoutError'].includes(e.name)) labels.push(e.name);
-  const status = e.$metadata?.httpStatusCode;
-  if (status) labels.push(`HTTP ${status}`);
-  const message = e.message && e.message !== 'UnknownError' && e.message !== code ? e.message : '';
-  return [labels.join(' '), message].filter(Boolean).join(': ') || String(err);
+  return awsClientOptions({ ...config.publish, region: region ?? urlRegion }, timeoutMs);
 }
 
 export interface SqsErrorContext {
@@ -88,35 +56,22 @@ export interface SqsErrorContext {
 
 /** Turns an SDK error into one that names the cause and the fix. */
 export function describeSqsError(err: unknown, ctx: SqsErrorContext): Error {
-  const e = (err ?? {}) as AwsErrorLike;
-  const name = e.name ?? '';
-  const code = e.Code ?? e.code ?? name;
-  const status = e.$metadata?.httpStatusCode;
-  const detail = errorDetail(e, err);
+  const { name, code, status, message, detail, network, timedOut, noCredentials, noRegion } = awsErrorFacts(err, ctx.signal);
   const what = `${ctx.action} for queue ${ctx.queue}`;
-  const network = NETWORK_ERROR.test(`${e.code ?? ''} ${e.message ?? ''}`);
-  const timedOut =
-    (ctx.signal?.aborted && (ctx.signal.reason as Error | undefined)?.name === 'TimeoutError') ||
-    code === 'ETIMEDOUT' ||
-    (name === 'TimeoutError' && !network);
   const codes = `${name} ${code}`;
   let msg: string;
   if (/QueueDoesNotExist|NonExistentQueue/.test(codes)) {
     msg = `${what} failed: the queue does not exist (${detail}); create the queue or fix CRASHMOVER_CRASHPUBLISH_QUEUE_NAME (and CRASHMOVER_CRASHPUBLISH_REGION)`;
   } else if (/InvalidClientTokenId|UnrecognizedClient|SignatureDoesNotMatch|InvalidSignature|ExpiredToken|MissingAuthenticationToken/.test(codes)) {
-    msg =
-      `${what} failed: SQS rejected the credentials (${detail}); check CRASHMOVER_CRASHPUBLISH_ACCESS_KEY and CRASHMOVER_CRASHPUBLISH_SECRET_ACCESS_KEY ` +
-      `(or, when unset, the SDK's default credential chain: AWS_* variables, profile, instance role)`;
+    msg = `${what} failed: SQS rejected the credentials (${detail}); ${credentialsFix.rejected('CRASHMOVER_CRASHPUBLISH')}`;
   } else if (/AccessDenied|NotAuthorized|KmsAccessDenied/.test(codes) || status === 403) {
     msg =
       `${what} failed: access denied (${detail}); grant the collector's IAM identity sqs:SendMessage and sqs:GetQueueUrl on the queue` +
       (/Kms/.test(codes) ? ' (and kms:GenerateDataKey and kms:Decrypt on the queue\'s KMS key)' : '');
-  } else if (name === 'CredentialsProviderError' || /could not load credentials/i.test(e.message ?? '')) {
-    msg =
-      `${what} failed: no AWS credentials (${e.message ?? name}); set CRASHMOVER_CRASHPUBLISH_ACCESS_KEY and CRASHMOVER_CRASHPUBLISH_SECRET_ACCESS_KEY, ` +
-      `or provide credentials through the SDK's default chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, an instance or task role)`;
-  } else if (/region is missing/i.test(e.message ?? '')) {
-    msg = `${what} failed: no AWS region (${e.message}); set CRASHMOVER_CRASHPUBLISH_REGION (or AWS_REGION) to the queue's region`;
+  } else if (noCredentials) {
+    msg = `${what} failed: no AWS credentials (${message || name}); ${credentialsFix.missing('CRASHMOVER_CRASHPUBLISH')}`;
+  } else if (noRegion) {
+    msg = `${what} failed: no AWS region (${message}); set CRASHMOVER_CRASHPUBLISH_REGION (or AWS_REGION) to the queue's region`;
   } else if (timedOut) {
     msg =
       `${what} failed: no answer from SQS at ${ctx.endpoint} within ${ctx.timeoutSeconds} s (${detail}); ` +

@@ -4,50 +4,16 @@ import type { Logger } from '../../shared/logging';
 import type { CrashReport } from '../../shared/crash-report';
 import type { CrashStorage } from './crash-storage';
 import { saveCrashObjects, testFileKey, type StoredObject } from './crash-objects';
+import { awsClientOptions, awsErrorFacts, credentialsFix } from '../aws-client';
 
 /** Bound on the heartbeat's HeadBucket, which must answer quickly or count as down. */
 const HEALTH_TIMEOUT_MS = 5_000;
 
-/**
- * Client options: one attempt per call (the crashmover retries, not the SDK),
- * bounded connection and request times, explicit credentials when both keys
- * are configured (otherwise the SDK's default chain), and an endpoint plus
- * path-style addressing for S3-compatible stores.
- */
+/** Client options: see awsClientOptions; plus path-style addressing for S3-compatible stores. */
 export function s3ClientConfig(config: Config, timeoutMs: number): S3ClientConfig {
-  const { region, endpointUrl, forcePathStyle, accessKey, secretAccessKey } = config.storage;
-  const options: S3ClientConfig = {
-    maxAttempts: 1,
-    requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs, throwOnRequestTimeout: true },
-  };
-  if (region) options.region = region;
-  if (endpointUrl) options.endpoint = endpointUrl;
-  if (forcePathStyle) options.forcePathStyle = true;
-  if (accessKey && secretAccessKey) options.credentials = { accessKeyId: accessKey, secretAccessKey };
+  const options: S3ClientConfig = awsClientOptions(config.storage, timeoutMs);
+  if (config.storage.forcePathStyle) options.forcePathStyle = true;
   return options;
-}
-
-interface AwsErrorLike {
-  name?: string;
-  code?: string;
-  Code?: string;
-  message?: string;
-  $metadata?: { httpStatusCode?: number };
-}
-
-/** Node's network error codes, which the SDK also reports as `TimeoutError` (so that they count as transient). */
-const NETWORK_ERROR = /\b(ECONNRESET|ECONNREFUSED|ECONNABORTED|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)\b|socket hang up/;
-
-/** `Code HTTP status: message`, leaving out the SDK's placeholders. */
-function errorDetail(e: AwsErrorLike, err: unknown): string {
-  const code = e.Code ?? e.code;
-  const labels: string[] = [];
-  if (code) labels.push(code);
-  else if (e.name && !['Error', 'Unknown', 'TimeoutError'].includes(e.name)) labels.push(e.name);
-  const status = e.$metadata?.httpStatusCode;
-  if (status) labels.push(`HTTP ${status}`);
-  const message = e.message && e.message !== 'UnknownError' && e.message !== code ? e.message : '';
-  return [labels.join(' '), message].filter(Boolean).join(': ') || String(err);
 }
 
 export interface S3ErrorContext {
@@ -61,18 +27,9 @@ export interface S3ErrorContext {
 
 /** Turns an SDK error into one that names the cause and the fix. */
 export function describeS3Error(err: unknown, ctx: S3ErrorContext): Error {
-  const e = (err ?? {}) as AwsErrorLike;
-  const name = e.name ?? '';
-  const code = e.Code ?? e.code ?? name;
-  const status = e.$metadata?.httpStatusCode;
-  const detail = errorDetail(e, err);
+  const { name, code, status, message, detail, network, noCredentials, noRegion, ...f } = awsErrorFacts(err, ctx.signal);
+  const timedOut = f.timedOut || code === 'RequestTimeout';
   const b = ctx.bucket;
-  const network = NETWORK_ERROR.test(`${e.code ?? ''} ${e.message ?? ''}`);
-  const timedOut =
-    (ctx.signal?.aborted && (ctx.signal.reason as Error | undefined)?.name === 'TimeoutError') ||
-    code === 'ETIMEDOUT' ||
-    code === 'RequestTimeout' ||
-    (name === 'TimeoutError' && !network);
   let msg: string;
   if (code === 'NoSuchBucket' || (ctx.action === 'HeadBucket' && status === 404)) {
     msg = `bucket "${b}" does not exist (${detail}); create the bucket or fix CRASHMOVER_CRASHSTORAGE_BUCKET_NAME`;
@@ -84,15 +41,11 @@ export function describeS3Error(err: unknown, ctx: S3ErrorContext): Error {
         : `access denied on HeadBucket "${b}" (${detail}); grant the collector's IAM identity s3:ListBucket on arn:aws:s3:::${b} ` +
           `(in addition to s3:PutObject on arn:aws:s3:::${b}/*)`;
   } else if (code === 'InvalidAccessKeyId' || code === 'SignatureDoesNotMatch' || code === 'ExpiredToken' || code === 'InvalidToken') {
-    msg =
-      `S3 rejected the credentials (${detail}); check CRASHMOVER_CRASHSTORAGE_ACCESS_KEY and CRASHMOVER_CRASHSTORAGE_SECRET_ACCESS_KEY ` +
-      `(or, when unset, the SDK's default credential chain: AWS_* variables, profile, instance role)`;
-  } else if (name === 'CredentialsProviderError' || /credential/i.test(name) || /could not load credentials/i.test(e.message ?? '')) {
-    msg =
-      `no AWS credentials (${e.message ?? name}); set CRASHMOVER_CRASHSTORAGE_ACCESS_KEY and CRASHMOVER_CRASHSTORAGE_SECRET_ACCESS_KEY, ` +
-      `or provide credentials through the SDK's default chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, an instance or task role)`;
-  } else if (/region is missing/i.test(e.message ?? '')) {
-    msg = `no AWS region (${e.message}); set CRASHMOVER_CRASHSTORAGE_REGION (or AWS_REGION) to the bucket's region`;
+    msg = `S3 rejected the credentials (${detail}); ${credentialsFix.rejected('CRASHMOVER_CRASHSTORAGE')}`;
+  } else if (noCredentials) {
+    msg = `no AWS credentials (${message || name}); ${credentialsFix.missing('CRASHMOVER_CRASHSTORAGE')}`;
+  } else if (noRegion) {
+    msg = `no AWS region (${message}); set CRASHMOVER_CRASHSTORAGE_REGION (or AWS_REGION) to the bucket's region`;
   } else if (code === 'PermanentRedirect' || code === 'AuthorizationHeaderMalformed' || status === 301) {
     msg = `bucket "${b}" is in another region (${detail}); set CRASHMOVER_CRASHSTORAGE_REGION to the bucket's region`;
   } else if (timedOut) {

@@ -2,13 +2,13 @@
  * The Pub/Sub publish backend, driving the real @google-cloud/pubsub client
  * over gRPC against an in-process fake Pub/Sub server (test/support/fake-pubsub).
  */
-import { Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { PubSub, v1, type Message } from '@google-cloud/pubsub';
 import { loadConfig } from '../../../src/shared/config';
-import { createLogger } from '../../../src/shared/logging';
 import type { CrashPublisher } from '../../../src/worker/publish/crash-publisher';
 import { createPubSubPublisher } from '../../../src/worker/publish/pubsub';
+import { freshFakeEachTest, silentLogger } from '../../support/backend-unit';
+import { waitFor as waitUntil } from '../../support/wait';
 import { startFakePubSub, type FakePubSub } from '../../support/fake-pubsub';
 
 // No credentials, no GCE metadata server probing: the fake is an emulator.
@@ -18,22 +18,11 @@ const PROJECT = 'test-project';
 const TOPIC = 'crash-ids';
 const TOPIC_PATH = `projects/${PROJECT}/topics/${TOPIC}`;
 
-const silent = new Writable({ write: (_chunk, _enc, cb) => cb() });
-const logger = createLogger({ level: 'ERROR', localDevEnv: true, hostname: 'test', stream: silent });
+const logger = silentLogger;
 
 let fake: FakePubSub;
-/** Things to close after each test, before the fake stops (newest first). */
-let cleanups: Array<() => Promise<unknown>>;
-
-beforeEach(async () => {
-  fake = await startFakePubSub();
-  cleanups = [];
-});
-
-afterEach(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  await fake.stop();
-});
+/** Closes things after each test, before the fake stops. */
+const closeAfterTest = freshFakeEachTest(startFakePubSub, (f) => (fake = f));
 
 function publisher(env: Record<string, string> = {}): CrashPublisher {
   const config = loadConfig({
@@ -44,24 +33,18 @@ function publisher(env: Record<string, string> = {}): CrashPublisher {
     ...env,
   });
   const p = createPubSubPublisher(config, logger);
-  cleanups.push(() => p.close());
+  closeAfterTest(() => p.close());
   return p;
 }
 
 /** A separate real client, as a processor would use, talking to the fake. */
 function consumerClient(): PubSub {
   const client = new PubSub({ projectId: PROJECT, apiEndpoint: fake.host, emulatorMode: true });
-  cleanups.push(() => client.close());
+  closeAfterTest(() => client.close());
   return client;
 }
 
-async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const waitFor = (cond: () => boolean, ms = 10_000) => waitUntil('the condition', cond, ms, 20);
 
 const CRASH_IDS = ['de1bb258-cbbf-4589-a673-34f800160918', '0bba929f-8721-460c-dead-a43c20071027', 'e3f2c1a0-1b2c-4d5e-9f60-718293240101'];
 
@@ -229,7 +212,7 @@ describe('consuming from the fake with the real client', () => {
     fake.createTopic(PROJECT, TOPIC);
     const consumer = consumerClient();
     const [subscription] = await consumer.topic(TOPIC).createSubscription('processor');
-    cleanups.push(() => subscription.close());
+    closeAfterTest(() => subscription.close());
 
     const received: Message[] = [];
     subscription.on('message', (m: Message) => {
@@ -255,7 +238,7 @@ describe('consuming from the fake with the real client', () => {
     fake.createSubscription(PROJECT, 'processor', PROJECT, TOPIC);
     fake.faults.failNext(1, { method: 'StreamingPull' });
     const subscription = consumerClient().subscription('processor', { streamingOptions: { maxStreams: 1 } });
-    cleanups.push(() => subscription.close());
+    closeAfterTest(() => subscription.close());
     const received: string[] = [];
     const errors: Error[] = [];
     subscription.on('message', (m: Message) => {
@@ -273,7 +256,7 @@ describe('consuming from the fake with the real client', () => {
 
   test('a missing subscription ends the stream with NOT_FOUND', async () => {
     const subscription = consumerClient().subscription('nope', { streamingOptions: { maxStreams: 1 } });
-    cleanups.push(() => subscription.close());
+    closeAfterTest(() => subscription.close());
     const error = new Promise<Error & { code?: number }>((resolve) => subscription.on('error', resolve));
     subscription.on('message', () => {});
     await expect(error).resolves.toMatchObject({ code: grpc.status.NOT_FOUND });
@@ -287,7 +270,7 @@ describe('consuming from the fake with the real client', () => {
 
     const [host, port] = fake.host.split(':');
     const sub = new v1.SubscriberClient({ servicePath: host, port: Number(port), sslCreds: grpc.credentials.createInsecure(), projectId: PROJECT });
-    cleanups.push(() => sub.close());
+    closeAfterTest(() => sub.close());
     const subscription = `projects/${PROJECT}/subscriptions/puller`;
 
     const got: string[] = [];
@@ -312,7 +295,7 @@ describe('consuming from the fake with the real client', () => {
     await publisher().publish(CRASH_IDS[0]!);
     const [host, port] = fake.host.split(':');
     const sub = new v1.SubscriberClient({ servicePath: host, port: Number(port), sslCreds: grpc.credentials.createInsecure(), projectId: PROJECT });
-    cleanups.push(() => sub.close());
+    closeAfterTest(() => sub.close());
     const subscription = `projects/${PROJECT}/subscriptions/puller`;
     const [first] = await sub.pull({ subscription, maxMessages: 1 });
     await sub.modifyAckDeadline({ subscription, ackIds: [first.receivedMessages![0]!.ackId!], ackDeadlineSeconds: 0 });

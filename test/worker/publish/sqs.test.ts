@@ -2,11 +2,10 @@
  * The SQS publish backend, driving the real @aws-sdk/client-sqs against
  * fauxqs behind a fault-injecting proxy (test/support/fake-aws).
  */
-import { Writable } from 'node:stream';
 import { loadConfig } from '../../../src/shared/config';
-import { createLogger } from '../../../src/shared/logging';
 import type { CrashPublisher } from '../../../src/worker/publish/crash-publisher';
 import { createSqsPublisher, parseQueueUrl, regionFromQueueUrl, sqsClientConfig } from '../../../src/worker/publish/sqs';
+import { freshFakeEachTest, rejection, silentLogger } from '../../support/backend-unit';
 import { FAKE_ACCESS_KEY, startFakeAws, type FakeAws } from '../../support/fake-aws';
 
 // Never the machine's AWS configuration: no metadata server, no profile files.
@@ -15,36 +14,16 @@ process.env.AWS_EC2_METADATA_DISABLED = 'true';
 const QUEUE = 'antenna-crash-ids';
 const CRASH_IDS = ['de1bb258-cbbf-4589-a673-34f800160918', '0bba929f-8721-460c-dead-a43c20071027', 'e3f2c1a0-1b2c-4d5e-9f60-718293240101'];
 
-const silent = new Writable({ write: (_chunk, _enc, cb) => cb() });
-const logger = createLogger({ level: 'ERROR', localDevEnv: true, hostname: 'test', stream: silent });
+const logger = silentLogger;
 
 let fake: FakeAws;
-let cleanups: Array<() => Promise<unknown>>;
-
-beforeEach(async () => {
-  fake = await startFakeAws();
-  cleanups = [];
-});
-
-afterEach(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  await fake.stop();
-});
+/** Closes things after each test, before the fake stops. */
+const closeAfterTest = freshFakeEachTest(startFakeAws, (f) => (fake = f));
 
 function publisher(queue: string = QUEUE, extra: Record<string, string> = {}): CrashPublisher {
   const p = createSqsPublisher(loadConfig(fake.publishEnv(queue, extra)), logger);
-  cleanups.push(() => p.close());
+  closeAfterTest(() => p.close());
   return p;
-}
-
-async function rejection(p: Promise<unknown>): Promise<{ err: Error; ms: number }> {
-  const start = Date.now();
-  try {
-    await p;
-  } catch (err) {
-    return { err: err as Error, ms: Date.now() - start };
-  }
-  throw new Error('expected a rejection');
 }
 
 const actions = () => fake.requests.map((r) => r.action);

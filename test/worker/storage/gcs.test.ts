@@ -9,13 +9,11 @@ jest.mock('teeny-request', () =>
 );
 jest.mock('gaxios', () => jest.requireActual<typeof import('../../support/fake-gcs')>('../../support/fake-gcs').loadOutsideJest('gaxios'));
 
-import { Writable } from 'node:stream';
 import { Storage } from '@google-cloud/storage';
 import { loadConfig } from '../../../src/shared/config';
-import { createLogger } from '../../../src/shared/logging';
-import type { CrashReport } from '../../../src/shared/crash-report';
 import type { CrashStorage } from '../../../src/worker/storage/crash-storage';
 import { createGcsStorage, gcsClientOptions } from '../../../src/worker/storage/gcs';
+import { CRASH_ID, rejection, silentLogger, testCrash } from '../../support/backend-unit';
 import { fakeDump } from '../../support/crashes';
 import { match, startFakeGcs, type FakeGcs } from '../../support/fake-gcs';
 
@@ -23,14 +21,12 @@ import { match, startFakeGcs, type FakeGcs } from '../../support/fake-gcs';
 process.env.METADATA_SERVER_DETECTION = 'none';
 
 const BUCKET = 'antenna-crashes';
-const CRASH_ID = 'de1bb258-cbbf-4589-a673-34f800160918';
 const RAW_KEY = `v1/raw_crash/20160918/${CRASH_ID}`;
 const NAMES_KEY = `v1/dump_names/${CRASH_ID}`;
 const DUMP_KEY = `v1/dump/${CRASH_ID}`;
 const MEMORY_KEY = `v1/memory_report/${CRASH_ID}`;
 
-const silent = new Writable({ write: (_chunk, _enc, cb) => cb() });
-const logger = createLogger({ level: 'ERROR', localDevEnv: true, hostname: 'test', stream: silent });
+const logger = silentLogger;
 
 let gcs: FakeGcs;
 const savedEmulatorHost = process.env.STORAGE_EMULATOR_HOST;
@@ -60,30 +56,12 @@ function storage(extra: Record<string, string> = {}): CrashStorage {
   return createGcsStorage(loadConfig(env(extra)), logger);
 }
 
-function crash(dumps: Record<string, Buffer> = { upload_file_minidump: fakeDump(4096) }): CrashReport {
-  return {
-    crashId: CRASH_ID,
-    rawCrash: { uuid: CRASH_ID, ProductName: 'Firefox', Version: '140.0', metadata: { dump_checksums: {}, collector_notes: [] } },
-    dumps: new Map(Object.entries(dumps)),
-  };
-}
-
-/** Awaits a promise that must reject; returns the error and how long it took. */
-async function rejection(p: Promise<unknown>): Promise<{ err: Error; ms: number }> {
-  const start = Date.now();
-  try {
-    await p;
-  } catch (err) {
-    return { err: err as Error, ms: Date.now() - start };
-  }
-  throw new Error('expected a rejection, but it resolved');
-}
 
 describe('save()', () => {
   test('writes dumps, dump_names and the raw crash under their keys with the exact bytes, raw crash last', async () => {
     const minidump = fakeDump(64 * 1024, 1);
     const memory = fakeDump(3000, 2);
-    await storage().save(crash({ upload_file_minidump: minidump, memory_report: memory }));
+    await storage().save(testCrash({ upload_file_minidump: minidump, memory_report: memory }));
 
     expect(gcs.keys(BUCKET)).toEqual([DUMP_KEY, NAMES_KEY, MEMORY_KEY, RAW_KEY].sort());
     expect(gcs.getObject(BUCKET, DUMP_KEY).equals(minidump)).toBe(true);
@@ -113,7 +91,7 @@ describe('save()', () => {
 
   test('an 8 MiB dump round-trips byte-exactly (read back through the client with checksum validation)', async () => {
     const big = fakeDump(8 * 1024 * 1024, 7);
-    await storage().save(crash({ upload_file_minidump: big }));
+    await storage().save(testCrash({ upload_file_minidump: big }));
     expect(gcs.getObject(BUCKET, DUMP_KEY).equals(big)).toBe(true);
     const client = new Storage({ apiEndpoint: gcs.url, projectId: 'test', retryOptions: { autoRetry: false } });
     const [data] = await client.bucket(BUCKET).file(DUMP_KEY).download({ validation: 'crc32c' });
@@ -122,7 +100,7 @@ describe('save()', () => {
 
   test('a 503 on a dump rejects after exactly one request for it (no client retry), and the raw crash is not written', async () => {
     gcs.failNext(1, { status: 503, match: match.upload(DUMP_KEY) });
-    const { err } = await rejection(storage().save(crash()));
+    const { err } = await rejection(storage().save(testCrash()));
     expect(err.message).toContain(DUMP_KEY);
     expect(err.message).toContain('503');
     expect(err.message).toMatch(/unavailable.*crashmover retries/);
@@ -133,13 +111,13 @@ describe('save()', () => {
     expect(gcs.requestsFor(BUCKET, RAW_KEY)).toHaveLength(0);
 
     // The crashmover's next attempt goes through.
-    await storage().save(crash());
+    await storage().save(testCrash());
     expect(gcs.keys(BUCKET)).toEqual([DUMP_KEY, NAMES_KEY, RAW_KEY].sort());
   });
 
   test('a 503 on the raw crash rejects after exactly one request for it; the dumps are already stored', async () => {
     gcs.failNext(1, { match: match.upload(RAW_KEY) });
-    const { err } = await rejection(storage().save(crash()));
+    const { err } = await rejection(storage().save(testCrash()));
     expect(err.message).toContain(RAW_KEY);
     expect(gcs.requestsFor(BUCKET, RAW_KEY)).toHaveLength(1);
     expect(gcs.keys(BUCKET)).toEqual([DUMP_KEY, NAMES_KEY].sort());
@@ -147,14 +125,14 @@ describe('save()', () => {
 
   test('a 403 names the role to grant', async () => {
     gcs.failNext(1, { status: 403 });
-    const { err } = await rejection(storage().save(crash({})));
+    const { err } = await rejection(storage().save(testCrash({})));
     expect(err.message).toContain('roles/storage.objectUser');
     expect(err.message).toContain(BUCKET);
   });
 
   test('latency beyond CRASHMOVER_CRASHSTORAGE_TIMEOUT rejects in bounded time', async () => {
     gcs.setLatency(10_000);
-    const { err, ms } = await rejection(storage({ CRASHMOVER_CRASHSTORAGE_TIMEOUT: '1' }).save(crash()));
+    const { err, ms } = await rejection(storage({ CRASHMOVER_CRASHSTORAGE_TIMEOUT: '1' }).save(testCrash()));
     expect(err.message).toContain('CRASHMOVER_CRASHSTORAGE_TIMEOUT');
     expect(err.message).toContain('within 1 s');
     // Well before the fake would have answered (no tight timing: the machine is noisy).
@@ -164,7 +142,7 @@ describe('save()', () => {
 
   test('a dropped connection rejects instead of hanging', async () => {
     gcs.dropNextConnections(1, match.upload(DUMP_KEY));
-    const { err, ms } = await rejection(storage({ CRASHMOVER_CRASHSTORAGE_TIMEOUT: '30' }).save(crash()));
+    const { err, ms } = await rejection(storage({ CRASHMOVER_CRASHSTORAGE_TIMEOUT: '30' }).save(testCrash()));
     expect(err.message).toContain(DUMP_KEY);
     expect(err.message).toMatch(/cannot reach GCS/);
     expect(ms).toBeLessThan(20_000);
@@ -173,7 +151,7 @@ describe('save()', () => {
   });
 
   test('a missing bucket names CRASHMOVER_CRASHSTORAGE_BUCKET_NAME', async () => {
-    const { err } = await rejection(storage({ CRASHMOVER_CRASHSTORAGE_BUCKET_NAME: 'no-such-bucket' }).save(crash()));
+    const { err } = await rejection(storage({ CRASHMOVER_CRASHSTORAGE_BUCKET_NAME: 'no-such-bucket' }).save(testCrash()));
     expect(err.message).toContain('"no-such-bucket" does not exist');
     expect(err.message).toContain('CRASHMOVER_CRASHSTORAGE_BUCKET_NAME');
   });
@@ -236,7 +214,7 @@ describe('configuration', () => {
   test('STORAGE_EMULATOR_HOST in the process environment (paths without /storage/v1) works too', async () => {
     process.env.STORAGE_EMULATOR_HOST = gcs.url;
     const s = storage();
-    await s.save(crash());
+    await s.save(testCrash());
     await s.checkHealth();
     expect(gcs.keys(BUCKET)).toEqual([DUMP_KEY, NAMES_KEY, RAW_KEY].sort());
     expect(gcs.requests.find((r) => r.op === 'get')!.url).toMatch(/^\/b\//);

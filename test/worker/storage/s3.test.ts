@@ -3,12 +3,10 @@
  * checksums, path-style addressing) against fauxqs behind a fault-injecting
  * proxy (test/support/fake-aws).
  */
-import { Writable } from 'node:stream';
 import { loadConfig } from '../../../src/shared/config';
-import { createLogger } from '../../../src/shared/logging';
-import type { CrashReport } from '../../../src/shared/crash-report';
 import type { CrashStorage } from '../../../src/worker/storage/crash-storage';
 import { createS3Storage, s3ClientConfig } from '../../../src/worker/storage/s3';
+import { CRASH_ID, freshFakeEachTest, rejection, silentLogger, testCrash } from '../../support/backend-unit';
 import { fakeDump } from '../../support/crashes';
 import { FAKE_ACCESS_KEY, startFakeAws, type FakeAws } from '../../support/fake-aws';
 
@@ -16,51 +14,22 @@ import { FAKE_ACCESS_KEY, startFakeAws, type FakeAws } from '../../support/fake-
 process.env.AWS_EC2_METADATA_DISABLED = 'true';
 
 const BUCKET = 'antenna-crashes';
-const CRASH_ID = 'de1bb258-cbbf-4589-a673-34f800160918';
 const RAW_KEY = `v1/raw_crash/20160918/${CRASH_ID}`;
 const NAMES_KEY = `v1/dump_names/${CRASH_ID}`;
 const DUMP_KEY = `v1/dump/${CRASH_ID}`;
 
-const silent = new Writable({ write: (_chunk, _enc, cb) => cb() });
-const logger = createLogger({ level: 'ERROR', localDevEnv: true, hostname: 'test', stream: silent });
+const logger = silentLogger;
 
 let fake: FakeAws;
-let cleanups: Array<() => Promise<unknown>>;
-
-beforeEach(async () => {
-  fake = await startFakeAws();
-  cleanups = [];
-});
-
-afterEach(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  await fake.stop();
-});
+/** Closes things after each test, before the fake stops. */
+const closeAfterTest = freshFakeEachTest(startFakeAws, (f) => (fake = f));
 
 function storage(extra: Record<string, string> = {}, bucket = BUCKET): CrashStorage {
   const s = createS3Storage(loadConfig(fake.storageEnv(bucket, extra)), logger);
-  cleanups.push(() => s.close());
+  closeAfterTest(() => s.close());
   return s;
 }
 
-function crash(dumps: Record<string, Buffer> = { upload_file_minidump: fakeDump(4096) }): CrashReport {
-  return {
-    crashId: CRASH_ID,
-    rawCrash: { uuid: CRASH_ID, ProductName: 'Firefox', Version: '140.0', metadata: { dump_checksums: {}, collector_notes: [] } },
-    dumps: new Map(Object.entries(dumps)),
-  };
-}
-
-/** Awaits a promise that must reject; returns the error and how long it took. */
-async function rejection(p: Promise<unknown>): Promise<{ err: Error; ms: number }> {
-  const start = Date.now();
-  try {
-    await p;
-  } catch (err) {
-    return { err: err as Error, ms: Date.now() - start };
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('S3CrashStorage', () => {
   test('is named S3CrashStorage', async () => {
@@ -71,7 +40,7 @@ describe('S3CrashStorage', () => {
     await fake.createBucket(BUCKET);
     const minidump = fakeDump(10_000, 7);
     const browser = fakeDump(3_000, 9);
-    const c = crash({ upload_file_minidump: minidump, upload_file_minidump_browser: browser });
+    const c = testCrash({ upload_file_minidump: minidump, upload_file_minidump_browser: browser });
     await storage().save(c);
 
     expect(await fake.keys(BUCKET)).toEqual(
@@ -97,7 +66,7 @@ describe('S3CrashStorage', () => {
   test('a multi-MiB dump round-trips byte-exactly', async () => {
     await fake.createBucket(BUCKET);
     const big = fakeDump(6 * 1024 * 1024 + 123, 42);
-    await storage().save(crash({ upload_file_minidump: big }));
+    await storage().save(testCrash({ upload_file_minidump: big }));
     const stored = await fake.getObject(BUCKET, DUMP_KEY);
     expect(stored!.length).toBe(big.length);
     expect(stored!.equals(big)).toBe(true);
@@ -159,7 +128,7 @@ describe('S3CrashStorage', () => {
   test('a 503 on a dump fails save() after exactly one request for it (SDK retries off), and the raw crash is not written', async () => {
     await fake.createBucket(BUCKET);
     fake.failNext(1, { status: 503, match: (r) => r.key === DUMP_KEY });
-    const { err } = await rejection(storage().save(crash()));
+    const { err } = await rejection(storage().save(testCrash()));
     expect(err.message).toContain(`saving ${DUMP_KEY}`);
     expect(err.message).toMatch(/SlowDown HTTP 503/);
     expect(fake.requestsFor(BUCKET, DUMP_KEY)).toEqual([expect.objectContaining({ method: 'PUT', status: 503, injected: true })]);
@@ -170,18 +139,18 @@ describe('S3CrashStorage', () => {
   test('a 503 on the raw crash fails save() after one request for it', async () => {
     await fake.createBucket(BUCKET);
     fake.failNext(1, { status: 503, match: (r) => r.key === RAW_KEY });
-    await rejection(storage().save(crash()));
+    await rejection(storage().save(testCrash()));
     expect(fake.requestsFor(BUCKET, RAW_KEY)).toHaveLength(1);
     expect(fake.requests.filter((r) => r.method === 'PUT')).toHaveLength(3);
     // A retry by the crashmover then completes the crash.
-    await storage().save(crash());
+    await storage().save(testCrash());
     expect(await fake.getObject(BUCKET, RAW_KEY)).toBeDefined();
   });
 
   test('latency beyond CRASHMOVER_CRASHSTORAGE_TIMEOUT rejects in bounded time', async () => {
     await fake.createBucket(BUCKET);
     fake.setLatency(20_000);
-    const { err, ms } = await rejection(storage({ CRASHMOVER_CRASHSTORAGE_TIMEOUT: '1' }).save(crash()));
+    const { err, ms } = await rejection(storage({ CRASHMOVER_CRASHSTORAGE_TIMEOUT: '1' }).save(testCrash()));
     expect(err.message).toContain('within 1 s');
     expect(err.message).toContain('CRASHMOVER_CRASHSTORAGE_TIMEOUT');
     expect(ms).toBeLessThan(15_000);
@@ -191,7 +160,7 @@ describe('S3CrashStorage', () => {
   test('a dropped connection rejects save() without hanging', async () => {
     await fake.createBucket(BUCKET);
     fake.dropNextConnections(1);
-    const { err, ms } = await rejection(storage({ CRASHMOVER_CRASHSTORAGE_TIMEOUT: '30' }).save(crash()));
+    const { err, ms } = await rejection(storage({ CRASHMOVER_CRASHSTORAGE_TIMEOUT: '30' }).save(testCrash()));
     expect(err.message).toMatch(/cannot reach S3 at http:\/\/127\.0\.0\.1:\d+/);
     expect(ms).toBeLessThan(15_000);
     expect(fake.requests.filter((r) => r.status === 'dropped')).toHaveLength(1);

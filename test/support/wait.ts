@@ -1,0 +1,10 @@
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it holds; throws naming `what` after `timeoutMs`. */
+export async function waitFor(what: string, fn: () => boolean | Promise<boolean>, timeoutMs = 30000, intervalMs = 100): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
