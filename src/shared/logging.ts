@@ -1,4 +1,4 @@
-import { writeSync } from 'node:fs';
+import { write, writeSync } from 'node:fs';
 import type { LogLevel } from './config/sections/logging';
 
 type Method = 'error' | 'warn' | 'info' | 'debug';
@@ -22,6 +22,11 @@ export interface LoggingOptions {
   hostname: string;
   /** Where lines go; tests pass a stream to capture them. */
   stream?: NodeJS.WritableStream;
+  /**
+   * Write stdout off the event loop (workers: the request path logs). The
+   * process must `await flushLogs()` before it exits.
+   */
+  asyncStdout?: boolean;
 }
 
 /** Nanoseconds since the epoch, as mozlog's `Timestamp` wants. */
@@ -64,31 +69,75 @@ const devFormat: Format = (severity, type, message, extra) => {
   return `${new Date().toISOString()} ${level} [${process.pid}] ${type}: ${message}${more}${stack ? '\n' + String(stack) : ''}`;
 };
 
+/** Past this much unwritten log text, writing blocks rather than buffering more. */
+const MAX_PENDING = 4 * 1024 * 1024;
+
+const idleWaiters: Array<() => void> = [];
+
+/** Resolves once every line logged so far to stdout has been written. */
+export function flushLogs(): Promise<void> {
+  if (!sharedStdout || !stdoutBusy()) return Promise.resolve();
+  return new Promise((resolve) => idleWaiters.push(resolve));
+}
+
+let stdoutBusy = () => false;
+
 /**
- * Lines for stdout are gathered and written once per event-loop turn: stdout
- * to a pipe is a synchronous write(2) on Linux, and a busy worker logs
- * several lines per request. What is still gathered at exit is written then.
+ * Lines for stdout, written off the event loop. process.stdout to a pipe is
+ * a synchronous write(2) on Linux: when the reader is slow (a log shipper, a
+ * busy parent) every log line stalled the worker, health checks included.
+ * Lines are gathered and written by one asynchronous fs.write at a time (on
+ * libuv's thread pool), in order. Past MAX_PENDING, or at exit, the rest is
+ * written synchronously (then, while an asynchronous write is still under
+ * way, lines can come out of order: back-pressure beats unbounded memory).
  */
 function stdoutSink(): (line: string) => void {
   let pending = '';
-  const flush = () => {
-    if (!pending) return;
-    const out = pending;
-    pending = '';
-    process.stdout.write(out);
-  };
-  process.on('exit', () => {
-    if (!pending) return;
+  let writing = false;
+  stdoutBusy = () => writing || pending !== '';
+  const writeSyncAll = (text: string) => {
     try {
-      writeSync(1, pending);
+      writeSync(1, text);
     } catch {
       // stdout is gone: nothing left to tell.
     }
+  };
+  const next = () => {
+    if (!pending) {
+      writing = false;
+      for (const resolve of idleWaiters.splice(0)) resolve();
+      return;
+    }
+    writing = true;
+    const buf = Buffer.from(pending);
+    pending = '';
+    const writeFrom = (offset: number) => {
+      write(1, buf, offset, buf.length - offset, null, (err, n) => {
+        if (err?.code === 'EAGAIN') setTimeout(() => writeFrom(offset), 10);
+        else if (err) {
+          writing = false;
+          for (const resolve of idleWaiters.splice(0)) resolve();
+        }
+        else if (offset + n < buf.length) writeFrom(offset + n);
+        else next();
+      });
+    };
+    writeFrom(0);
+  };
+  process.on('exit', () => {
+    if (pending) writeSyncAll(pending);
     pending = '';
   });
   return (line) => {
-    if (!pending) setImmediate(flush);
     pending += line + '\n';
+    if (pending.length > MAX_PENDING) {
+      const text = pending;
+      pending = '';
+      writeSyncAll(text);
+    } else if (!writing) {
+      writing = true;
+      setImmediate(next);
+    }
   };
 }
 
@@ -101,7 +150,11 @@ let sharedStdout: ((line: string) => void) | undefined;
 export function createLogger(opts: LoggingOptions): Logger {
   const format = opts.localDevEnv ? devFormat : mozlogFormat(opts.hostname);
   const stream = opts.stream;
-  const write = stream ? (line: string) => void stream.write(line + '\n') : (sharedStdout ??= stdoutSink());
+  const write = stream
+    ? (line: string) => void stream.write(line + '\n')
+    : opts.asyncStdout
+      ? (sharedStdout ??= stdoutSink())
+      : (line: string) => void process.stdout.write(line + '\n');
   const threshold = THRESHOLD[opts.level];
 
   function make(type: string): Logger {
