@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { CrashReport } from '../../../src/shared/crash-report';
+import { toBuffer, type CrashReport } from '../../../src/shared/crash-report';
 import { createFsStorage } from '../../../src/worker/storage/fs';
 import { fakeDump } from '../../support/crashes';
 import { tempDir } from '../../support/server';
@@ -39,8 +39,8 @@ describe('fs storage', () => {
     for (const c of crashes) {
       const raw = JSON.parse(readFileSync(path.join(root, `v1/raw_crash/${DATE}/${c.crashId}`), 'utf8'));
       expect(raw).toEqual(c.rawCrash);
-      expect(readFileSync(path.join(root, `v1/dump/${c.crashId}`)).equals(c.dumps.get('upload_file_minidump')!)).toBe(true);
-      expect(readFileSync(path.join(root, `v1/memory_report/${c.crashId}`)).equals(c.dumps.get('memory_report')!)).toBe(true);
+      expect(readFileSync(path.join(root, `v1/dump/${c.crashId}`)).equals(toBuffer(c.dumps.get('upload_file_minidump')!))).toBe(true);
+      expect(readFileSync(path.join(root, `v1/memory_report/${c.crashId}`)).equals(toBuffer(c.dumps.get('memory_report')!))).toBe(true);
       expect(readFileSync(path.join(root, `v1/dump_names/${c.crashId}`), 'utf8')).toBe('["memory_report","upload_file_minidump"]');
     }
   });
