@@ -24,7 +24,7 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 /**
  * The worker's HTTP handler: `/submit`, the Dockerflow endpoints, 404/405,
  * and the unhandled-error path. `POST /submit` goes straight to its handler:
- * Express's routing and request decoration were a tenth of the CPU of a
+ * Express's routing and request decoration were a fifth of the CPU of a
  * small crash. Every other request (other spellings of `/submit` included)
  * goes through the Express app.
  */
