@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../shared/config';
 import { isMessage, type FleetMessage, type ShutdownMessage, type WorkerToPrimary } from '../shared/ipc';
-import { componentLogger, createLogger } from '../shared/logging';
+import { componentLogger, createLogger, flushLogs } from '../shared/logging';
 import { fanOut } from '../shared/metrics';
 import { errorReporterFromConfig, statsdFromConfig } from '../shared/observability';
 import { accessLog } from './access-log';
@@ -27,7 +27,7 @@ function send(msg: WorkerToPrimary): void {
 
 /** One worker: the HTTP app with its own crashmover pool. */
 export async function runWorker(config: Config): Promise<void> {
-  const logger = createLogger({ level: config.logging.level, localDevEnv: config.server.localDevEnv, hostname: config.server.hostname });
+  const logger = createLogger({ level: config.logging.level, localDevEnv: config.server.localDevEnv, hostname: config.server.hostname, asyncStdout: true });
   const log = componentLogger(logger, 'antenna.worker');
   const o = config.observability;
   const statsd = statsdFromConfig(config, logger, 'worker');
@@ -138,6 +138,7 @@ export async function runWorker(config: Config): Promise<void> {
     prom?.close();
     await Promise.allSettled([storage.close(), publisher.close(), metrics.close(), errorReporter.flush(2000)]);
     log.info('shutdown complete');
+    await Promise.race([flushLogs(), sleep(2000)]);
     process.exit(exitCode);
   }
 
@@ -164,6 +165,7 @@ export async function runWorker(config: Config): Promise<void> {
   });
   const addr = server.address() as AddressInfo;
   log.info(`worker ${process.pid} listening on ${config.server.tlsCertFile ? 'https' : 'http'}://${addr.address}:${addr.port}`);
+  await flushLogs(); // so that this line comes before the primary's "antenna ready"
   send({ type: 'antenna:listening' });
 }
 

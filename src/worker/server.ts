@@ -52,6 +52,14 @@ export function createServer(config: Config, handler: Handler): http.Server {
 function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   const pending = (socket as Duplex & { _httpMessage?: http.ServerResponse })._httpMessage;
   const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+  if (err.code === 'ECONNRESET' || (err.code === 'HPE_INVALID_EOF_STATE' && !pending?.headersSent)) {
+    // The client went away (or stopped sending) mid-request with nothing
+    // answered yet: nobody is left to answer. Destroying the socket is what
+    // aborts the request, so its handler stops waiting for the rest of the
+    // body; waiting for the answer instead kept it until the body timeout.
+    socket.destroy();
+    return;
+  }
   if (pending && !pending.writableFinished) {
     if (timeout && !pending.headersSent) {
       // The whole request took longer than REQUEST_TIMEOUT: answer it ourselves.

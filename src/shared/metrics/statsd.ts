@@ -17,6 +17,9 @@ export interface StatsdOptions {
   errorLogIntervalMs?: number;
 }
 
+const MAX_PACKET_BYTES = 1432;
+const FLUSH_INTERVAL_MS = 200;
+
 /**
  * StatsD with DogStatsD tags over UDP through hot-shots. Sending is
  * fire-and-forget: errors never reach the request path; they are counted
@@ -42,7 +45,18 @@ export function createStatsdMetrics(o: StatsdOptions): Metrics & { readonly send
   let client: InstanceType<typeof StatsD> | undefined;
   let closed = false;
   const connect = (address: string) => {
-    client = new StatsD({ host: address, port: o.port, prefix: `${o.namespace}.`, globalTags: [`host:${o.hostname}`], errorHandler: report });
+    client = new StatsD({
+      host: address,
+      port: o.port,
+      prefix: `${o.namespace}.`,
+      globalTags: [`host:${o.hostname}`],
+      errorHandler: report,
+      // A crash makes ~10 metric calls; one datagram each was the costliest
+      // part of a small request. Batch them into packets that fit a 1500-byte
+      // MTU, sent at the latest after the flush interval.
+      maxBufferSize: MAX_PACKET_BYTES,
+      bufferFlushInterval: FLUSH_INTERVAL_MS,
+    });
   };
   const resolve = (): void => {
     lookup(o.host).then(

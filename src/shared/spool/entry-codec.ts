@@ -1,4 +1,4 @@
-import type { CrashReport } from '../crash-report';
+import { byteLength, type CrashReport } from '../crash-report';
 
 /**
  * One spool entry in one file: a magic, the header length, a JSON header
@@ -14,11 +14,11 @@ interface Header {
 }
 
 export function encodeEntry(crash: CrashReport): Buffer[] {
-  const header: Header = { crashId: crash.crashId, rawCrash: crash.rawCrash, dumps: [...crash.dumps].map(([n, d]) => [n, d.length]) };
+  const header: Header = { crashId: crash.crashId, rawCrash: crash.rawCrash, dumps: [...crash.dumps].map(([n, d]) => [n, byteLength(d)]) };
   const json = Buffer.from(JSON.stringify(header));
   const len = Buffer.alloc(4);
   len.writeUInt32BE(json.length);
-  return [MAGIC, len, json, ...crash.dumps.values()];
+  return [MAGIC, len, json, ...[...crash.dumps.values()].flatMap((d) => (Buffer.isBuffer(d) ? [d] : d))];
 }
 
 export const encodedSize = (parts: readonly Buffer[]) => parts.reduce((n, b) => n + b.length, 0);

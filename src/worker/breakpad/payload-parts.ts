@@ -1,10 +1,11 @@
 import { createHash, type Hash } from 'node:crypto';
+import type { Bytes } from '../../shared/crash-report';
 import { malformed, tooLarge } from './rejection';
 
 /** What a crash report's multipart body holds, before enrichment (SPEC §1.2). */
 export interface Payload {
   annotations: Record<string, unknown>;
-  dumps: Map<string, Buffer>;
+  dumps: Map<string, Bytes>;
   /** sha256 hex of each dump, computed while it streamed in. */
   checksums: Record<string, string>;
   notes: string[];
@@ -29,7 +30,7 @@ export function classifyPart(mimeType: string, filename: string | undefined): Pa
 
 /** One part being received: bytes are collected, and hashed as they stream when it is a dump. */
 export class PartCollector {
-  private chunks: Buffer[] = [];
+  private readonly received: Buffer[] = [];
   private size = 0;
   private readonly hash: Hash | undefined;
   readonly dumpName: string | undefined;
@@ -51,11 +52,16 @@ export class PartCollector {
     this.size += chunk.length;
     if (this.kind !== 'dump' && this.size > this.maxAnnotationSize) throw tooLarge();
     this.hash?.update(chunk);
-    this.chunks.push(chunk);
+    this.received.push(chunk);
   }
 
   bytes(): Buffer {
-    return this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size);
+    return this.received.length === 1 ? this.received[0]! : Buffer.concat(this.received, this.size);
+  }
+
+  /** The bytes as the chunks they arrived in, without copying them. */
+  chunks(): readonly Buffer[] {
+    return this.received;
   }
 
   digest(): string {
@@ -68,7 +74,7 @@ export class PayloadBuilder {
   private json: Record<string, unknown> | undefined;
   private readonly text: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   private hasText = false;
-  private readonly dumps = new Map<string, Buffer>();
+  private readonly dumps = new Map<string, Bytes>();
   private readonly checksums: Record<string, string> = {};
   private readonly notes: string[] = [];
 
@@ -101,7 +107,7 @@ export class PayloadBuilder {
         }
         return;
       case 'dump':
-        this.dumps.set(part.dumpName!, part.bytes());
+        this.dumps.set(part.dumpName!, part.chunks());
         this.checksums[part.dumpName!] = part.digest();
         return;
     }

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { crashIdDate } from '../../shared/crash-id';
-import type { CrashReport } from '../../shared/crash-report';
+import type { Bytes, CrashReport } from '../../shared/crash-report';
 
 export interface StoredObject {
   key: string;
-  data: Buffer;
+  data: Bytes;
 }
 
 /** JSON with object keys sorted at every level (Python's `sort_keys=True`). */

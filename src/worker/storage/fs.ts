@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fsyncDir, writeFileDurably } from '../../shared/durable-file';
+import { DirSyncer, prepareFile, type PreparedFile } from '../../shared/durable-file';
 import type { CrashReport } from '../../shared/crash-report';
 import type { CrashStorage } from './crash-storage';
 import { crashObjects, testFileKey, type StoredObject } from './crash-objects';
@@ -15,37 +15,55 @@ export interface FsStorageOptions {
  * Crashes in the bucket layout under a directory. Every file is written under
  * a temporary name, fsynced and renamed, and the directories are fsynced, so a
  * crash is durable (and a raw crash complete) before it is acknowledged.
+ *
+ * The files of a crash, the raw crash's included, are written and fsynced in
+ * parallel; only the renames are ordered: dumps and dump_names are renamed
+ * and their directories fsynced before the raw crash gets its name.
  */
 export function createFsStorage(opts: FsStorageOptions): CrashStorage {
   const root = path.resolve(opts.root);
   const knownDirs = new Set<string>();
+  const dirs = new DirSyncer();
 
-  async function ensureDir(dir: string): Promise<void> {
-    if (knownDirs.has(dir)) return;
-    await mkdir(dir, { recursive: true });
-    knownDirs.add(dir);
-  }
-
-  /** Writes one object durably except for its directory entry; returns its directory. */
-  async function writeObject(obj: StoredObject): Promise<string> {
+  async function prepare(obj: StoredObject): Promise<PreparedFile & { dir: string }> {
     const file = path.join(root, obj.key);
     const dir = path.dirname(file);
-    await ensureDir(dir);
-    await writeFileDurably(file, obj.data);
-    return dir;
+    if (!knownDirs.has(dir)) {
+      await mkdir(dir, { recursive: true });
+      knownDirs.add(dir);
+    }
+    return { ...(await prepareFile(file, obj.data)), dir };
   }
 
-  async function writeAll(objects: StoredObject[]): Promise<void> {
-    const dirs = await Promise.all(objects.map(writeObject));
-    await Promise.all([...new Set(dirs)].map(fsyncDir));
+  async function commit(files: Array<PreparedFile & { dir: string }>): Promise<void> {
+    await Promise.all(files.map((f) => f.commit()));
+    await Promise.all([...new Set(files.map((f) => f.dir))].map((d) => dirs.sync(d)));
+  }
+
+  async function writeAll(first: StoredObject[], last?: StoredObject): Promise<void> {
+    const all = last ? [...first, last] : first;
+    const results = await Promise.allSettled(all.map(prepare));
+    const prepared = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      await Promise.all(prepared.map((f) => f.discard()));
+      throw failed.reason;
+    }
+    const lastFile = last ? prepared.pop() : undefined;
+    try {
+      await commit(prepared);
+    } catch (err) {
+      await lastFile?.discard();
+      throw err;
+    }
+    if (lastFile) await commit([lastFile]);
   }
 
   return {
     name: 'FSCrashStorage',
     async save(crash: CrashReport) {
       const { first, last } = crashObjects(crash, opts.dumpField);
-      await writeAll(first);
-      await writeAll([last]);
+      await writeAll(first, last);
     },
     async verify() {
       await writeAll([{ key: testFileKey(), data: Buffer.from('test') }]);
@@ -54,6 +72,8 @@ export function createFsStorage(opts: FsStorageOptions): CrashStorage {
       await mkdir(root, { recursive: true });
       await access(root, constants.W_OK);
     },
-    async close() {},
+    async close() {
+      await dirs.close();
+    },
   };
 }

@@ -1,7 +1,7 @@
 import { Storage, type File, type StorageOptions } from '@google-cloud/storage';
 import type { Config } from '../../shared/config';
 import type { Logger } from '../../shared/logging';
-import type { CrashReport } from '../../shared/crash-report';
+import { toBuffer, type CrashReport } from '../../shared/crash-report';
 import type { CrashStorage } from './crash-storage';
 import { saveCrashObjects, testFileKey, type StoredObject } from './crash-objects';
 
@@ -185,7 +185,7 @@ export function createGcsStorage(config: Config, logger: Logger): CrashStorage {
   function putter(signal: AbortSignal) {
     return async ({ key, data }: StoredObject): Promise<void> => {
       try {
-        await upload(bucket.file(key), data, signal);
+        await upload(bucket.file(key), toBuffer(data), signal);
       } catch (err) {
         const e = describeGcsError(err, { ...ctx, action: 'upload', timeoutSeconds, signal });
         e.message = `saving ${key}: ${e.message}`;

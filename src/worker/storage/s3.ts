@@ -1,7 +1,7 @@
 import { HeadBucketCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { Config } from '../../shared/config';
 import type { Logger } from '../../shared/logging';
-import type { CrashReport } from '../../shared/crash-report';
+import { toBuffer, type CrashReport } from '../../shared/crash-report';
 import type { CrashStorage } from './crash-storage';
 import { saveCrashObjects, testFileKey, type StoredObject } from './crash-objects';
 import { awsClientOptions, awsErrorFacts, credentialsFix } from '../aws-client';
@@ -85,7 +85,8 @@ export function createS3Storage(config: Config, logger: Logger): CrashStorage {
   logger.debug(`s3 storage: saving crashes to bucket ${bucketName}`);
 
   function putter(signal: AbortSignal) {
-    return async ({ key, data }: StoredObject): Promise<void> => {
+    return async ({ key, data: bytes }: StoredObject): Promise<void> => {
+      const data = toBuffer(bytes);
       try {
         await client.send(
           new PutObjectCommand({ Bucket: bucketName, Key: key, Body: data, ContentLength: data.length, ContentType: 'application/octet-stream' }),

@@ -1,5 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
+import { toBuffer } from '../../../src/shared/crash-report';
 import { readPayload, type PayloadLimits } from '../../../src/worker/breakpad/read-payload';
 import { Rejection } from '../../../src/worker/breakpad/rejection';
 import { checkSubmitHeaders } from '../../../src/worker/breakpad/request-headers';
@@ -54,7 +55,7 @@ describe('readPayload', () => {
     for (const chunks of [1, 7, body.length]) {
       const r = await read(body, { chunks });
       expect({ ...r.annotations }).toEqual({ ProductName: 'Firefox', Version: '1.0' });
-      expect(r.dumps.get('upload_file_minidump')!.equals(dump)).toBe(true);
+      expect(toBuffer(r.dumps.get('upload_file_minidump')!).equals(dump)).toBe(true);
       expect(r.checksums).toEqual({ upload_file_minidump: createHash('sha256').update(dump).digest('hex') });
       expect(r.payload).toBe('multipart');
       expect(r.notes).toEqual([]);
@@ -114,7 +115,7 @@ describe('readPayload', () => {
     );
     const r = await read(body);
     expect([...r.dumps.keys()].sort()).toEqual(['a'.repeat(30), 'memoryreportjsongz', 'upload_file_minidump']);
-    expect(r.dumps.get('upload_file_minidump')!.toString()).toBe('text dump');
+    expect(toBuffer(r.dumps.get('upload_file_minidump')!).toString()).toBe('text dump');
     expect(r.notes).toEqual([
       'unknown content type: upload_file_minidump text/plain',
       'unknown content type: memory-report.json.gz! application/x-gzip',
@@ -153,7 +154,7 @@ describe('readPayload', () => {
     const body = gzipSync(plain);
     const r = await read(body, { gzip: true, chunks: 5 });
     expect({ ...r.annotations }).toEqual({ ProductName: 'Test' });
-    expect(r.dumps.get('upload_file_minidump')!.equals(dump)).toBe(true);
+    expect(toBuffer(r.dumps.get('upload_file_minidump')!).equals(dump)).toBe(true);
     expect(r.payloadSize).toBe(body.length);
     expect(r.decompressMs).toBeGreaterThanOrEqual(0);
   });

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { mkdtempSync } from 'node:fs';
-import type { CrashReport } from '../../../src/shared/crash-report';
+import { toBuffer, type CrashReport } from '../../../src/shared/crash-report';
 import { createLogger } from '../../../src/shared/logging';
 import { noopMetrics, type Metrics } from '../../../src/shared/metrics';
 import { decodeEntry, encodeEntry } from '../../../src/shared/spool/entry-codec';
@@ -116,7 +116,7 @@ describe('entries', () => {
     expect(back.crashId).toBe(c.crashId);
     expect(back.rawCrash).toEqual(c.rawCrash);
     expect([...back.dumps.keys()]).toEqual(['upload_file_minidump', 'memory_report']);
-    expect(back.dumps.get('upload_file_minidump')!.equals(c.dumps.get('upload_file_minidump')!)).toBe(true);
+    expect(toBuffer(back.dumps.get('upload_file_minidump')!).equals(toBuffer(c.dumps.get('upload_file_minidump')!))).toBe(true);
     expect(() => decodeEntry(buf.subarray(0, buf.length - 1))).toThrow(/corrupt spool entry/);
     expect(() => decodeEntry(Buffer.from('junk'))).toThrow(/bad magic/);
     const name = entryFileName({ spooledAt: 1700000000000, bytes: buf.length, crashId: c.crashId, state: 'crash' });
