@@ -16,7 +16,6 @@ export interface Logger {
 
 /** syslog severities used by mozlog. */
 const SEVERITY: Record<Method, number> = { error: 3, warn: 4, info: 6, debug: 7 };
-const THRESHOLD: Record<LogLevel, number> = { DEBUG: 7, INFO: 6, WARNING: 4, ERROR: 3, CRITICAL: 3 };
 const WINSTON_LEVEL: Record<LogLevel, Method> = { DEBUG: 'debug', INFO: 'info', WARNING: 'warn', ERROR: 'error', CRITICAL: 'error' };
 
 export interface LoggingOptions {
@@ -152,9 +151,8 @@ const MESSAGE = Symbol.for('message');
 /** Turns winston's info object into our line, once. */
 function lineFormat(format: Format) {
   return winston.format((info) => {
-    const { level, message, type, ...rest } = info as Record<string, unknown>;
-    const fields: Record<string, unknown> = {};
-    for (const k of Object.keys(rest)) fields[k] = rest[k];
+    // winston's own symbol keys stay in `fields`; both formats read string keys only.
+    const { level, message, type, ...fields } = info as Record<string, unknown>;
     (info as Record<symbol, unknown>)[MESSAGE] = format(level as Method, (type as string) ?? 'antenna', String(message), fields);
     return info;
   })();
@@ -178,7 +176,7 @@ export function createLogger(opts: LoggingOptions): Logger {
     : opts.asyncStdout
       ? (sharedStdout ??= stdoutSink())
       : (line: string) => void process.stdout.write(line + '\n');
-  const threshold = THRESHOLD[opts.level];
+  const threshold = SEVERITY[WINSTON_LEVEL[opts.level]];
   const winstonLogger = winston.createLogger({
     level: WINSTON_LEVEL[opts.level],
     format: lineFormat(opts.localDevEnv ? devFormat : mozlogFormat(opts.hostname)),

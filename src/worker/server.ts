@@ -71,7 +71,7 @@ function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
     pending.once('close', () => socket.destroy());
     return;
   }
-  if (!socket.writable || err.code === 'ECONNRESET') {
+  if (!socket.writable) {
     socket.destroy();
     return;
   }

@@ -21,8 +21,6 @@ export function encodeEntry(crash: CrashReport): Buffer[] {
   return [MAGIC, len, json, ...[...crash.dumps.values()].flatMap((d) => (Buffer.isBuffer(d) ? [d] : d))];
 }
 
-export const encodedSize = (parts: readonly Buffer[]) => parts.reduce((n, b) => n + b.length, 0);
-
 export class CorruptEntryError extends Error {
   constructor(why: string) {
     super(`corrupt spool entry: ${why}`);

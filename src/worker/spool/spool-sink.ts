@@ -1,10 +1,10 @@
 import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { CrashReport } from '../../shared/crash-report';
+import { byteLength, type CrashReport } from '../../shared/crash-report';
 import { fsyncDir, writeFileDurably } from '../../shared/durable-file';
 import type { Logger } from '../../shared/logging';
 import { timed, type Metrics } from '../../shared/metrics';
-import { CorruptEntryError, decodeEntry, encodeEntry, encodedSize } from '../../shared/spool/entry-codec';
+import { CorruptEntryError, decodeEntry, encodeEntry } from '../../shared/spool/entry-codec';
 import { entryFileName, parseEntryName, withState, type EntryName, type SpoolPaths } from '../../shared/spool/layout';
 import { ensureSpoolDirs, listDir, type SpoolStats } from '../../shared/spool/spool-dir';
 import { QueueFullError, type CrashSink } from '../crashmover/crash-sink';
@@ -110,7 +110,7 @@ export class SpoolSink implements CrashSink {
   async submit(crash: CrashReport): Promise<'saved' | 'failed'> {
     if (this.draining) throw this.refuse('draining', 'the collector is shutting down');
     const parts = encodeEntry(crash);
-    const bytes = encodedSize(parts);
+    const bytes = byteLength(parts);
     if (this.usedBytes() + bytes > this.opts.maxBytes) {
       throw this.refuse('full', 'the spool is full (CRASHMOVER_SPOOL_MAX_BYTES)');
     }

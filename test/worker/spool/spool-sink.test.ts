@@ -1,7 +1,6 @@
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { mkdtempSync } from 'node:fs';
 import { toBuffer, type CrashReport } from '../../../src/shared/crash-report';
 import { createLogger } from '../../../src/shared/logging';
 import { noopMetrics, type Metrics } from '../../../src/shared/metrics';
@@ -12,6 +11,7 @@ import { QueueFullError } from '../../../src/worker/crashmover/crash-sink';
 import type { CrashPublisher } from '../../../src/worker/publish/crash-publisher';
 import { SpoolSink, type SpoolOptions } from '../../../src/worker/spool/spool-sink';
 import type { CrashStorage } from '../../../src/worker/storage/crash-storage';
+import { sleep, waitFor } from '../../support/wait';
 import { Writable } from 'node:stream';
 
 const logLines: string[] = [];
@@ -73,13 +73,7 @@ function options(root: string, over: Partial<SpoolOptions> = {}): SpoolOptions {
   };
 }
 
-async function until(what: string, fn: () => boolean, ms = 20000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (what: string, fn: () => boolean, ms = 20000) => waitFor(what, fn, ms, 10);
 
 const files = (root: string) => {
   const out: string[] = [];
@@ -150,7 +144,7 @@ describe('SpoolSink', () => {
       ids.push(c.crashId);
       expect(await s.submit(c)).toBe('saved');
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     expect(b.saved.size).toBe(0);
     expect(files(root)).toHaveLength(20);
     expect(s.outageSince).toBeDefined();
@@ -172,7 +166,7 @@ describe('SpoolSink', () => {
     await s.submit(c);
     await until('saved once', () => b.saved.get(c.crashId) === 1);
     await until('marked saved', () => files(root).some((f) => f.endsWith('.saved')));
-    await new Promise((r) => setTimeout(r, 150));
+    await sleep(150);
     b.state.publishFails = false;
     await until('published', () => b.published.includes(c.crashId));
     expect(b.saved.get(c.crashId)).toBe(1);
