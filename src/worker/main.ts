@@ -27,6 +27,18 @@ function send(msg: WorkerToPrimary): void {
 
 /** One worker: the HTTP app with its own crashmover pool. */
 export async function runWorker(config: Config): Promise<void> {
+  // A stop can arrive while this worker is still starting (a deploy right
+  // after a start): keep it until the handlers below can act on it.
+  let stopBeforeReady: string | undefined;
+  const early = {
+    message: (msg: unknown) => {
+      if (isMessage<ShutdownMessage>(msg, 'antenna:shutdown')) stopBeforeReady ??= 'asked by the primary';
+    },
+    SIGTERM: () => void (stopBeforeReady ??= 'SIGTERM'),
+    SIGINT: () => void (stopBeforeReady ??= 'SIGINT'),
+  };
+  process.on('message', early.message).on('SIGTERM', early.SIGTERM).on('SIGINT', early.SIGINT);
+
   const logger = createLogger({ level: config.logging.level, localDevEnv: config.server.localDevEnv, hostname: config.server.hostname, asyncStdout: true });
   const log = componentLogger(logger, 'antenna.worker');
   const o = config.observability;
@@ -158,6 +170,11 @@ export async function runWorker(config: Config): Promise<void> {
     errorReporter.capture(err);
     void shutdown('unhandled exception', 1);
   });
+  process.off('message', early.message).off('SIGTERM', early.SIGTERM).off('SIGINT', early.SIGINT);
+  if (stopBeforeReady) {
+    await shutdown(stopBeforeReady);
+    return;
+  }
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -177,6 +177,17 @@ describe('graceful shutdown under load', () => {
     await server.waitForLog(/GRACEFUL_TIMEOUT reached: killing 1 workers/);
     await hanging;
   });
+
+  it('SIGTERM while the workers are still starting: each stops as soon as it has started, exit 0', async () => {
+    // A stop sent to a worker before it installed its handlers used to be
+    // lost: that worker went on to listen and was killed at GRACEFUL_TIMEOUT.
+    const server = spawnServer({ WORKERS: '4', GRACEFUL_TIMEOUT: '20' });
+    await server.waitForLog(/forking 4 workers/);
+    server.proc.kill('SIGTERM');
+    const { code } = await server.exited;
+    expect(server.logs.filter((l) => /GRACEFUL_TIMEOUT reached/.test(l.Fields?.message ?? '')).map((l) => l.raw)).toEqual([]);
+    expect(code).toBe(0);
+  });
 });
 
 describe('zero-downtime reload', () => {
