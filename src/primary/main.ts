@@ -63,6 +63,8 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
     process.exit(1);
   }
 
+  // Read by node:cluster at the first fork; NODE_CLUSTER_SCHED_POLICY would otherwise decide.
+  cluster.schedulingPolicy = config.cluster.schedulingPolicy === 'rr' ? cluster.SCHED_RR : cluster.SCHED_NONE;
   const tracked = new Map<number, Tracked>();
   const fleet = new Fleet(config.cluster.heartbeatIntervalMs);
   const recentDeaths: number[] = [];

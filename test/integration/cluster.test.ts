@@ -245,6 +245,40 @@ describe('crash loop at start-up', () => {
   });
 });
 
+describe('connection scheduling', () => {
+  /** Stops one of two workers, then opens `n` fresh connections one after another; returns how many went unanswered. */
+  async function unansweredWithOneWorkerStopped(env: Record<string, string>, n: number): Promise<number> {
+    const server = await startServer({ WORKERS: '2', ...env });
+    try {
+      const pids = await waitFor('2 workers', async () => {
+        const v = await fleet(server);
+        return v.workers.length === 2 ? v.workers.map((w) => w.pid) : undefined;
+      });
+      process.kill(pids[0]!, 'SIGSTOP');
+      try {
+        let unanswered = 0;
+        for (let i = 0; i < n; i++) {
+          const a = await settle(get(`${server.url}/__lbheartbeat__`, { timeoutMs: 2000 }));
+          if (!isAnswer(a) || a.status !== 200) unanswered++;
+        }
+        return unanswered;
+      } finally {
+        process.kill(pids[0]!, 'SIGCONT');
+      }
+    } finally {
+      await server.stop();
+    }
+  }
+
+  it('by default a stalled worker holds up no new connection: the others accept them (CLUSTER_SCHEDULING_POLICY=none)', async () => {
+    expect(await unansweredWithOneWorkerStopped({}, 6)).toBe(0);
+  });
+
+  it('with CLUSTER_SCHEDULING_POLICY=rr the primary hands a connection to the stalled worker, where it waits', async () => {
+    expect(await unansweredWithOneWorkerStopped({ CLUSTER_SCHEDULING_POLICY: 'rr' }, 6)).toBeGreaterThanOrEqual(1);
+  });
+});
+
 describe('health under load', () => {
   it('/__lbheartbeat__ and /__heartbeat__ answer fast while every worker is busy with big, slow uploads', async () => {
     const server = await startServer({ WORKERS: '2' });

@@ -68,6 +68,12 @@ describe('loadConfig', () => {
     expect(loadConfig({ WORKERS: '4', GUNICORN_WORKERS: '9' }).cluster.workers).toBe(4);
   });
 
+  it('defaults CLUSTER_SCHEDULING_POLICY to none and names the variable for a wrong value', () => {
+    expect(loadConfig({}).cluster.schedulingPolicy).toBe('none');
+    expect(loadConfig({ CLUSTER_SCHEDULING_POLICY: 'rr' }).cluster.schedulingPolicy).toBe('rr');
+    expect(problems({ CLUSTER_SCHEDULING_POLICY: 'random' })[0]).toMatch(/^CLUSTER_SCHEDULING_POLICY="random" is invalid: expected one of none, rr/);
+  });
+
   it('parses spool limits as sizes or a share of free disk, naming the variable when wrong', () => {
     expect(loadConfig({ CRASHMOVER_SPOOL_MAX_BYTES: '500MB' }).crashmover.spoolMaxBytes).toEqual({ bytes: 500e6 });
     expect(loadConfig({ CRASHMOVER_SPOOL_MAX_BYTES: '2GiB' }).crashmover.spoolMaxBytes).toEqual({ bytes: 2 * 1024 ** 3 });

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { int } from '../option';
+import { choice, int } from '../option';
 
 export function defaultWorkerCount(): number {
   return 2 * Math.max(1, os.availableParallelism?.() ?? os.cpus().length) + 1;
@@ -15,6 +15,12 @@ export const clusterOptions = {
     min: 1,
     max: 256,
     doc: 'Worker processes forked by the primary.',
+  }),
+  schedulingPolicy: choice<'none' | 'rr'>({
+    env: 'CLUSTER_SCHEDULING_POLICY',
+    default: 'none',
+    values: ['none', 'rr'],
+    doc: 'How new connections reach the workers. `none`: every worker accepts from the shared socket, so a worker busy with uploads leaves new connections (health probes included) to an idle one; `rr`: the primary accepts and hands connections out in turn (Node’s default on Linux), which spreads idle connections evenly but queues a probe behind a busy worker. `none` kept `/__lbheartbeat__` p99 at 21–37 ms under 4 MB load where `rr` gave 160–600 ms, at the same crashes/s (docs/performance.md).',
   }),
   gracefulTimeoutSeconds: int({
     env: 'GRACEFUL_TIMEOUT',
