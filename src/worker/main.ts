@@ -18,6 +18,7 @@ import { createServer } from './server';
 import { mountMetricsEndpoint } from './metrics/metrics-endpoint';
 import { createWorkerPrometheus } from './metrics/prometheus';
 import { createThrottler } from './throttler';
+import { TurnBudget } from './breakpad/turn-budget';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
@@ -88,6 +89,7 @@ export async function runWorker(config: Config): Promise<void> {
         maxAnnotationSize: b.maxAnnotationSize,
         maxPartHeaderSize: b.maxPartHeaderSize,
         bodyTimeoutMs: b.bodyTimeoutSeconds * 1000,
+        turnBudget: new TurnBudget(b.bytesPerTurn),
       },
       stageSubmitterBearerToken: b.stageSubmitterBearerToken,
       throttler: createThrottler(config.throttler),

@@ -4,6 +4,7 @@ import { Transform, type Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { classifyPart, PartCollector, PayloadBuilder, type Payload } from './payload-parts';
 import type { SubmitHeaders } from './request-headers';
+import type { TurnBudget } from './turn-budget';
 import { bodyTimeout, malformed, Rejection, tooLarge } from './rejection';
 
 export interface PayloadLimits {
@@ -13,6 +14,8 @@ export interface PayloadLimits {
   maxAnnotationSize: number;
   maxPartHeaderSize: number;
   bodyTimeoutMs: number;
+  /** Shared by every upload of this worker. */
+  turnBudget: TurnBudget;
 }
 
 export interface ReadResult extends Payload {
@@ -87,7 +90,7 @@ export function readPayload(req: IncomingMessage, headers: SubmitHeaders, limits
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      req.unpipe(wire);
+      req.off('data', onData).off('end', onEnd);
       for (const s of streams) s.destroy();
       reject(err);
     }
@@ -148,15 +151,28 @@ export function readPayload(req: IncomingMessage, headers: SubmitHeaders, limits
     req.on('close', () => {
       if (!req.complete) fail(new ClientAborted());
     });
-    req.on('end', () => {
+    // Not req.pipe(wire): the body also waits when this turn's budget is spent.
+    const resume = () => {
+      if (!settled) req.resume();
+    };
+    function onData(chunk: Buffer): void {
+      const flowing = wire.write(chunk);
+      const inBudget = limits.turnBudget.spend(chunk.length);
+      if (flowing && inBudget) return;
+      req.pause();
+      if (!flowing) wire.once('drain', resume);
+      else limits.turnBudget.waitForNextTurn(resume);
+    }
+    function onEnd(): void {
       if (wire.count === 0) fail(malformed('no_content_length'));
-    });
+      else wire.end();
+    }
+    req.on('data', onData).on('end', onEnd);
 
     let tail: Writable = wire;
     for (const next of streams.slice(1)) {
       (tail as Transform).pipe(next);
       tail = next;
     }
-    req.pipe(wire);
   });
 }

@@ -6,6 +6,7 @@ import { Rejection } from '../../../src/worker/breakpad/rejection';
 import { checkSubmitHeaders } from '../../../src/worker/breakpad/request-headers';
 import { multipartBody, type Part } from '../../../src/tools/multipart-body';
 import { fakeRequest } from './fake-request';
+import { TurnBudget } from '../../../src/worker/breakpad/turn-budget';
 
 const LIMITS: PayloadLimits = {
   maxPayloadSize: 26214400,
@@ -14,6 +15,7 @@ const LIMITS: PayloadLimits = {
   maxAnnotationSize: 5242880,
   maxPartHeaderSize: 16384,
   bodyTimeoutMs: 30000,
+  turnBudget: new TurnBudget(512 * 1024),
 };
 const B = 'XyZboundary';
 
@@ -60,6 +62,18 @@ describe('readPayload', () => {
       expect(r.payload).toBe('multipart');
       expect(r.notes).toEqual([]);
       expect(r.payloadSize).toBe(body.length);
+    }
+  });
+
+  it('reads the same bytes when every chunk exceeds the turn budget and waits for the next turn', async () => {
+    const big = Buffer.alloc(300_000, 7);
+    const body = multipartBody([{ name: 'ProductName', data: 'Firefox' }, { name: 'upload_file_minidump', data: big, filename: 'x.dmp' }], B);
+    for (const gzip of [false, true]) {
+      const wire = gzip ? gzipSync(body) : body;
+      const r = await read(wire, { gzip, chunks: 9, limits: { turnBudget: new TurnBudget(1) } });
+      expect(r.annotations.ProductName).toBe('Firefox');
+      expect(toBuffer(r.dumps.get('upload_file_minidump')!).equals(big)).toBe(true);
+      expect(r.payloadSize).toBe(wire.length);
     }
   });
 
