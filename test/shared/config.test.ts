@@ -47,6 +47,18 @@ describe('loadConfig', () => {
     expect(all.join('\n')).toMatch(/CRASHMOVER_CRASHSTORAGE_CLASS="ftp" is invalid: expected one of fs, noop, gcs, s3/);
   });
 
+  it('reads integers and numbers written in full, trimmed, within their range', () => {
+    expect(loadConfig({ WORKERS: ' 4 ' }).cluster.workers).toBe(4);
+    expect(loadConfig({ CRASHMOVER_RETRY_SLEEP_SECONDS: '.5' }).crashmover.retrySleepSeconds).toBe(0.5);
+    expect(loadConfig({ CRASHMOVER_RETRY_SLEEP_SECONDS: '2.' }).crashmover.retrySleepSeconds).toBe(2);
+    for (const bad of ['1e3', '4.0', '0x10', '9007199254740993', '-1', '300']) {
+      expect(problems({ WORKERS: bad })[0]).toBe(`WORKERS="${bad}" is invalid: expected an integer from 1 to 256 (an integer from 1 to 256).`);
+    }
+    for (const bad of ['1e3', 'Infinity', 'NaN', '1.2.3', '-']) {
+      expect(problems({ CRASHMOVER_RETRY_SLEEP_SECONDS: bad })[0]).toMatch(/^CRASHMOVER_RETRY_SLEEP_SECONDS=".*" is invalid: expected a number/);
+    }
+  });
+
   it('accepts Antenna class paths and rule paths as aliases', () => {
     const c = loadConfig({
       CRASHMOVER_CRASHSTORAGE_CLASS: 'antenna.ext.fs.crashstorage.FSCrashStorage',

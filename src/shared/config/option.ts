@@ -1,5 +1,3 @@
-import { z } from 'zod';
-
 /**
  * One environment variable: its name, Antenna-compatible aliases, default,
  * documentation and a parser that turns the raw string into a typed value.
@@ -22,11 +20,13 @@ export interface Option<T> {
 export type Section = Record<string, Option<unknown>>;
 export type SectionValue<S extends Section> = { [K in keyof S]: S[K] extends Option<infer T> ? T : never };
 
-function zodParser<T>(schema: z.ZodType<T>): (raw: string) => T {
+/** A number written in full (no exponent, no hex), within [min, max]. */
+function numberParser(pattern: RegExp, min: number, max: number, expected: string): (raw: string) => number {
   return (raw) => {
-    const result = schema.safeParse(raw);
-    if (!result.success) throw new Error(result.error.issues[0]?.message ?? 'invalid value');
-    return result.data;
+    const text = raw.trim();
+    const value = Number(text);
+    if (!pattern.test(text) || !Number.isFinite(value) || value < min || value > max) throw new Error(`expected ${expected}`);
+    return value;
   };
 }
 
@@ -51,26 +51,16 @@ export function int(o: Common & { default?: number; min?: number; max?: number }
   const max = o.max ?? Number.MAX_SAFE_INTEGER;
   const expected =
     o.max !== undefined ? `an integer from ${min} to ${max}` : o.min !== undefined ? `an integer ≥ ${min}` : 'an integer';
-  const schema = z
-    .string()
-    .trim()
-    .regex(/^-?\d+$/, `expected ${expected}`)
-    .transform(Number)
-    .pipe(z.number().int().min(min, `expected ${expected}`).max(max, `expected ${expected}`));
-  return { ...o, default: o.default?.toString(), expected, parse: required(zodParser(schema), o.default?.toString()) };
+  const parse = numberParser(/^-?\d+$/, min, max, expected);
+  return { ...o, default: o.default?.toString(), expected, parse: required(parse, o.default?.toString()) };
 }
 
 export function num(o: Common & { default?: number; min?: number; max?: number }): Option<number> {
   const min = o.min ?? -Infinity;
   const max = o.max ?? Infinity;
   const expected = o.max !== undefined ? `a number from ${min} to ${max}` : o.min !== undefined ? `a number ≥ ${min}` : 'a number';
-  const schema = z
-    .string()
-    .trim()
-    .regex(/^-?(\d+(\.\d*)?|\.\d+)$/, `expected ${expected}`)
-    .transform(Number)
-    .pipe(z.number().min(min, `expected ${expected}`).max(max, `expected ${expected}`));
-  return { ...o, default: o.default?.toString(), expected, parse: required(zodParser(schema), o.default?.toString()) };
+  const parse = numberParser(/^-?(\d+(\.\d*)?|\.\d+)$/, min, max, expected);
+  return { ...o, default: o.default?.toString(), expected, parse: required(parse, o.default?.toString()) };
 }
 
 const TRUE = ['1', 'true', 'yes', 'on'];
