@@ -10,6 +10,7 @@ import { crashBody, type CrashBody } from './lib/bodies';
 import { sampleHeartbeat } from './lib/heartbeat';
 import { runLoad, stopLoad } from './lib/load';
 import { parseOptions, SIZES, USAGE, UsageError, type Options, type SizeName } from './lib/options';
+import { chartTitle, renderChart } from './lib/chart';
 import { computeRatios, evaluateTargets, formatTable, formatTargets, type RunRecord } from './lib/report';
 import { sampleRss, treeRss } from './lib/rss';
 import { killAllNow, ROOT, startServer, type Server, type ServerKind } from './lib/servers';
@@ -190,6 +191,8 @@ async function main(): Promise<void> {
   };
   mkdirSync(path.dirname(o.out), { recursive: true });
   writeFileSync(o.out, JSON.stringify(result, null, 2) + '\n');
+  const chartPath = o.out.replace(/\.json$/, '') + '.svg';
+  writeFileSync(chartPath, renderChart(runs, chartTitle(result)));
 
   const out = process.stdout;
   out.write(`\nAntenna bench — ${o.workers} workers per server, ${o.durationS} s per run, node ${process.version}, ${result.host.cpus} CPUs, load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')} before\n`);
@@ -199,7 +202,7 @@ async function main(): Promise<void> {
   );
   out.write(formatTable(runs) + '\n\n');
   out.write('Targets\n' + formatTargets(targets) + '\n\n');
-  out.write(`${runs.length}/${runCount} runs in ${totalS.toFixed(0)} s; results in ${o.out}\n`);
+  out.write(`${runs.length}/${runCount} runs in ${totalS.toFixed(0)} s; results in ${o.out}, chart in ${chartPath}\n`);
   if (failure) throw failure;
   if (aborted) {
     log('bench: interrupted');
