@@ -32,6 +32,24 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeou
   }
 }
 
+/** The pids of the fleet once it has `count` workers. */
+function workerPids(server: RunningServer, count: number): Promise<number[]> {
+  return waitFor(`${count} workers`, async () => {
+    const v = await fleet(server);
+    return v.workers.length === count ? v.workers.map((w) => w.pid) : undefined;
+  });
+}
+
+/** Runs `fn` while process `pid` is stopped (SIGSTOP), and lets it go on afterwards. */
+async function whileStopped<T>(pid: number, fn: () => Promise<T>): Promise<T> {
+  process.kill(pid, 'SIGSTOP');
+  try {
+    return await fn();
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
+}
+
 function smallCrash(i: number) {
   return crashBody(crashParts({ ProductName: 'Test', Version: String(i) }, { upload_file_minidump: fakeDump(4000, i) }));
 }
@@ -101,12 +119,8 @@ describe('fleet health', () => {
   it('marks a worker that stopped reporting as unresponsive, and /__heartbeat__ turns 503 when storage fails', async () => {
     const server = await startServer({ WORKERS: '2', HEARTBEAT_INTERVAL: '100', HEALTH_CHECK_INTERVAL: '1' });
     try {
-      const pids = await waitFor('2 workers', async () => {
-        const v = await fleet(server);
-        return v.workers.length === 2 ? v.workers.map((w) => w.pid) : undefined;
-      });
-      process.kill(pids[0]!, 'SIGSTOP');
-      try {
+      const pids = await workerPids(server, 2);
+      await whileStopped(pids[0]!, async () => {
         // The stopped worker cannot answer; whichever answers must report it.
         const view = await waitFor('the stopped worker marked unresponsive', async () => {
           const r = await get(`${server.url}/__heartbeat__`, { timeoutMs: 1000 });
@@ -114,9 +128,7 @@ describe('fleet health', () => {
           return v.workers.find((w) => w.pid === pids[0])?.unresponsive ? v : undefined;
         });
         expect(view.workers.find((w) => w.pid === pids[1])?.unresponsive).toBe(false);
-      } finally {
-        process.kill(pids[0]!, 'SIGCONT');
-      }
+      });
 
       // Storage root replaced by a file: the health check fails on every worker.
       const moved = `${server.fsRoot}.moved`;
@@ -194,10 +206,7 @@ describe('zero-downtime reload', () => {
   it('SIGHUP replaces every worker one at a time while no request fails', async () => {
     const server = await startServer({ WORKERS: '2', HEARTBEAT_INTERVAL: '200' });
     try {
-      const before = await waitFor('2 workers', async () => {
-        const v = await fleet(server);
-        return v.workers.length === 2 ? v.workers.map((w) => w.pid) : undefined;
-      });
+      const before = await workerPids(server, 2);
       const answers: Outcome[] = [];
       let running = true;
       const clients = Array.from({ length: 4 }, async (_, c) => {
@@ -250,21 +259,15 @@ describe('connection scheduling', () => {
   async function unansweredWithOneWorkerStopped(env: Record<string, string>, n: number): Promise<number> {
     const server = await startServer({ WORKERS: '2', ...env });
     try {
-      const pids = await waitFor('2 workers', async () => {
-        const v = await fleet(server);
-        return v.workers.length === 2 ? v.workers.map((w) => w.pid) : undefined;
-      });
-      process.kill(pids[0]!, 'SIGSTOP');
-      try {
+      const pids = await workerPids(server, 2);
+      return await whileStopped(pids[0]!, async () => {
         let unanswered = 0;
         for (let i = 0; i < n; i++) {
           const a = await settle(get(`${server.url}/__lbheartbeat__`, { timeoutMs: 2000 }));
           if (!isAnswer(a) || a.status !== 200) unanswered++;
         }
         return unanswered;
-      } finally {
-        process.kill(pids[0]!, 'SIGCONT');
-      }
+      });
     } finally {
       await server.stop();
     }
