@@ -20,7 +20,7 @@ export const clusterOptions = {
     env: 'CLUSTER_SCHEDULING_POLICY',
     default: 'none',
     values: ['none', 'rr'],
-    doc: 'How new connections reach the workers. `none`: every worker accepts from the shared socket, so a worker busy with uploads leaves new connections (health probes included) to an idle one; `rr`: the primary accepts and hands connections out in turn (Node’s default on Linux), which spreads idle connections evenly but queues a probe behind a busy worker. `none` kept `/__lbheartbeat__` p99 at 21–37 ms under 4 MB load where `rr` gave 160–600 ms, at the same crashes/s (docs/performance.md).',
+    doc: 'How new connections reach the workers. `none`: every worker accepts from the shared socket, so a worker busy with uploads leaves new connections (health probes included) to an idle one; `rr`: the primary accepts and hands connections out in turn (Node’s default on Linux), which spreads idle connections evenly but queues a probe behind a busy worker. `none` kept `/__lbheartbeat__` p99 at 21–37 ms under 4 MB load where `rr` gave 160–600 ms, at the same crashes/s (docs/performance.md). The cost: connections opened in a burst (a balancer filling its pool) can land on a few workers and stay there; if the balancer keeps connections for long and saves wait on a remote store, watch the per-worker `save_queue_size` in `/__heartbeat__` and prefer `rr` when it is uneven.',
   }),
   gracefulTimeoutSeconds: int({
     env: 'GRACEFUL_TIMEOUT',
