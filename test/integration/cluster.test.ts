@@ -263,7 +263,7 @@ describe('connection scheduling', () => {
       return await whileStopped(pids[0]!, async () => {
         let unanswered = 0;
         for (let i = 0; i < n; i++) {
-          const a = await settle(get(`${server.url}/__lbheartbeat__`, { timeoutMs: 2000 }));
+          const a = await settle(get(`${server.url}/__lbheartbeat__`, { timeoutMs: 5000 }));
           if (!isAnswer(a) || a.status !== 200) unanswered++;
         }
         return unanswered;
