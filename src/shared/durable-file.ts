@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import type { Bytes } from './crash-report';
 
 /** Makes a directory's entries (a rename, a new file) durable. */
 export async function fsyncDir(dir: string): Promise<void> {
@@ -46,7 +47,7 @@ export interface PreparedFile {
  * Writes `data` to a temporary file in `tmpDir` (default: the target's
  * directory) and fsyncs it. A failure leaves no file behind.
  */
-export async function prepareFile(target: string, data: Buffer | readonly Buffer[], tmpDir = path.dirname(target)): Promise<PreparedFile> {
+export async function prepareFile(target: string, data: Bytes, tmpDir = path.dirname(target)): Promise<PreparedFile> {
   const tmp = path.join(tmpDir, `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
   const fh = await open(tmp, 'wx', 0o644);
   try {
@@ -78,7 +79,7 @@ export async function prepareFile(target: string, data: Buffer | readonly Buffer
  * target's directory (once for many files) to make the name durable. A
  * failure leaves no partial file behind under either name.
  */
-export async function writeFileDurably(target: string, data: Buffer | readonly Buffer[], tmpDir = path.dirname(target)): Promise<void> {
+export async function writeFileDurably(target: string, data: Bytes, tmpDir = path.dirname(target)): Promise<void> {
   await (await prepareFile(target, data, tmpDir)).commit();
 }
 

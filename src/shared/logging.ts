@@ -104,10 +104,13 @@ function stdoutSink(): (line: string) => void {
       // stdout is gone: nothing left to tell.
     }
   };
+  const idle = () => {
+    writing = false;
+    for (const resolve of idleWaiters.splice(0)) resolve();
+  };
   const next = () => {
     if (!pending) {
-      writing = false;
-      for (const resolve of idleWaiters.splice(0)) resolve();
+      idle();
       return;
     }
     writing = true;
@@ -116,10 +119,7 @@ function stdoutSink(): (line: string) => void {
     const writeFrom = (offset: number) => {
       write(1, buf, offset, buf.length - offset, null, (err, n) => {
         if (err?.code === 'EAGAIN') setTimeout(() => writeFrom(offset), 10);
-        else if (err) {
-          writing = false;
-          for (const resolve of idleWaiters.splice(0)) resolve();
-        }
+        else if (err) idle();
         else if (offset + n < buf.length) writeFrom(offset + n);
         else next();
       });

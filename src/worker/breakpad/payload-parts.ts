@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import type { Bytes } from '../../shared/crash-report';
+import { toBuffer, type Bytes } from '../../shared/crash-report';
 import { malformed, tooLarge } from './rejection';
 
 /** What a crash report's multipart body holds, before enrichment (SPEC §1.2). */
@@ -56,7 +56,7 @@ export class PartCollector {
   }
 
   bytes(): Buffer {
-    return this.received.length === 1 ? this.received[0]! : Buffer.concat(this.received, this.size);
+    return toBuffer(this.received);
   }
 
   /** The bytes as the chunks they arrived in, without copying them. */

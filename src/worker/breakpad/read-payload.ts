@@ -40,12 +40,11 @@ export class ClientAborted extends Error {
   }
 }
 
-/** Counts bytes as they pass and fails with `onExceed()` past `max`. */
-function byteCounter(max: number, onChunk: () => void): Transform & { count: number } {
+/** Counts bytes as they pass and fails with 413 past `max`. */
+function byteCounter(max: number): Transform & { count: number } {
   const counter = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       counter.count += chunk.length;
-      onChunk();
       if (counter.count > max) cb(tooLarge());
       else cb(null, chunk);
     },
@@ -73,9 +72,9 @@ export function readPayload(req: IncomingMessage, headers: SubmitHeaders, limits
     const timer = setTimeout(() => fail(bodyTimeout()), limits.bodyTimeoutMs);
     const started = performance.now();
 
-    const wire = byteCounter(limits.maxPayloadSize, () => timer.refresh());
+    let wireBytes = 0;
     const gunzip = headers.compressed ? createGunzip({ chunkSize: GUNZIP_CHUNK_SIZE }) : undefined;
-    const inflated = gunzip ? byteCounter(limits.maxDecompressedSize, () => {}) : undefined;
+    const inflated = gunzip ? byteCounter(limits.maxDecompressedSize) : undefined;
     const parser = Busboy({
       // busboy only knows multipart/form-data; multipart/mixed bodies share its syntax.
       headers: { 'content-type': `multipart/form-data; boundary="${headers.boundary}"` },
@@ -84,7 +83,8 @@ export function readPayload(req: IncomingMessage, headers: SubmitHeaders, limits
     });
     const builder = new PayloadBuilder();
 
-    const streams = [wire, gunzip, inflated, parser].filter((s): s is NonNullable<typeof s> => s !== undefined);
+    const streams = [gunzip, inflated, parser].filter((s): s is NonNullable<typeof s> => s !== undefined);
+    const head = streams[0]!;
 
     function fail(err: unknown): void {
       if (settled) return;
@@ -135,7 +135,7 @@ export function readPayload(req: IncomingMessage, headers: SubmitHeaders, limits
         clearTimeout(timer);
         resolve({
           ...payload,
-          payloadSize: wire.count,
+          payloadSize: wireBytes,
           decompressMs: gunzip ? performance.now() - started : undefined,
         });
       } catch (err) {
@@ -143,7 +143,6 @@ export function readPayload(req: IncomingMessage, headers: SubmitHeaders, limits
       }
     });
 
-    wire.on('error', fail);
     gunzip?.on('error', (err: Error) => fail(err instanceof Rejection ? err : malformed('bad_gzip')));
     inflated?.on('error', fail);
 
@@ -151,25 +150,33 @@ export function readPayload(req: IncomingMessage, headers: SubmitHeaders, limits
     req.on('close', () => {
       if (!req.complete) fail(new ClientAborted());
     });
-    // Not req.pipe(wire): the body also waits when this turn's budget is spent.
+    // Not req.pipe(): each chunk is counted against the wire-size limit and
+    // the idle timeout here, and the body also waits when this turn's budget
+    // is spent.
     const resume = () => {
       if (!settled) req.resume();
     };
     function onData(chunk: Buffer): void {
-      const flowing = wire.write(chunk);
+      wireBytes += chunk.length;
+      timer.refresh();
+      if (wireBytes > limits.maxPayloadSize) {
+        fail(tooLarge());
+        return;
+      }
+      const flowing = head.write(chunk);
       const inBudget = limits.turnBudget.spend(chunk.length);
       if (flowing && inBudget) return;
       req.pause();
-      if (!flowing) wire.once('drain', resume);
+      if (!flowing) head.once('drain', resume);
       else limits.turnBudget.waitForNextTurn(resume);
     }
     function onEnd(): void {
-      if (wire.count === 0) fail(malformed('no_content_length'));
-      else wire.end();
+      if (wireBytes === 0) fail(malformed('no_content_length'));
+      else head.end();
     }
     req.on('data', onData).on('end', onEnd);
 
-    let tail: Writable = wire;
+    let tail: Writable = head;
     for (const next of streams.slice(1)) {
       (tail as Transform).pipe(next);
       tail = next;
