@@ -2,6 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Config } from '../shared/config';
 import {
   isMessage,
+  sendIpc,
   type ListeningMessage,
   type PrimaryToWorker,
   type StartupFailedMessage,
@@ -37,6 +38,10 @@ const MAX_BACKOFF_MS = 10_000;
 
 function describeExit(code: number | null, signal: string | null): string {
   return signal ? `signal ${signal}` : `exit code ${code}`;
+}
+
+function describeIpcError(err: Error): string {
+  return (err as NodeJS.ErrnoException).code ?? err.message;
 }
 
 /**
@@ -84,8 +89,11 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
   let reloading = false;
   let announcedReady = false;
 
+  /** A worker can die while a message is on its way: that is logged, never fatal to the primary. */
+  const sendTo = (worker: Worker, msg: PrimaryToWorker) =>
+    sendIpc(worker.process, msg, (err) => log.warn(`message ${msg.type} to worker ${worker.process.pid} not delivered (${describeIpcError(err)}); the worker is exiting`));
   const broadcast = (msg: PrimaryToWorker) => {
-    for (const { worker } of tracked.values()) if (worker.isConnected()) worker.send(msg);
+    for (const { worker } of tracked.values()) sendTo(worker, msg);
   };
 
   function fork(): Tracked {
@@ -93,6 +101,8 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
     const t: Tracked = { worker, listening: false, retiring: false };
     tracked.set(worker.id, t);
     fleet.add(worker.process.pid!);
+    // Every send goes through sendTo; this keeps any other channel error from killing the primary.
+    worker.on('error', (err: Error) => log.warn(`worker ${worker.process.pid}: ${describeIpcError(err)}`));
     worker.on('message', (msg: unknown) => {
       if (isMessage<ListeningMessage>(msg, 'antenna:listening')) {
         t.listening = true;
@@ -103,7 +113,7 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
       } else if (isMessage<StartupFailedMessage>(msg, 'antenna:startup-failed')) {
         lastStartupFailure = msg.reason;
       } else {
-        prometheus?.onWorkerMessage(worker, msg);
+        prometheus?.onWorkerMessage((reply) => sendTo(worker, reply), msg);
       }
     });
     return t;
@@ -143,7 +153,7 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
   /** Asks a worker to drain and exit; kills it after GRACEFUL_TIMEOUT. */
   async function retire(t: Tracked): Promise<void> {
     t.retiring = true;
-    if (t.worker.isConnected()) t.worker.send({ type: 'antenna:shutdown' } satisfies PrimaryToWorker);
+    sendTo(t.worker, { type: 'antenna:shutdown' });
     const timer = setTimeout(() => {
       log.error(`worker ${t.worker.process.pid} did not drain within ${config.cluster.gracefulTimeoutSeconds} s; killing it`);
       t.worker.process.kill('SIGKILL');

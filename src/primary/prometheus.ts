@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
 import { AggregatorRegistry, Counter, Gauge, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
-import { isMessage, type SpoolView, type PromCollectResponse, type PromScrapeRequest, type PrimaryToWorker } from '../shared/ipc';
+import { isMessage, sendIpc, type SpoolView, type PromCollectResponse, type PromScrapeRequest, type PrimaryToWorker } from '../shared/ipc';
 import { PROM_ONLY } from '../shared/metrics/catalog';
 
 export interface PrimaryPrometheusOptions {
@@ -66,7 +66,11 @@ export function createPrimaryPrometheus(opts: PrimaryPrometheusOptions) {
       }
       pending.set(id, entry);
       if (workers.length === 0) finish();
-      for (const w of workers) w!.send({ type: 'antenna:prom-collect', id } satisfies PrimaryToWorker);
+      // A worker that dies before answering counts as answered, so the scrape does not wait for the timeout.
+      const gone = () => {
+        if (--entry.waiting <= 0) entry.done();
+      };
+      for (const w of workers) if (!sendIpc(w!.process, { type: 'antenna:prom-collect', id }, gone)) gone();
     });
   }
 
@@ -78,7 +82,7 @@ export function createPrimaryPrometheus(opts: PrimaryPrometheusOptions) {
   }
 
   /** Handles the Prometheus messages of one worker; returns true when `msg` was one. */
-  function onWorkerMessage(worker: { send(msg: PrimaryToWorker): void }, msg: unknown): boolean {
+  function onWorkerMessage(reply: (msg: PrimaryToWorker) => void, msg: unknown): boolean {
     if (isMessage<PromCollectResponse>(msg, 'antenna:prom-json')) {
       const entry = pending.get(msg.id);
       if (entry) {
@@ -89,8 +93,8 @@ export function createPrimaryPrometheus(opts: PrimaryPrometheusOptions) {
     }
     if (isMessage<PromScrapeRequest>(msg, 'antenna:prom-scrape')) {
       scrape().then(
-        ({ text, contentType }) => worker.send({ type: 'antenna:prom-text', id: msg.id, text, contentType }),
-        (err: Error) => worker.send({ type: 'antenna:prom-text', id: msg.id, error: err.message }),
+        ({ text, contentType }) => reply({ type: 'antenna:prom-text', id: msg.id, text, contentType }),
+        (err: Error) => reply({ type: 'antenna:prom-text', id: msg.id, error: err.message }),
       );
       return true;
     }

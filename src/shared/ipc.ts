@@ -85,3 +85,24 @@ export type WorkerToPrimary = ListeningMessage | WorkerReport | StartupFailedMes
 export function isMessage<T extends { type: string }>(msg: unknown, type: T['type']): msg is T {
   return typeof msg === 'object' && msg !== null && (msg as { type?: unknown }).type === type;
 }
+
+/** The sending end of a Node IPC channel: a worker's ChildProcess in the primary, `process` in a worker. */
+export interface IpcChannel {
+  readonly connected: boolean;
+  send?(message: unknown, sendHandle: undefined, options: object, callback: (error: Error | null) => void): boolean;
+}
+
+/**
+ * Sends `msg` without ever throwing or emitting 'error'. The peer can die
+ * between the `connected` check and the write; a send() without a callback
+ * then emits an unhandled 'error' (EPIPE) that kills this process. Returns
+ * false when the channel was already closed; `onError` hears of a write that
+ * failed afterwards.
+ */
+export function sendIpc(channel: IpcChannel, msg: PrimaryToWorker | WorkerToPrimary, onError?: (err: Error) => void): boolean {
+  if (!channel.send || !channel.connected) return false;
+  channel.send(msg, undefined, {}, (err) => {
+    if (err) onError?.(err);
+  });
+  return true;
+}

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../shared/config';
-import { isMessage, type FleetMessage, type ShutdownMessage, type WorkerToPrimary } from '../shared/ipc';
+import { isMessage, sendIpc, type FleetMessage, type ShutdownMessage, type WorkerToPrimary } from '../shared/ipc';
 import { componentLogger, createLogger, flushLogs } from '../shared/logging';
 import { fanOut } from '../shared/metrics';
 import { errorReporterFromConfig, statsdFromConfig } from '../shared/observability';
@@ -22,8 +22,9 @@ import { TurnBudget } from './breakpad/turn-budget';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
+/** To the primary; if it is gone, node:cluster ends this worker on 'disconnect' anyway. */
 function send(msg: WorkerToPrimary): void {
-  if (process.send && process.connected) process.send(msg);
+  sendIpc(process, msg);
 }
 
 /** One worker: the HTTP app with its own crashmover pool. */
