@@ -247,11 +247,25 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGHUP', () => void reload());
 
+  let spoolScanError: string | undefined;
   const tick = setInterval(() => {
     const view = fleet.view();
     deps.metrics.gauge('collector.crashmover.save_queue_size', view.saveQueueSize);
     if (spool) {
-      void spool.scan().then((spoolView) => broadcast({ ...view, spool: spoolView }));
+      // A listing that fails (the spool directory replaced or unreadable) is logged
+      // when it starts and when it ends; the fleet view still goes out every tick.
+      void spool.scan().then(
+        (spoolView) => {
+          if (spoolScanError !== undefined) log.info(`spool: ${config.crashmover.spoolDir} can be listed again`);
+          spoolScanError = undefined;
+          broadcast({ ...view, spool: spoolView });
+        },
+        (err: Error) => {
+          if (spoolScanError !== err.message) log.error(`spool: cannot list ${config.crashmover.spoolDir} (${err.message}); check that CRASHMOVER_SPOOL_DIR is a directory this user can read`);
+          spoolScanError = err.message;
+          broadcast(view);
+        },
+      );
     } else {
       broadcast(view);
     }

@@ -109,6 +109,31 @@ describe('spool: SIGKILL of the whole process tree', () => {
   });
 });
 
+describe('spool: a spool directory the primary cannot list', () => {
+  it('logs the cause, keeps the node serving, and says when it can list it again', async () => {
+    const dir = tempDir();
+    const fsRoot = path.join(dir, 'crashes');
+    const server = await startServer(spoolEnv(dir, fsRoot));
+    const claimed = path.join(dir, 'spool', 'claimed');
+    try {
+      renameSync(claimed, `${claimed}.moved`);
+      writeFileSync(claimed, 'not a directory');
+      await server.waitForLog(/spool: cannot list .*ENOTDIR.*check that CRASHMOVER_SPOOL_DIR is a directory this user can read/);
+      await sleep(1000); // five more heartbeats, each with a failing listing
+      expect(server.proc.exitCode).toBeNull();
+      expect((await get(`${server.url}/__lbheartbeat__`)).status).toBe(200);
+      expect(server.logs.filter((l) => /spool: cannot list/.test(l.raw))).toHaveLength(1);
+
+      rmSync(claimed);
+      renameSync(`${claimed}.moved`, claimed);
+      await server.waitForLog(/spool: .* can be listed again/);
+      expect((await submit(server, 1)).status).toBe(200);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('spool: drain on SIGTERM, and npm run spool', () => {
   const tool = path.resolve(__dirname, '..', '..', 'dist', 'tools', 'spool.js');
   const runTool = (env: Record<string, string>, ...args: string[]) =>
