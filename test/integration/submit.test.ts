@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
-import { crashBody, crashFiles, crashIdFrom, crashParts, fakeDump, rawCrashKey, readStored, storedFiles } from '../support/crashes';
+import { crashBody, crashFiles, crashIdFrom, crashParts, fakeDump, multipartBody, rawCrashKey, readStored, storedFiles } from '../support/crashes';
 import { post } from '../support/http';
 import { startServer, type RunningServer } from '../support/server';
 
@@ -130,6 +130,11 @@ describe('POST /submit: every rejection of SPEC §1.1', () => {
   it('no boundary', async () => {
     const { body } = good();
     await expectRejected(submit(body, { 'Content-Type': 'multipart/form-data' }), 400, 'Discarded=malformed_no_boundary');
+  });
+  it('a boundary longer than 252 characters counts as none', async () => {
+    const boundary = 'b'.repeat(300);
+    const body = multipartBody(crashParts({ ProductName: 'Test' }, {}), boundary);
+    await expectRejected(submit(body, { 'Content-Type': `multipart/form-data; boundary=${boundary}` }), 400, 'Discarded=malformed_no_boundary');
   });
   it('Content-Length 0', async () => {
     const { contentType } = good();

@@ -69,22 +69,29 @@ function byteCounter(max: number): Transform & { count: number } {
 export function readPayload(req: IncomingMessage, headers: SubmitHeaders, limits: PayloadLimits): Promise<ReadResult> {
   return new Promise<ReadResult>((resolve, reject) => {
     let settled = false;
-    const timer = setTimeout(() => fail(bodyTimeout()), limits.bodyTimeoutMs);
     const started = performance.now();
 
     let wireBytes = 0;
+    let parser: ReturnType<typeof Busboy>;
+    try {
+      parser = Busboy({
+        // busboy only knows multipart/form-data; multipart/mixed bodies share its syntax.
+        headers: { 'content-type': `multipart/form-data; boundary="${headers.boundary}"` },
+        limits: { parts: limits.maxParts, headerSize: limits.maxPartHeaderSize },
+        isPartAFile: () => true,
+      });
+    } catch {
+      // The header checks already refuse what busboy cannot take; this is a backstop.
+      reject(malformed('invalid_payload_structure'));
+      return;
+    }
     const gunzip = headers.compressed ? createGunzip({ chunkSize: GUNZIP_CHUNK_SIZE }) : undefined;
     const inflated = gunzip ? byteCounter(limits.maxDecompressedSize) : undefined;
-    const parser = Busboy({
-      // busboy only knows multipart/form-data; multipart/mixed bodies share its syntax.
-      headers: { 'content-type': `multipart/form-data; boundary="${headers.boundary}"` },
-      limits: { parts: limits.maxParts, headerSize: limits.maxPartHeaderSize },
-      isPartAFile: () => true,
-    });
     const builder = new PayloadBuilder();
 
     const streams = [gunzip, inflated, parser].filter((s): s is NonNullable<typeof s> => s !== undefined);
     const head = streams[0]!;
+    const timer = setTimeout(() => fail(bodyTimeout()), limits.bodyTimeoutMs);
 
     function fail(err: unknown): void {
       if (settled) return;

@@ -12,6 +12,13 @@ export interface SubmitHeaders {
 
 const MULTIPART_TYPES = ['multipart/form-data', 'multipart/mixed'];
 
+/**
+ * The longest boundary the multipart parser can search for (its needle,
+ * CRLF + "--" + boundary, is at most 256 bytes). RFC 2046 allows 70; longer
+ * ones are accepted as far as they can be parsed, like Antenna does.
+ */
+export const MAX_BOUNDARY_LENGTH = 252;
+
 function boundaryParam(params: string[]): string | undefined {
   for (const param of params) {
     const eq = param.indexOf('=');
@@ -36,7 +43,8 @@ export function checkSubmitHeaders(headers: IncomingHttpHeaders, maxPayloadSize:
   if (!MULTIPART_TYPES.includes(mediaType)) throw malformed('wrong_content_type');
 
   const boundary = boundaryParam(params);
-  if (boundary === undefined) throw malformed('no_boundary');
+  // A boundary too long to parse is as good as none; answering here reads no body.
+  if (boundary === undefined || Buffer.byteLength(boundary) > MAX_BOUNDARY_LENGTH) throw malformed('no_boundary');
 
   const rawLength = headers['content-length'];
   const chunked = /\bchunked\b/i.test(headers['transfer-encoding'] ?? '');

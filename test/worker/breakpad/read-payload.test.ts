@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { toBuffer } from '../../../src/shared/crash-report';
 import { readPayload, type PayloadLimits } from '../../../src/worker/breakpad/read-payload';
 import { Rejection } from '../../../src/worker/breakpad/rejection';
-import { checkSubmitHeaders } from '../../../src/worker/breakpad/request-headers';
+import { checkSubmitHeaders, MAX_BOUNDARY_LENGTH, type SubmitHeaders } from '../../../src/worker/breakpad/request-headers';
 import { multipartBody, type Part } from '../../../src/tools/multipart-body';
 import { fakeRequest } from './fake-request';
 import { TurnBudget } from '../../../src/worker/breakpad/turn-budget';
@@ -207,6 +207,32 @@ describe('readPayload', () => {
     const names = Object.keys(r.annotations);
     expect(names).toHaveLength(1);
     expect(names[0]!.length).toBeLessThan(1024);
+  });
+
+  it('parses a body with the longest boundary the header check lets through', async () => {
+    const boundary = 'b'.repeat(MAX_BOUNDARY_LENGTH);
+    const body = multipartBody([{ name: 'ProductName', data: 'Firefox' }], boundary);
+    const headers = checkSubmitHeaders({ 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(body.length) }, LIMITS.maxPayloadSize);
+    const r = await readPayload(fakeRequest([body]), headers, LIMITS);
+    expect({ ...r.annotations }).toEqual({ ProductName: 'Firefox' });
+  });
+
+  it('refuses a boundary the parser cannot take with a 400, and leaves no timer behind to fire', async () => {
+    const boundary = 'b'.repeat(MAX_BOUNDARY_LENGTH + 1);
+    const body = multipartBody([{ name: 'ProductName', data: 'Firefox' }], boundary);
+    // Past the header check (which refuses it): the parser's own limit must still end cleanly.
+    const headers: SubmitHeaders = { mediaType: 'multipart/form-data', boundary, compressed: false, contentLength: body.length };
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown) => uncaught.push(err);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const p = readPayload(fakeRequest([body], { hang: true }), headers, { ...LIMITS, bodyTimeoutMs: 20 });
+      expect(await rejected(p)).toBe('400 Discarded=malformed_invalid_payload_structure');
+      await new Promise((r) => setTimeout(r, 100)); // past bodyTimeoutMs
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+    expect(uncaught).toEqual([]);
   });
 
   it('times out a body that stops arriving', async () => {

@@ -1,4 +1,4 @@
-import { checkSubmitHeaders } from '../../../src/worker/breakpad/request-headers';
+import { checkSubmitHeaders, MAX_BOUNDARY_LENGTH } from '../../../src/worker/breakpad/request-headers';
 import { Rejection } from '../../../src/worker/breakpad/rejection';
 
 const MAX = 26214400;
@@ -26,6 +26,11 @@ describe('checkSubmitHeaders', () => {
     expect(rejection({ 'content-type': 'multipart/mixed; charset=utf-8', 'content-length': '10' }).body).toBe(
       'Discarded=malformed_no_boundary',
     );
+  });
+  it('rejects a boundary longer than the parser can search for, as no boundary', () => {
+    const type = (n: number) => `multipart/form-data; boundary="${'b'.repeat(n)}"`;
+    expect(checkSubmitHeaders({ 'content-type': type(MAX_BOUNDARY_LENGTH), 'content-length': '10' }, MAX).boundary).toHaveLength(MAX_BOUNDARY_LENGTH);
+    expect(rejection({ 'content-type': type(MAX_BOUNDARY_LENGTH + 1), 'content-length': '10' }).body).toBe('Discarded=malformed_no_boundary');
   });
   it('rejects Content-Length 0 and a body with no length nor chunking', () => {
     const ct = { 'content-type': 'multipart/form-data; boundary=x' };
