@@ -125,7 +125,7 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
     if (listening < config.cluster.workers) return;
     announcedReady = true;
     log.info(`antenna ready: ${listening} workers listening on ${config.server.host}:${config.server.port}`);
-    process.send?.('ready'); // PM2 wait_ready
+    sendIpc(process, 'ready'); // PM2 wait_ready; a parent that went away meanwhile is no reason to stop
   }
 
   function waitListening(t: Tracked, timeoutMs: number): Promise<boolean> {

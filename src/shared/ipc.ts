@@ -86,6 +86,9 @@ export function isMessage<T extends { type: string }>(msg: unknown, type: T['typ
   return typeof msg === 'object' && msg !== null && (msg as { type?: unknown }).type === type;
 }
 
+/** Primary → PM2 (or any parent with an IPC channel): every worker listens (PM2's `wait_ready`). */
+export type PmReady = 'ready';
+
 /** The sending end of a Node IPC channel: a worker's ChildProcess in the primary, `process` in a worker. */
 export interface IpcChannel {
   readonly connected: boolean;
@@ -99,7 +102,7 @@ export interface IpcChannel {
  * false when the channel was already closed; `onError` hears of a write that
  * failed afterwards.
  */
-export function sendIpc(channel: IpcChannel, msg: PrimaryToWorker | WorkerToPrimary, onError?: (err: Error) => void): boolean {
+export function sendIpc(channel: IpcChannel, msg: PrimaryToWorker | WorkerToPrimary | PmReady, onError?: (err: Error) => void): boolean {
   if (!channel.send || !channel.connected) return false;
   channel.send(msg, undefined, {}, (err) => {
     if (err) onError?.(err);

@@ -169,13 +169,24 @@ class LineTransport extends Transport {
   }
 }
 
+/**
+ * Plain writes to stdout. A reader that went away (a closed pipe, a log
+ * shipper restarting) makes the next write fail with EPIPE as an 'error'
+ * event; unheard, it would end the process, and in the primary the whole
+ * node. Lines that cannot be written are dropped: there is nowhere to say so.
+ */
+function syncStdoutWriter(): (line: string) => void {
+  if (process.stdout.listenerCount('error') === 0) process.stdout.on('error', () => {});
+  return (line) => void process.stdout.write(line + '\n');
+}
+
 export function createLogger(opts: LoggingOptions): Logger {
   const stream = opts.stream;
   const writeLine = stream
     ? (line: string) => void stream.write(line + '\n')
     : opts.asyncStdout
       ? (sharedStdout ??= stdoutSink())
-      : (line: string) => void process.stdout.write(line + '\n');
+      : syncStdoutWriter();
   const threshold = SEVERITY[WINSTON_LEVEL[opts.level]];
   const winstonLogger = winston.createLogger({
     level: WINSTON_LEVEL[opts.level],

@@ -115,6 +115,39 @@ describe('worker supervision', () => {
   });
 });
 
+describe('a primary whose surroundings went away', () => {
+  it('keeps supervising after the reader of its stdout is gone', async () => {
+    const server = await startServer({ WORKERS: '2', HEARTBEAT_INTERVAL: '200' });
+    try {
+      const pids = await workerPids(server, 2);
+      server.proc.stdout!.destroy(); // the log shipper is gone: the next line meets EPIPE
+      process.kill(pids[0]!, 'SIGKILL'); // the primary logs the death and the replacement
+      const view = await waitFor('a replacement worker in the fleet view', async () => {
+        const v = await fleet(server);
+        return v.workers.length === 2 && !v.workers.some((w) => w.pid === pids[0]) ? v : undefined;
+      });
+      expect(view.workers.map((w) => w.pid)).toContain(pids[1]);
+      expect(server.proc.exitCode).toBeNull();
+      expect((await submit(server, smallCrash(1))).status).toBe(200);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('starts and serves when the parent that gave it an IPC channel (PM2) disconnected during start-up', async () => {
+    const server = spawnServer({ WORKERS: '2' }, { ipc: true });
+    server.proc.disconnect();
+    try {
+      await server.waitForLog(/antenna ready/);
+      await sleep(300);
+      expect(server.proc.exitCode).toBeNull();
+      expect(server.stderr.join('')).not.toMatch(/ERR_IPC_CHANNEL_CLOSED|EPIPE/);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('fleet health', () => {
   it('marks a worker that stopped reporting as unresponsive, and /__heartbeat__ turns 503 when storage fails', async () => {
     // 300 ms reports: a worker is unresponsive after 900 ms of silence, long

@@ -37,6 +37,8 @@ export interface SpawnOptions {
   wrap?: (argv: string[]) => string[];
   /** Own process group, so a test can SIGKILL the whole tree at once. */
   detached?: boolean;
+  /** An IPC channel to the primary, as PM2 gives it (`process.send('ready')`). */
+  ipc?: boolean;
 }
 
 export function spawnServer(env: Record<string, string> = {}, opts: SpawnOptions = {}): RunningServer {
@@ -55,7 +57,7 @@ export function spawnServer(env: Record<string, string> = {}, opts: SpawnOptions
       METADATA_SERVER_DETECTION: 'none',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: opts.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
   });
   const logs: LogLine[] = [];
   const stderr: string[] = [];
