@@ -168,9 +168,13 @@ export async function runWorker(config: Config): Promise<void> {
   // systemd and terminals signal the whole process group: drain as the primary would ask.
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('uncaughtException', (err) => {
+  process.on('uncaughtException', (thrown: unknown) => {
+    const err = thrown instanceof Error ? thrown : new Error(`non-Error thrown: ${String(thrown)}`);
     log.error('Unhandled exception', { error: err.message, stack: err.stack });
     errorReporter.capture(err);
+    // The primary only kills workers it asked to stop; a drain stuck after a
+    // bug must not leave this one neither serving nor gone.
+    setTimeout(() => process.exit(1), config.cluster.gracefulTimeoutSeconds * 1000).unref();
     void shutdown('unhandled exception', 1);
   });
   process.off('message', early.message).off('SIGTERM', early.SIGTERM).off('SIGINT', early.SIGINT);
