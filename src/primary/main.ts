@@ -40,7 +40,7 @@ function describeExit(code: number | null, signal: string | null): string {
   return signal ? `signal ${signal}` : `exit code ${code}`;
 }
 
-function describeIpcError(err: Error): string {
+function describeError(err: Error): string {
   return (err as NodeJS.ErrnoException).code ?? err.message;
 }
 
@@ -91,18 +91,23 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
 
   /** A worker can die while a message is on its way: that is logged, never fatal to the primary. */
   const sendTo = (worker: Worker, msg: PrimaryToWorker) =>
-    sendIpc(worker.process, msg, (err) => log.warn(`message ${msg.type} to worker ${worker.process.pid} not delivered (${describeIpcError(err)}); the worker is exiting`));
+    sendIpc(worker.process, msg, (err) => log.warn(`message ${msg.type} to worker ${worker.process.pid} not delivered (${describeError(err)}); the worker is exiting`));
   const broadcast = (msg: PrimaryToWorker) => {
     for (const { worker } of tracked.values()) sendTo(worker, msg);
   };
 
   function fork(): Tracked {
     const worker = cluster.fork();
+    // Every send goes through sendTo; this keeps any other error (a failed spawn, a
+    // failed kill) from killing the primary.
+    worker.on('error', (err: Error) => log.warn(`worker ${worker.process.pid ?? '(not started)'}: ${describeError(err)}`));
+    if (worker.process.pid === undefined) {
+      // EAGAIN/EMFILE/ENFILE: node reports the spawn failure as an 'error' (logged) and never as an exit.
+      throw new Error('no worker process could be started: check the process and open-file limits (ulimit -u, ulimit -n)');
+    }
     const t: Tracked = { worker, listening: false, retiring: false };
     tracked.set(worker.id, t);
-    fleet.add(worker.process.pid!);
-    // Every send goes through sendTo; this keeps any other channel error from killing the primary.
-    worker.on('error', (err: Error) => log.warn(`worker ${worker.process.pid}: ${describeIpcError(err)}`));
+    fleet.add(worker.process.pid);
     worker.on('message', (msg: unknown) => {
       if (isMessage<ListeningMessage>(msg, 'antenna:listening')) {
         t.listening = true;
@@ -117,6 +122,15 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
       }
     });
     return t;
+  }
+
+  /** fork() throws for spawn errors such as ENOMEM; the primary must outlive them. */
+  function tryFork(): Tracked | Error {
+    try {
+      return fork();
+    } catch (err) {
+      return err as Error;
+    }
   }
 
   function maybeAnnounceReady(): void {
@@ -191,11 +205,18 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
       return;
     }
     const delay = Math.min(MAX_BACKOFF_MS, 100 * 2 ** (recentDeaths.length - 1));
-    setTimeout(() => {
+    const diedAt = now;
+    const replace = () => {
       if (shuttingDown) return;
-      const replacement = fork();
-      log.info(`replaced worker ${worker.process.pid} with worker ${replacement.worker.process.pid} after ${delay} ms`);
-    }, delay);
+      const replacement = tryFork();
+      if (replacement instanceof Error) {
+        log.error(`cannot fork a replacement for worker ${worker.process.pid} (${describeError(replacement)}); trying again in ${MAX_BACKOFF_MS} ms`);
+        setTimeout(replace, MAX_BACKOFF_MS);
+      } else {
+        log.info(`replaced worker ${worker.process.pid} with worker ${replacement.worker.process.pid} after ${Date.now() - diedAt} ms`);
+      }
+    };
+    setTimeout(replace, delay);
   });
 
   let shutdownTimer: NodeJS.Timeout | undefined;
@@ -230,7 +251,11 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
       for (const t of old) {
         if (shuttingDown) return;
         if (t.worker.isDead()) continue;
-        const next = fork();
+        const next = tryFork();
+        if (next instanceof Error) {
+          log.error(`reload stopped: cannot fork a new worker (${describeError(next)}); old workers keep serving`);
+          return;
+        }
         if (!(await waitListening(next, 30_000))) {
           log.error(`reload stopped: new worker ${next.worker.process.pid} did not start listening; old workers keep serving`);
           return;

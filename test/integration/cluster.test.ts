@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { crashBody, crashFiles, crashIdFrom, crashParts, fakeDump, rawCrashKey, readStored } from '../support/crashes';
@@ -129,6 +129,26 @@ describe('a primary whose surroundings went away', () => {
       expect(view.workers.map((w) => w.pid)).toContain(pids[1]);
       expect(server.proc.exitCode).toBeNull();
       expect((await submit(server, smallCrash(1))).status).toBe(200);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('cannot fork a replacement (open-file limit reached): logs why, keeps the others serving, and retries', async () => {
+    const server = await startServer({ WORKERS: '2', HEARTBEAT_INTERVAL: '200' });
+    const primary = String(server.proc.pid);
+    try {
+      const pids = await workerPids(server, 2);
+      // No file descriptor left for the new worker's IPC channel: fork fails with EMFILE.
+      const open = readdirSync(`/proc/${primary}/fd`).length;
+      execFileSync('prlimit', ['--pid', primary, `--nofile=${open}:`]);
+      process.kill(pids[0]!, 'SIGKILL');
+      await server.waitForLog(/cannot fork a replacement for worker \d+ \(no worker process could be started: check the process and open-file limits.*\); trying again in 10000 ms/);
+      expect((await submit(server, smallCrash(1))).status).toBe(200);
+      execFileSync('prlimit', ['--pid', primary, '--nofile=4096:']);
+      await server.waitForLog(new RegExp(`replaced worker ${pids[0]} with worker \\d+`), 20000);
+      await workerPids(server, 2);
+      expect(server.proc.exitCode).toBeNull();
     } finally {
       await server.stop();
     }

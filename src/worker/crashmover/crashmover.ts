@@ -74,8 +74,10 @@ export class Crashmover implements CrashSink {
       const job = this.queue.shift()!;
       this.active++;
       this.metrics.gauge(M + 'save_queue_size', this.queue.length);
+      // handle() settles every storage and publish error itself; a rejection here is a bug
+      // elsewhere (logger, metrics) and must still answer the client and free the slot.
       void this.handle(job.crash)
-        .then(job.resolve)
+        .then(job.resolve, () => job.resolve('failed'))
         .finally(() => {
           this.active--;
           this.handled++;

@@ -20,7 +20,10 @@ export function mountMetricsEndpoint(app: Express, opts: MetricsEndpointOptions)
 
   app.get('/metrics', (_req: Request, res: Response) => {
     if (!process.send) {
-      void opts.registry.metrics().then((text) => res.type(opts.registry.contentType).send(text));
+      void opts.registry.metrics().then(
+        (text) => res.type(opts.registry.contentType).send(text),
+        (err: Error) => res.status(500).type('text/plain').send(`Error: cannot collect metrics: ${err.message}`),
+      );
       return;
     }
     const id = nextId++;
@@ -43,7 +46,11 @@ export function mountMetricsEndpoint(app: Express, opts: MetricsEndpointOptions)
       if (isMessage<PromScrapeResponse>(msg, 'antenna:prom-text')) {
         waiting.get(msg.id)?.(msg);
       } else if (isMessage<PromCollectRequest>(msg, 'antenna:prom-collect')) {
-        void opts.registry.getMetricsAsJSON().then((metrics) => opts.send({ type: 'antenna:prom-json', id: msg.id, metrics }));
+        // A collector that throws costs this worker's share of one scrape, not the worker.
+        void opts.registry.getMetricsAsJSON().then(
+          (metrics) => opts.send({ type: 'antenna:prom-json', id: msg.id, metrics }),
+          () => opts.send({ type: 'antenna:prom-json', id: msg.id, metrics: [] }),
+        );
       }
     },
   };

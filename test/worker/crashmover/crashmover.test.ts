@@ -148,4 +148,24 @@ describe('Crashmover', () => {
     expect(await Promise.all([r1, r2])).toEqual(['saved', 'saved']);
     expect(b.saved).toEqual(['a', 'b']);
   });
+
+  it('a bug outside the backends (metrics throwing) answers failed and frees the slot for the next crash', async () => {
+    const b = backends(async () => {});
+    const m = recordingMetrics();
+    let broken = true;
+    const metrics: Metrics = {
+      ...m.metrics,
+      timing: (n, ms, t) => {
+        if (broken) throw new Error('metrics bug');
+        m.metrics.timing(n, ms, t);
+      },
+    };
+    const mover = new Crashmover(opts({ concurrentCrashmovers: 1 }), b.storage, b.publisher, silent, metrics);
+    expect(await mover.submit(crash('a'))).toBe('failed');
+    broken = false;
+    expect(await mover.submit(crash('b'))).toBe('saved');
+    await new Promise((r) => setImmediate(r));
+    expect(mover.inFlight).toBe(0);
+    expect(mover.handled).toBe(2);
+  });
 });
