@@ -185,8 +185,14 @@ export async function runWorker(config: Config): Promise<void> {
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.server.port, config.server.host, () => resolve());
+    server.listen(config.server.port, config.server.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
+  // Once listening, an error here is a failed accept (libuv absorbs EMFILE itself by
+  // closing the connection); the server keeps listening, so log it, don't end the worker.
+  server.on('error', (err: NodeJS.ErrnoException) => log.error(`server error while accepting connections: ${err.code ?? err.message}`));
   const addr = server.address() as AddressInfo;
   log.info(`worker ${process.pid} listening on ${config.server.tlsCertFile ? 'https' : 'http'}://${addr.address}:${addr.port}`);
   await flushLogs(); // so that this line comes before the primary's "antenna ready"

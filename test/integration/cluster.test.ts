@@ -115,6 +115,14 @@ describe('worker supervision', () => {
   });
 });
 
+/** Lowers the soft open-file limit of `pid` to its lowest free descriptor number: its next open fails with EMFILE. */
+function exhaustFileDescriptors(pid: number | string): void {
+  const used = new Set(readdirSync(`/proc/${pid}/fd`).map(Number));
+  let lowestFree = 0;
+  while (used.has(lowestFree)) lowestFree++;
+  execFileSync('prlimit', ['--pid', String(pid), `--nofile=${lowestFree}:`]);
+}
+
 describe('a primary whose surroundings went away', () => {
   it('keeps supervising after the reader of its stdout is gone', async () => {
     const server = await startServer({ WORKERS: '2', HEARTBEAT_INTERVAL: '200' });
@@ -140,8 +148,7 @@ describe('a primary whose surroundings went away', () => {
     try {
       const pids = await workerPids(server, 2);
       // No file descriptor left for the new worker's IPC channel: fork fails with EMFILE.
-      const open = readdirSync(`/proc/${primary}/fd`).length;
-      execFileSync('prlimit', ['--pid', primary, `--nofile=${open}:`]);
+      exhaustFileDescriptors(primary);
       process.kill(pids[0]!, 'SIGKILL');
       await server.waitForLog(/cannot fork a replacement for worker \d+ \(no worker process could be started: check the process and open-file limits.*\); trying again in 10000 ms/);
       expect((await submit(server, smallCrash(1))).status).toBe(200);
