@@ -32,9 +32,6 @@ interface Tracked {
   retiring: boolean;
 }
 
-const CRASH_LOOP_DEATHS = 5;
-const CRASH_LOOP_WINDOW_MS = 30_000;
-const MAX_BACKOFF_MS = 10_000;
 
 function describeExit(code: number | null, signal: string | null): string {
   return signal ? `signal ${signal}` : `exit code ${code}`;
@@ -73,9 +70,11 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
   const tracked = new Map<number, Tracked>();
   const fleet = new Fleet(config.cluster.heartbeatIntervalMs);
   const recentDeaths: number[] = [];
+  const crashLoopWindowMs = config.cluster.crashLoopWindowSeconds * 1000;
+  const maxBackoffMs = config.cluster.restartMaxBackoffSeconds * 1000;
   const prometheus = config.observability.metricsEnabled
     ? createPrimaryPrometheus({
-        collectTimeoutMs: 2000,
+        collectTimeoutMs: config.observability.metricsCollectTimeoutMs,
         spool: () => spool?.last,
         workerStates: () => {
           const workers = fleet.view().workers;
@@ -191,10 +190,10 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
     prometheus?.workerRestarted();
     const now = Date.now();
     recentDeaths.push(now);
-    while (recentDeaths.length && now - recentDeaths[0]! > CRASH_LOOP_WINDOW_MS) recentDeaths.shift();
-    if (!t?.listening && recentDeaths.length >= CRASH_LOOP_DEATHS) {
+    while (recentDeaths.length && now - recentDeaths[0]! > crashLoopWindowMs) recentDeaths.shift();
+    if (!t?.listening && recentDeaths.length >= config.cluster.crashLoopDeaths) {
       log.error(
-        `Unhandled startup exception: workers keep dying at start-up (${recentDeaths.length} deaths within ${CRASH_LOOP_WINDOW_MS / 1000} s; last: ${how}` +
+        `Unhandled startup exception: workers keep dying at start-up (${recentDeaths.length} deaths within ${config.cluster.crashLoopWindowSeconds} s; last: ${how}` +
           (lastStartupFailure ? `; reason: ${lastStartupFailure}` : '') +
           '); giving up',
       );
@@ -204,14 +203,14 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
       void (deps.errorReporter?.flush(2000) ?? Promise.resolve()).finally(() => process.exit(1));
       return;
     }
-    const delay = Math.min(MAX_BACKOFF_MS, 100 * 2 ** (recentDeaths.length - 1));
+    const delay = Math.min(maxBackoffMs, 100 * 2 ** (recentDeaths.length - 1));
     const diedAt = now;
     const replace = () => {
       if (shuttingDown) return;
       const replacement = tryFork();
       if (replacement instanceof Error) {
-        log.error(`cannot fork a replacement for worker ${worker.process.pid} (${describeError(replacement)}); trying again in ${MAX_BACKOFF_MS} ms`);
-        setTimeout(replace, MAX_BACKOFF_MS);
+        log.error(`cannot fork a replacement for worker ${worker.process.pid} (${describeError(replacement)}); trying again in ${config.cluster.restartMaxBackoffSeconds} s`);
+        setTimeout(replace, maxBackoffMs);
       } else {
         log.info(`replaced worker ${worker.process.pid} with worker ${replacement.worker.process.pid} after ${Date.now() - diedAt} ms`);
       }
@@ -256,8 +255,8 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
           log.error(`reload stopped: cannot fork a new worker (${describeError(next)}); old workers keep serving`);
           return;
         }
-        if (!(await waitListening(next, 30_000))) {
-          log.error(`reload stopped: new worker ${next.worker.process.pid} did not start listening; old workers keep serving`);
+        if (!(await waitListening(next, config.cluster.workerStartTimeoutSeconds * 1000))) {
+          log.error(`reload stopped: new worker ${next.worker.process.pid} did not start listening within WORKER_START_TIMEOUT=${config.cluster.workerStartTimeoutSeconds} s; old workers keep serving`);
           return;
         }
         await retire(t);

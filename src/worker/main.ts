@@ -49,7 +49,7 @@ export async function runWorker(config: Config): Promise<void> {
   const prom = o.metricsEnabled ? createWorkerPrometheus({ inFlight: (): number => crashmover.inFlight + openUploads }) : undefined;
   const metrics = prom ? fanOut(statsd, prom.metrics) : statsd;
   const errorReporter = await errorReporterFromConfig(config, logger, metrics);
-  const metricsEndpoint = prom ? (app: Parameters<typeof mountMetricsEndpoint>[0]) => mountMetricsEndpoint(app, { registry: prom.registry, timeoutMs: 5000, send }) : undefined;
+  const metricsEndpoint = prom ? (app: Parameters<typeof mountMetricsEndpoint>[0]) => mountMetricsEndpoint(app, { registry: prom.registry, timeoutMs: config.observability.metricsCollectTimeoutMs + 3000, send }) : undefined;
   let onPromMessage: ((msg: unknown) => void) | undefined;
 
   const storage = await createStorage(config, componentLogger(logger, 'antenna.crashstorage'));

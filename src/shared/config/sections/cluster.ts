@@ -28,6 +28,30 @@ export const clusterOptions = {
     min: 1,
     doc: 'On SIGTERM/SIGINT, seconds the workers get to finish in-flight uploads and drain their save queues before they are killed.',
   }),
+  workerStartTimeoutSeconds: int({
+    env: 'WORKER_START_TIMEOUT',
+    default: 30,
+    min: 1,
+    doc: 'On SIGHUP, seconds each new worker gets to start listening before the old one it replaces is asked to stop; a new worker that does not make it stops the reload, and the old workers keep serving.',
+  }),
+  restartMaxBackoffSeconds: int({
+    env: 'WORKER_RESTART_MAX_BACKOFF',
+    default: 10,
+    min: 1,
+    doc: 'A worker that dies is replaced after 100 ms, doubled for each other death within `CRASH_LOOP_WINDOW`, up to this many seconds. Also the wait between two attempts when no worker process can be started (out of memory, or the process or open-file limit reached).',
+  }),
+  crashLoopDeaths: int({
+    env: 'CRASH_LOOP_DEATHS',
+    default: 5,
+    min: 2,
+    doc: 'This many worker deaths within `CRASH_LOOP_WINDOW`, the last one before the worker listened, make the primary give up and exit 1 with the reason (a bad deploy fails visibly instead of looping).',
+  }),
+  crashLoopWindowSeconds: int({
+    env: 'CRASH_LOOP_WINDOW',
+    default: 30,
+    min: 1,
+    doc: 'Seconds over which worker deaths count towards `CRASH_LOOP_DEATHS` and the restart back-off.',
+  }),
   heartbeatIntervalMs: int({
     env: 'HEARTBEAT_INTERVAL',
     default: 1000,

@@ -6,6 +6,12 @@ export const observabilityOptions = {
   statsdPort: int({ env: 'STATSD_PORT', default: 8125, min: 1, max: 65535, doc: 'StatsD UDP port.' }),
   statsdNamespace: str({ env: 'STATSD_NAMESPACE', default: 'socorro', doc: 'Prefix of every StatsD metric name (`<namespace>.collector…`).', expected: 'a metric name prefix' }),
   metricsEnabled: bool({ env: 'METRICS_ENABLED', default: true, doc: 'Serve Prometheus metrics at `GET /metrics`.' }),
+  metricsCollectTimeoutMs: int({
+    env: 'METRICS_COLLECT_TIMEOUT',
+    default: 2000,
+    min: 100,
+    doc: 'Milliseconds the primary waits for each worker’s registry when `/metrics` is scraped; a worker that does not answer in time is left out of that scrape. The worker serving the scrape waits this long plus 3 s for the primary, then answers 503.',
+  }),
   sentryDsn: optionalStr({ env: 'SECRET_SENTRY_DSN', secret: true, doc: 'Sentry DSN; unset sends nothing.', expected: 'a Sentry DSN URL' }),
   accessLogClientIp: bool({ env: 'ACCESS_LOG_CLIENT_IP', default: false, doc: 'Include client IP addresses in the access log.' }),
 };
