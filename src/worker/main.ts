@@ -66,6 +66,7 @@ export async function runWorker(config: Config): Promise<void> {
     ],
     config.cluster.healthCheckIntervalSeconds * 1000,
     componentLogger(logger, 'antenna.health'),
+    config.cluster.healthCheckTimeoutSeconds * 1000,
   );
   await health.start();
 

@@ -34,6 +34,7 @@ export class HealthMonitor {
     private readonly checks: HealthCheck[],
     private readonly intervalMs: number,
     private readonly logger: Logger,
+    private readonly timeoutMs: number,
   ) {}
 
   get errors(): HealthError[] {
@@ -61,7 +62,7 @@ export class HealthMonitor {
   }
 
   private async collect(): Promise<void> {
-    const timeoutMs = Math.max(1000, Math.min(this.intervalMs, 5000));
+    const timeoutMs = Math.min(this.intervalMs, this.timeoutMs);
     const results = await Promise.all(
       this.checks.map(async ({ name, check, critical = true }) => {
         try {

@@ -4,9 +4,6 @@ import type { Logger } from '../../shared/logging';
 import type { CrashPublisher } from './crash-publisher';
 import { awsClientOptions, awsErrorFacts, credentialsFix } from '../aws-client';
 
-/** Bound on the heartbeat's GetQueueUrl, which must answer quickly or count as down. */
-const HEALTH_TIMEOUT_MS = 5_000;
-
 const isQueueUrl = (queue: string) => /^https?:\/\//i.test(queue);
 
 /** The AWS region in a queue URL (`https://sqs.<region>.amazonaws.com/…` or the legacy `https://<region>.queue.amazonaws.com/…`). */
@@ -95,7 +92,7 @@ export function createSqsPublisher(config: Config, logger: Logger): CrashPublish
   const { queueName, timeoutSeconds, endpointUrl } = config.publish;
   if (!queueName) throw new Error('CRASHMOVER_CRASHPUBLISH_QUEUE_NAME is required when CRASHMOVER_CRASHPUBLISH_CLASS=sqs.');
   const timeoutMs = Math.max(1, Math.round(timeoutSeconds * 1000));
-  const healthTimeoutMs = Math.min(timeoutMs, HEALTH_TIMEOUT_MS);
+  const healthTimeoutMs = Math.min(timeoutMs, config.cluster.healthCheckTimeoutSeconds * 1000);
   const byUrl = isQueueUrl(queueName);
   // For the heartbeat's GetQueueUrl, which takes a name (and the owner's account).
   const named = byUrl ? parseQueueUrl(queueName) : { name: queueName, account: undefined };

@@ -5,8 +5,6 @@ import { toBuffer, type CrashReport } from '../../shared/crash-report';
 import type { CrashStorage } from './crash-storage';
 import { saveCrashObjects, testFileKey, type StoredObject } from './crash-objects';
 
-/** Bound on the heartbeat's existence check, which must answer quickly or count as down. */
-const HEALTH_TIMEOUT_MS = 5_000;
 /** Project id given to the client for an emulator, so that it never asks ADC or the metadata server for one. */
 const EMULATOR_PROJECT_ID = 'antenna-emulator';
 
@@ -84,7 +82,7 @@ export function describeGcsError(err: unknown, ctx: GcsErrorContext): Error {
       `no answer from GCS at ${ctx.endpoint} within ${ctx.timeoutSeconds} s (${detail}); ` +
       (ctx.action === 'upload'
         ? 'check that it is reachable, or raise CRASHMOVER_CRASHSTORAGE_TIMEOUT'
-        : `check that it is reachable (the heartbeat waits at most ${HEALTH_TIMEOUT_MS / 1000} s, or CRASHMOVER_CRASHSTORAGE_TIMEOUT if smaller)`);
+        : 'check that it is reachable (the heartbeat waits HEALTH_CHECK_TIMEOUT, or CRASHMOVER_CRASHSTORAGE_TIMEOUT if smaller)');
   } else if (status === 404 && (ctx.action === 'upload' || MISSING_BUCKET.test(detail))) {
     msg = `bucket "${b}" does not exist (${withStatus}); create the bucket or fix CRASHMOVER_CRASHSTORAGE_BUCKET_NAME`;
   } else if (/could not load the default credentials/i.test(detail)) {
@@ -171,7 +169,7 @@ export function createGcsStorage(config: Config, logger: Logger): CrashStorage {
   const { bucketName, timeoutSeconds, storageEmulatorHost } = config.storage;
   if (!bucketName) throw new Error('CRASHMOVER_CRASHSTORAGE_BUCKET_NAME is required when CRASHMOVER_CRASHSTORAGE_CLASS=gcs.');
   const timeoutMs = Math.max(1, Math.round(timeoutSeconds * 1000));
-  const healthTimeoutMs = Math.min(timeoutMs, HEALTH_TIMEOUT_MS);
+  const healthTimeoutMs = Math.min(timeoutMs, config.cluster.healthCheckTimeoutSeconds * 1000);
   const dumpField = config.breakpad.dumpField;
 
   if (storageEmulatorHost) {

@@ -6,9 +6,6 @@ import type { CrashStorage } from './crash-storage';
 import { saveCrashObjects, testFileKey, type StoredObject } from './crash-objects';
 import { awsClientOptions, awsErrorFacts, credentialsFix } from '../aws-client';
 
-/** Bound on the heartbeat's HeadBucket, which must answer quickly or count as down. */
-const HEALTH_TIMEOUT_MS = 5_000;
-
 /** Client options: see awsClientOptions; plus path-style addressing for S3-compatible stores. */
 export function s3ClientConfig(config: Config, timeoutMs: number): S3ClientConfig {
   const options: S3ClientConfig = awsClientOptions(config.storage, timeoutMs);
@@ -73,7 +70,7 @@ export function createS3Storage(config: Config, logger: Logger): CrashStorage {
   const { bucketName, timeoutSeconds, endpointUrl, region } = config.storage;
   if (!bucketName) throw new Error('CRASHMOVER_CRASHSTORAGE_BUCKET_NAME is required when CRASHMOVER_CRASHSTORAGE_CLASS=s3.');
   const timeoutMs = Math.max(1, Math.round(timeoutSeconds * 1000));
-  const healthTimeoutMs = Math.min(timeoutMs, HEALTH_TIMEOUT_MS);
+  const healthTimeoutMs = Math.min(timeoutMs, config.cluster.healthCheckTimeoutSeconds * 1000);
   const dumpField = config.breakpad.dumpField;
   const endpoint = endpointUrl ?? `https://s3.${region ?? '<SDK region>'}.amazonaws.com`;
 

@@ -64,4 +64,10 @@ export const clusterOptions = {
     min: 1,
     doc: 'Seconds between two checks of the storage and publish backends; `/__heartbeat__` answers from the last result.',
   }),
+  healthCheckTimeoutSeconds: int({
+    env: 'HEALTH_CHECK_TIMEOUT',
+    default: 5,
+    min: 1,
+    doc: 'Seconds one backend check may take before it counts as failed (at most `HEALTH_CHECK_INTERVAL`; the backend’s own `…_TIMEOUT` if that is smaller).',
+  }),
 };
