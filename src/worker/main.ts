@@ -94,6 +94,7 @@ export async function runWorker(config: Config): Promise<void> {
         turnBudget: new TurnBudget(b.bytesPerTurn),
       },
       stageSubmitterBearerToken: b.stageSubmitterBearerToken,
+      rejectLingerMs: b.rejectLingerSeconds * 1000,
       throttler: createThrottler(config.throttler),
       sink: crashmover,
       logger: componentLogger(logger, 'antenna.breakpad_resource'),

@@ -30,7 +30,7 @@ export function createServer(config: Config, handler: Handler): http.Server {
         checkSubmitHeaders(req.headers, config.breakpad.maxPayloadSize);
       } catch (err) {
         if (err instanceof Rejection) {
-          sendTextAndDiscard(req, res, err.status, err.body);
+          sendTextAndDiscard(req, res, err.status, err.body, config.breakpad.rejectLingerSeconds * 1000);
           return;
         }
         throw err;

@@ -1,8 +1,11 @@
 import { gzipSync } from 'node:zlib';
+import { once } from 'node:events';
+import net from 'node:net';
 import { createHash } from 'node:crypto';
 import { crashBody, crashFiles, crashIdFrom, crashParts, fakeDump, multipartBody, rawCrashKey, readStored, storedFiles } from '../support/crashes';
 import { post } from '../support/http';
 import { startServer, type RunningServer } from '../support/server';
+import { sleep } from '../support/wait';
 
 const TOKEN = 'stage-token-123';
 let server: RunningServer;
@@ -229,5 +232,35 @@ describe('POST /submit: the stage submitter uuid', () => {
     expect([r.status, r.text]).toEqual([200, `CrashID=bp-${ID}\n`]);
     expect(JSON.parse(readStored(server.fsRoot, rawCrashKey(ID)).toString()).uuid).toBe(ID);
     expect(server.logs.map((l) => l.raw).join('\n')).not.toContain(TOKEN);
+  });
+});
+
+describe('POST /submit: a refused body that keeps coming', () => {
+  it('is read and discarded for BREAKPAD_REJECT_LINGER_SECONDS after the 413, then the connection is cut', async () => {
+    const lingering = await startServer({ WORKERS: '1', BREAKPAD_REJECT_LINGER_SECONDS: '4' });
+    const socket = net.connect(lingering.port, '127.0.0.1');
+    try {
+      await once(socket, 'connect');
+      const { contentType } = crashBody(crashParts({ ProductName: 'Test' }, {}));
+      socket.write(`POST /submit HTTP/1.1\r\nHost: x\r\nContent-Type: ${contentType}\r\nContent-Length: 26214401\r\n\r\n`);
+      let answer = '';
+      socket.on('data', (c: Buffer) => (answer += c.toString()));
+      const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now())));
+      const sender = setInterval(() => socket.writable && socket.write(Buffer.alloc(16384)), 50);
+      const started = Date.now();
+      try {
+        await sleep(2500); // past the 2 s default: still open, still reading
+        expect(answer).toMatch(/^HTTP\/1\.1 413 [^]*\r\n\r\nDiscarded=too_large$/);
+        expect(socket.destroyed).toBe(false);
+        const at = await Promise.race([closed, sleep(15000).then(() => undefined)]);
+        expect(at).toBeDefined();
+        expect(at! - started).toBeGreaterThanOrEqual(3500);
+      } finally {
+        clearInterval(sender);
+      }
+    } finally {
+      socket.destroy();
+      await lingering.stop();
+    }
   });
 });

@@ -1,8 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-/** How long a connection may keep sending an unwanted body after we answered. */
-const LINGER_MS = 2000;
-
 export function sendText(res: ServerResponse, status: number, body: string): void {
   if (res.headersSent) return;
   res.statusCode = status;
@@ -17,10 +14,10 @@ export function sendText(res: ServerResponse, status: number, body: string): voi
  * otherwise close the socket as soon as the answer is written (it always does
  * when the client sent `Connection: close`), with unread bytes in it: the
  * kernel then sends RST and the client reports EPIPE/ECONNRESET instead of
- * our 413. A client still sending after LINGER_MS is cut off, so nobody can
+ * our 413. A client still sending after `lingerMs` is cut off, so nobody can
  * keep us reading forever.
  */
-export function sendTextAndDiscard(req: IncomingMessage, res: ServerResponse, status: number, body: string): void {
+export function sendTextAndDiscard(req: IncomingMessage, res: ServerResponse, status: number, body: string, lingerMs: number): void {
   if (req.complete) {
     sendText(res, status, body);
     return;
@@ -29,7 +26,7 @@ export function sendTextAndDiscard(req: IncomingMessage, res: ServerResponse, st
   sendText(res, status, body);
   req.resume();
   const socket = req.socket;
-  const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  const timer = setTimeout(() => socket.destroy(), lingerMs).unref();
   req.once('end', () => {
     clearTimeout(timer);
     // Everything was read, so closing now is a clean FIN, not a reset.

@@ -19,6 +19,8 @@ export interface CrashThrottler {
 export interface SubmitDeps {
   limits: PayloadLimits;
   stageSubmitterBearerToken: string;
+  /** BREAKPAD_REJECT_LINGER_SECONDS, in ms. */
+  rejectLingerMs: number;
   throttler: CrashThrottler;
   sink: CrashSink;
   logger: Logger;
@@ -34,7 +36,7 @@ export function createSubmitHandler(deps: SubmitDeps) {
   function reject(req: IncomingMessage, res: ServerResponse, rejection: Rejection): void {
     metrics.incr(M + 'malformed', [`reason:${rejection.reason}`]);
     logger.info(`rejected crash report: ${rejection.body}`);
-    sendTextAndDiscard(req, res, rejection.status, rejection.body);
+    sendTextAndDiscard(req, res, rejection.status, rejection.body, deps.rejectLingerMs);
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

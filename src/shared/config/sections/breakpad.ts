@@ -1,4 +1,4 @@
-import { int, str } from '../option';
+import { int, num, str } from '../option';
 
 /** Options of the `/submit` endpoint: payload limits and the stage submitter token. */
 export const breakpadOptions = {
@@ -56,5 +56,11 @@ export const breakpadOptions = {
     default: 30,
     min: 1,
     doc: 'A client that sends no body byte for this long gets 408 `Discarded=timeout` and is disconnected.',
+  }),
+  rejectLingerSeconds: num({
+    env: 'BREAKPAD_REJECT_LINGER_SECONDS',
+    default: 2,
+    min: 0.1,
+    doc: 'After refusing an upload before its body was read (413 on Content-Length, a bad header), seconds the worker keeps reading and discarding the body so the client can read the answer instead of a connection reset; a client still sending then is disconnected.',
   }),
 };
