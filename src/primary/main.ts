@@ -186,7 +186,12 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
       if (shuttingDown && tracked.size === 0) finishShutdown();
       return;
     }
-    log.error(`worker ${worker.process.pid} died unexpectedly (${how})`);
+    if (code === 0 && !signal) {
+      // It drained and left by itself: a SIGTERM sent to the worker rather than to the primary.
+      log.warn(`worker ${worker.process.pid} stopped on its own after draining (${how}; signal the primary to stop the node); replacing it`);
+    } else {
+      log.error(`worker ${worker.process.pid} died unexpectedly (${how})`);
+    }
     prometheus?.workerRestarted();
     const now = Date.now();
     recentDeaths.push(now);

@@ -115,6 +115,22 @@ describe('worker supervision', () => {
   });
 });
 
+describe('a worker signalled directly', () => {
+  it('drains, exits 0, is logged as such and replaced', async () => {
+    const server = await startServer({ WORKERS: '2', HEARTBEAT_INTERVAL: '200' });
+    try {
+      const pids = await workerPids(server, 2);
+      process.kill(pids[0]!, 'SIGTERM');
+      await server.waitForLog(new RegExp(`worker ${pids[0]} stopped on its own after draining \\(exit code 0; signal the primary to stop the node\\)`));
+      await server.waitForLog(new RegExp(`replaced worker ${pids[0]} with worker \\d+`));
+      expect(server.logs.some((l) => new RegExp(`worker ${pids[0]} died unexpectedly`).test(l.raw))).toBe(false);
+      expect((await submit(server, smallCrash(2))).status).toBe(200);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 /** Lowers the soft open-file limit of `pid` to its lowest free descriptor number: its next open fails with EMFILE. */
 function exhaustFileDescriptors(pid: number | string): void {
   const used = new Set(readdirSync(`/proc/${pid}/fd`).map(Number));
