@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../shared/config';
@@ -170,14 +171,31 @@ export async function runWorker(config: Config): Promise<void> {
   // systemd and terminals signal the whole process group: drain as the primary would ask.
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+  /**
+   * A drain nobody supervises: the primary kills only workers it asked to
+   * stop, so this one must end itself within GRACEFUL_TIMEOUT even if the
+   * drain sticks.
+   */
+  function shutdownUnsupervised(reason: string, exitCode: number): void {
+    setTimeout(() => process.exit(exitCode), config.cluster.gracefulTimeoutSeconds * 1000).unref();
+    void shutdown(reason, exitCode);
+  }
   process.on('uncaughtException', (thrown: unknown) => {
     const err = thrown instanceof Error ? thrown : new Error(`non-Error thrown: ${String(thrown)}`);
     log.error('Unhandled exception', { error: err.message, stack: err.stack });
     errorReporter.capture(err);
-    // The primary only kills workers it asked to stop; a drain stuck after a
-    // bug must not leave this one neither serving nor gone.
-    setTimeout(() => process.exit(1), config.cluster.gracefulTimeoutSeconds * 1000).unref();
-    void shutdown('unhandled exception', 1);
+    shutdownUnsupervised('unhandled exception', 1);
+  });
+  // node:cluster ends a worker at once when the primary's channel closes (the
+  // primary was killed), which would lose the crashes this worker acknowledged
+  // but has not saved. Marking the disconnect as expected (read by node:cluster
+  // right after this event) lets the worker drain first, as on SIGTERM; the
+  // listening socket closes at the start of the drain, so a restarted primary
+  // can bind the port.
+  cluster.worker?.once('disconnect', () => {
+    cluster.worker!.exitedAfterDisconnect = true;
+    log.error('the primary is gone: draining, then exiting');
+    shutdownUnsupervised('the primary is gone', 1);
   });
   process.off('message', early.message).off('SIGTERM', early.SIGTERM).off('SIGINT', early.SIGINT);
   if (stopBeforeReady) {

@@ -40,6 +40,15 @@ function workerPids(server: RunningServer, count: number): Promise<number[]> {
   });
 }
 
+/** Whether `pid` is a live process (not gone, not a zombie waiting for its parent). */
+function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 /** Runs `fn` while process `pid` is stopped (SIGSTOP), and lets it go on afterwards. */
 async function whileStopped<T>(pid: number, fn: () => Promise<T>): Promise<T> {
   process.kill(pid, 'SIGSTOP');
@@ -251,6 +260,25 @@ describe('graceful shutdown under load', () => {
     const { code } = await server.exited;
     expect(code).toBe(0);
     expect(expectAllStored(server, answers)).toBeGreaterThanOrEqual(6);
+  });
+
+  it('the primary killed with SIGKILL: the workers finish their uploads, every CrashID is stored, then they exit', async () => {
+    const server = await startServer({ WORKERS: '2', GRACEFUL_TIMEOUT: '20' });
+    const pids = await workerPids(server, 2);
+    try {
+      const slow = Array.from({ length: 6 }, (_, i) =>
+        submit(server, crashBody(crashParts({ ProductName: 'Test' }, { upload_file_minidump: fakeDump(1 << 20, i) })), { size: 65536, delayMs: 40 }),
+      );
+      await sleep(150);
+      server.proc.kill('SIGKILL');
+      const answers = await Promise.all(slow);
+      expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200]);
+      expect(expectAllStored(server, answers)).toBe(6);
+      await server.waitForLog(/the primary is gone: draining, then exiting/);
+      await waitFor('both workers gone', async () => (pids.every((pid) => !running(pid)) ? true : undefined));
+    } finally {
+      for (const pid of pids) if (running(pid)) process.kill(pid, 'SIGKILL');
+    }
   });
 
   it('a worker that cannot drain within GRACEFUL_TIMEOUT is killed and the primary exits non-zero', async () => {
