@@ -23,7 +23,7 @@ import { TurnBudget } from './breakpad/turn-budget';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
-/** To the primary; if it is gone, node:cluster ends this worker on 'disconnect' anyway. */
+/** To the primary; once it is gone this worker is draining (see 'disconnect' below) and there is nobody to tell. */
 function send(msg: WorkerToPrimary): void {
   sendIpc(process, msg);
 }
