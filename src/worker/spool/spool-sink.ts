@@ -54,7 +54,8 @@ export class SpoolSink implements CrashSink {
   private failures = 0;
   private failingSince = 0;
   private backoffUntil = 0;
-  private wake: Array<() => void> = [];
+  /** Movers waiting in idle(); each removes itself when its wait ends, however it ends. */
+  private readonly wake = new Set<() => void>();
   private idleWaiters: Array<() => void> = [];
   private readonly myClaims: string;
   /** The primary's last listing, plus what this worker added since. */
@@ -159,18 +160,18 @@ export class SpoolSink implements CrashSink {
   }
 
   private poke(): void {
-    for (const w of this.wake.splice(0)) w();
+    for (const w of [...this.wake]) w();
   }
 
   private idle(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const wake = () => done();
-      function done() {
+      const done = () => {
         clearTimeout(timer);
+        this.wake.delete(done);
         resolve();
-      }
-      this.wake.push(wake);
+      };
+      const timer = setTimeout(done, ms);
+      this.wake.add(done);
     });
   }
 

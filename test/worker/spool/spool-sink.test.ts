@@ -101,6 +101,18 @@ async function sink(b: ReturnType<typeof backends>, over: Partial<SpoolOptions> 
   return s;
 }
 
+describe('an idle spool', () => {
+  it('keeps no trace of the waits that timed out (a quiet node used to collect one per mover per interval)', async () => {
+    const b = backends();
+    const s = await sink(b, { idleScanMs: 1, concurrentMovers: 4 });
+    await sleep(300); // hundreds of idle timeouts per mover
+    const waiting = (s as unknown as { wake: Set<unknown> }).wake;
+    expect(waiting.size).toBeLessThanOrEqual(4);
+    await s.submit(crash());
+    await until('the crash moved', () => b.saved.size === 1);
+  });
+});
+
 describe('entries', () => {
   it('encode and decode a crash byte for byte; names carry time, size, id and state', () => {
     const c = crash(5000);
