@@ -28,8 +28,13 @@ export class Fleet {
 
   /** A worker that missed three reports in a row is unresponsive. */
   isUnresponsive(pid: number): boolean {
+    return this.silentForMs(pid) > 3 * this.heartbeatIntervalMs;
+  }
+
+  /** Milliseconds since the worker's last report (or its fork); Infinity for a pid not in the fleet. */
+  silentForMs(pid: number): number {
     const entry = this.workers.get(pid);
-    return !entry || this.now() - entry.lastReportAt > 3 * this.heartbeatIntervalMs;
+    return entry ? this.now() - entry.lastReportAt : Infinity;
   }
 
   view(): FleetMessage {

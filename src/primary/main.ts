@@ -30,6 +30,8 @@ interface Tracked {
   worker: Worker;
   listening: boolean;
   retiring: boolean;
+  /** Killed for WORKER_TIMEOUT; its exit is on its way. */
+  timedOut?: boolean;
 }
 
 
@@ -94,6 +96,24 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
   const broadcast = (msg: PrimaryToWorker) => {
     for (const { worker } of tracked.values()) sendTo(worker, msg);
   };
+  /** The fleet view skips workers that stopped reading their channel: node would queue every message for them. */
+  const broadcastFleet = (msg: PrimaryToWorker) => {
+    for (const { worker } of tracked.values()) if (!fleet.isUnresponsive(worker.process.pid!)) sendTo(worker, msg);
+  };
+
+  /** gunicorn's worker timeout: a worker whose event loop is stuck never reports, and never serves. */
+  function killStuckWorkers(): void {
+    const limitMs = config.cluster.workerTimeoutSeconds * 1000;
+    if (limitMs === 0 || shuttingDown) return;
+    for (const t of tracked.values()) {
+      const pid = t.worker.process.pid!;
+      const silentMs = fleet.silentForMs(pid);
+      if (t.retiring || t.timedOut || silentMs <= limitMs) continue;
+      t.timedOut = true;
+      log.error(`worker ${pid} has not reported for ${Math.round(silentMs / 1000)} s (WORKER_TIMEOUT=${config.cluster.workerTimeoutSeconds}): its event loop is stuck; killing it`);
+      t.worker.process.kill('SIGKILL');
+    }
+  }
 
   function fork(): Tracked {
     const worker = cluster.fork();
@@ -278,6 +298,7 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
 
   let spoolScanError: string | undefined;
   const tick = setInterval(() => {
+    killStuckWorkers();
     const view = fleet.view();
     deps.metrics.gauge('collector.crashmover.save_queue_size', view.saveQueueSize);
     if (spool) {
@@ -287,16 +308,16 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
         (spoolView) => {
           if (spoolScanError !== undefined) log.info(`spool: ${config.crashmover.spoolDir} can be listed again`);
           spoolScanError = undefined;
-          broadcast({ ...view, spool: spoolView });
+          broadcastFleet({ ...view, spool: spoolView });
         },
         (err: Error) => {
           if (spoolScanError !== err.message) log.error(`spool: cannot list ${config.crashmover.spoolDir} (${err.message}); check that CRASHMOVER_SPOOL_DIR is a directory this user can read`);
           spoolScanError = err.message;
-          broadcast(view);
+          broadcastFleet(view);
         },
       );
     } else {
-      broadcast(view);
+      broadcastFleet(view);
     }
   }, config.cluster.heartbeatIntervalMs);
   tick.unref();

@@ -140,7 +140,8 @@ export async function runWorker(config: Config): Promise<void> {
     shuttingDown = true;
     log.info(`shutting down (${reason}): finishing ${crashmover.inFlight + crashmover.queueSize} queued crashes and open uploads`);
     health.stop();
-    clearInterval(reporter);
+    // The reporter keeps running: the primary sees the save queue go down, and
+    // a silent worker would be taken for a stuck one (WORKER_TIMEOUT).
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     await closed;

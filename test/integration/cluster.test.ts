@@ -124,6 +124,45 @@ describe('worker supervision', () => {
   });
 });
 
+describe('a stuck worker', () => {
+  it('is killed after WORKER_TIMEOUT without a report, and replaced; the other keeps serving', async () => {
+    const server = await startServer({ WORKERS: '2', HEARTBEAT_INTERVAL: '200', WORKER_TIMEOUT: '2' });
+    try {
+      const pids = await workerPids(server, 2);
+      process.kill(pids[0]!, 'SIGSTOP'); // as good as an endless loop: no reports, no accepts
+      await server.waitForLog(new RegExp(`worker ${pids[0]} has not reported for \\d+ s \\(WORKER_TIMEOUT=2\\): its event loop is stuck; killing it`));
+      await server.waitForLog(new RegExp(`replaced worker ${pids[0]} with worker \\d+`));
+      const view = await waitFor('two reporting workers again', async () => {
+        const v = await fleet(server);
+        return v.workers.length === 2 && v.workers.every((w) => !w.unresponsive) ? v : undefined;
+      });
+      expect(view.workers.map((w) => w.pid)).toContain(pids[1]);
+      expect(view.workers.map((w) => w.pid)).not.toContain(pids[0]);
+      expect(server.logs.some((l) => new RegExp(`worker ${pids[1]} has not reported`).test(l.raw))).toBe(false);
+      expect((await submit(server, smallCrash(3))).status).toBe(200);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('a draining worker keeps reporting, so WORKER_TIMEOUT never cuts its drain short', async () => {
+    const server = await startServer({ WORKERS: '2', HEARTBEAT_INTERVAL: '200', WORKER_TIMEOUT: '1', GRACEFUL_TIMEOUT: '20' });
+    try {
+      const pids = await workerPids(server, 2);
+      // ~3 s upload: 1 MiB in 64 KiB chunks, 200 ms apart.
+      const slow = submit(server, crashBody(crashParts({ ProductName: 'Test' }, { upload_file_minidump: fakeDump(1 << 20, 9) })), { size: 65536, delayMs: 200 });
+      await sleep(300);
+      for (const pid of pids) process.kill(pid, 'SIGTERM');
+      const answer = await slow;
+      expect(answer.status).toBe(200);
+      expect(expectAllStored(server, [answer])).toBe(1);
+      expect(server.logs.some((l) => /has not reported for/.test(l.raw))).toBe(false);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('a worker signalled directly', () => {
   it('drains, exits 0, is logged as such and replaced', async () => {
     const server = await startServer({ WORKERS: '2', HEARTBEAT_INTERVAL: '200' });

@@ -19,6 +19,9 @@ describe('fleet view', () => {
     const view = fleet.view();
     expect(view.workers.find((w) => w.pid === 1)).toEqual(expect.objectContaining({ unresponsive: true, last_report_ms: 301 }));
     expect(view.workers.find((w) => w.pid === 2)).toEqual(expect.objectContaining({ unresponsive: false, last_report_ms: 51 }));
+    expect(fleet.silentForMs(1)).toBe(301);
+    expect(fleet.silentForMs(2)).toBe(51);
+    expect(fleet.silentForMs(99)).toBe(Infinity);
   });
 
   it('sums the save queues of the workers that reported, and forgets a removed worker', () => {

@@ -52,6 +52,13 @@ export const clusterOptions = {
     min: 1,
     doc: 'Seconds over which worker deaths count towards `CRASH_LOOP_DEATHS` and the restart back-off.',
   }),
+  workerTimeoutSeconds: int({
+    env: 'WORKER_TIMEOUT',
+    aliases: ['GUNICORN_TIMEOUT'],
+    default: 30,
+    min: 0,
+    doc: 'A worker that has sent the primary no report for this many seconds (its event loop is stuck) is killed and replaced, like gunicorn’s `timeout`; messages for it stop piling up in the primary meanwhile. Draining workers keep reporting, so this never cuts a drain short. `0` never kills.',
+  }),
   heartbeatIntervalMs: int({
     env: 'HEARTBEAT_INTERVAL',
     default: 1000,
