@@ -11,6 +11,8 @@ export interface FsStorageOptions {
   dumpField: string;
 }
 
+const MAX_KNOWN_DIRS = 10_000;
+
 /**
  * Crashes in the bucket layout under a directory. Every file is written under
  * a temporary name, fsynced and renamed, and the directories are fsynced, so a
@@ -22,17 +24,29 @@ export interface FsStorageOptions {
  */
 export function createFsStorage(opts: FsStorageOptions): CrashStorage {
   const root = path.resolve(opts.root);
+  /** Directories made once, so a save costs no mkdir; bounded, since dump names come from clients. */
   const knownDirs = new Set<string>();
   const dirs = new DirSyncer();
+
+  async function ensureDir(dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    if (knownDirs.size >= MAX_KNOWN_DIRS) knownDirs.clear();
+    knownDirs.add(dir);
+  }
 
   async function prepare(obj: StoredObject): Promise<PreparedFile & { dir: string }> {
     const file = path.join(root, obj.key);
     const dir = path.dirname(file);
-    if (!knownDirs.has(dir)) {
-      await mkdir(dir, { recursive: true });
-      knownDirs.add(dir);
+    if (!knownDirs.has(dir)) await ensureDir(dir);
+    try {
+      return { ...(await prepareFile(file, obj.data)), dir };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // The directory went away since we made it (a retention job, an operator): make it again, once.
+      knownDirs.delete(dir);
+      await ensureDir(dir);
+      return { ...(await prepareFile(file, obj.data)), dir };
     }
-    return { ...(await prepareFile(file, obj.data)), dir };
   }
 
   async function commit(files: Array<PreparedFile & { dir: string }>): Promise<void> {

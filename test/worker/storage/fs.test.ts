@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { toBuffer, type CrashReport } from '../../../src/shared/crash-report';
 import { createFsStorage } from '../../../src/worker/storage/fs';
@@ -43,6 +43,18 @@ describe('fs storage', () => {
       expect(readFileSync(path.join(root, `v1/memory_report/${c.crashId}`)).equals(toBuffer(c.dumps.get('memory_report')!))).toBe(true);
       expect(readFileSync(path.join(root, `v1/dump_names/${c.crashId}`), 'utf8')).toBe('["memory_report","upload_file_minidump"]');
     }
+  });
+
+  it('makes a directory again when it was removed after an earlier save (a retention job)', async () => {
+    const root = tempDir();
+    const storage = createFsStorage({ root, dumpField: 'upload_file_minidump' });
+    await storage.save(crash(1));
+    rmSync(path.join(root, 'v1'), { recursive: true });
+    await storage.save(crash(2));
+    await storage.close();
+    expect(allFiles(root).sort()).toEqual(
+      [`v1/dump/${id(2)}`, `v1/dump_names/${id(2)}`, `v1/memory_report/${id(2)}`, `v1/raw_crash/${DATE}/${id(2)}`].sort(),
+    );
   });
 
   it('a crash that cannot be written whole leaves no raw crash and no temporary file', async () => {
