@@ -334,6 +334,9 @@ export class SpoolSink implements CrashSink {
 
   /** For `/__heartbeat__`: can we still write to the spool? */
   async checkWritable(): Promise<void> {
+    // Directories removed under a running node (by hand, a cleanup job) come back here, within one health interval.
+    await ensureSpoolDirs(this.opts.paths);
+    await ensureDirExists(this.myClaims);
     const probe = path.join(this.opts.paths.tmp, `.probe-${process.pid}`);
     await writeFile(probe, 'ok');
     await unlink(probe);

@@ -221,6 +221,17 @@ describe('SpoolSink', () => {
     expect(b.saved.size).toBe(0);
   });
 
+  it('recreates its directories when they are removed under it, at the next health check', async () => {
+    const b = backends();
+    const s = await sink(b);
+    rmSync(root, { recursive: true });
+    await expect(s.submit(crash())).rejects.toThrow(/could not be stored locally/);
+    await s.checkWritable();
+    const c = crash();
+    await s.submit(c);
+    await until('the crash moved', () => b.saved.has(c.crashId));
+  });
+
   it('expires entries older than the maximum age with a log line', async () => {
     const b = backends();
     const paths = spoolPaths(root);
