@@ -103,14 +103,17 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
 
   /** gunicorn's worker timeout: a worker whose event loop is stuck never reports, and never serves. */
   function killStuckWorkers(): void {
-    const limitMs = config.cluster.workerTimeoutSeconds * 1000;
-    if (limitMs === 0 || shuttingDown) return;
+    const { workerTimeoutSeconds, workerStartTimeoutSeconds } = config.cluster;
+    if (workerTimeoutSeconds === 0 || shuttingDown) return;
     for (const t of tracked.values()) {
       const pid = t.worker.process.pid!;
       const silentMs = fleet.silentForMs(pid);
-      if (t.retiring || t.timedOut || silentMs <= limitMs) continue;
+      // Loading modules and checking backends can keep a starting worker quiet for a while.
+      const limitSeconds = t.listening ? workerTimeoutSeconds : Math.max(workerTimeoutSeconds, workerStartTimeoutSeconds);
+      if (t.retiring || t.timedOut || silentMs <= limitSeconds * 1000) continue;
       t.timedOut = true;
-      log.error(`worker ${pid} has not reported for ${Math.round(silentMs / 1000)} s (WORKER_TIMEOUT=${config.cluster.workerTimeoutSeconds}): its event loop is stuck; killing it`);
+      const setting = t.listening ? `WORKER_TIMEOUT=${workerTimeoutSeconds}` : `not listening yet, WORKER_START_TIMEOUT=${workerStartTimeoutSeconds}`;
+      log.error(`worker ${pid} has not reported for ${Math.round(silentMs / 1000)} s (${setting}): its event loop is stuck; killing it`);
       t.worker.process.kill('SIGKILL');
     }
   }

@@ -145,12 +145,14 @@ describe('a stuck worker', () => {
     }
   });
 
-  it('a draining worker keeps reporting, so WORKER_TIMEOUT never cuts its drain short', async () => {
-    const server = await startServer({ WORKERS: '2', HEARTBEAT_INTERVAL: '200', WORKER_TIMEOUT: '1', GRACEFUL_TIMEOUT: '20' });
+  it('a draining worker keeps reporting, so WORKER_TIMEOUT never cuts its drain short (replacements starting meanwhile get WORKER_START_TIMEOUT)', async () => {
+    // WORKER_TIMEOUT 3 s against a drain of ~5 s: long enough apart that a busy machine
+    // delaying a report by a second cannot make this fail.
+    const server = await startServer({ WORKERS: '2', HEARTBEAT_INTERVAL: '200', WORKER_TIMEOUT: '3', GRACEFUL_TIMEOUT: '20' });
     try {
       const pids = await workerPids(server, 2);
-      // ~3 s upload: 1 MiB in 64 KiB chunks, 200 ms apart.
-      const slow = submit(server, crashBody(crashParts({ ProductName: 'Test' }, { upload_file_minidump: fakeDump(1 << 20, 9) })), { size: 65536, delayMs: 200 });
+      // ~5 s upload: 1 MiB in 64 KiB chunks, 300 ms apart.
+      const slow = submit(server, crashBody(crashParts({ ProductName: 'Test' }, { upload_file_minidump: fakeDump(1 << 20, 9) })), { size: 65536, delayMs: 300 });
       await sleep(300);
       for (const pid of pids) process.kill(pid, 'SIGTERM');
       const answer = await slow;

@@ -28,6 +28,11 @@ export const FAKE_REGION = 'us-west-2';
 export const FAKE_ACCESS_KEY = 'AKIDFAKEFAKEFAKE';
 export const FAKE_SECRET = 'fake-secret-access-key';
 
+export interface ReceivedMessage {
+  body: string;
+  attributes: Record<string, unknown> | undefined;
+}
+
 export interface FakeAwsRequest {
   method: string;
   /** Path and query as received. */
@@ -78,7 +83,8 @@ export interface FakeAws {
   /** Object keys in a bucket, sorted, optionally under a prefix. */
   keys(bucket: string, prefix?: string): Promise<string[]>;
   /** Receives (and deletes) every message now visible on a queue; returns the raw messages. */
-  receiveAll(queueUrl: string): Promise<Array<{ body: string; attributes: Record<string, unknown> | undefined }>>;
+  /** Receives and deletes every waiting message, appending each to `into` as it arrives (kept if a later call fails). */
+  receiveAll(queueUrl: string, into?: ReceivedMessage[]): Promise<ReceivedMessage[]>;
   /** Answers the next `n` (matching) requests with an error, without forwarding them. */
   failNext(n: number, opts?: FailOptions): void;
   /** Waits `ms` before forwarding every request. */
@@ -344,8 +350,7 @@ export async function startFakeAws(): Promise<FakeAws> {
       } while (token);
       return keys.sort();
     },
-    async receiveAll(queueUrl) {
-      const messages: Array<{ body: string; attributes: Record<string, unknown> | undefined }> = [];
+    async receiveAll(queueUrl, messages = []) {
       for (;;) {
         const out = await sqs.send(
           new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ['All'] }),

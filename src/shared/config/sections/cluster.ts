@@ -57,7 +57,7 @@ export const clusterOptions = {
     aliases: ['GUNICORN_TIMEOUT'],
     default: 30,
     min: 0,
-    doc: 'A worker that has sent the primary no report for this many seconds (its event loop is stuck) is killed and replaced, like gunicorn’s `timeout`; messages for it stop piling up in the primary meanwhile. Draining workers keep reporting, so this never cuts a drain short. `0` never kills.',
+    doc: 'A worker that has sent the primary no report for this many seconds (its event loop is stuck) is killed and replaced, like gunicorn’s `timeout` (a worker still starting gets `WORKER_START_TIMEOUT` if that is longer); messages for it stop piling up in the primary meanwhile. Draining workers keep reporting, so this never cuts a drain short. `0` never kills.',
   }),
   heartbeatIntervalMs: int({
     env: 'HEARTBEAT_INTERVAL',
