@@ -34,7 +34,6 @@ interface Tracked {
   timedOut?: boolean;
 }
 
-
 function describeExit(code: number | null, signal: string | null): string {
   return signal ? `signal ${signal}` : `exit code ${code}`;
 }
