@@ -15,7 +15,8 @@ const MULTIPART_TYPES = ['multipart/form-data', 'multipart/mixed'];
 /**
  * The longest boundary the multipart parser can search for (its needle,
  * CRLF + "--" + boundary, is at most 256 bytes). RFC 2046 allows 70; longer
- * ones are accepted as far as they can be parsed, like Antenna does.
+ * ones are accepted as far as they can be parsed, so no client that worked
+ * before is refused.
  */
 export const MAX_BOUNDARY_LENGTH = 252;
 
