@@ -92,12 +92,14 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
   /** A worker can die while a message is on its way: that is logged, never fatal to the primary. */
   const sendTo = (worker: Worker, msg: PrimaryToWorker) =>
     sendIpc(worker.process, msg, (err) => log.warn(`message ${msg.type} to worker ${worker.process.pid} not delivered (${describeError(err)}); the worker is exiting`));
-  const broadcast = (msg: PrimaryToWorker) => {
-    for (const { worker } of tracked.values()) sendTo(worker, msg);
-  };
-  /** The fleet view skips workers that stopped reading their channel: node would queue every message for them. */
-  const broadcastFleet = (msg: PrimaryToWorker) => {
-    for (const { worker } of tracked.values()) if (!fleet.isUnresponsive(worker.process.pid!)) sendTo(worker, msg);
+  /**
+   * To every worker; with `responsiveOnly`, not to those that stopped reading
+   * their channel, for which node would queue every message (the periodic fleet view).
+   */
+  const broadcast = (msg: PrimaryToWorker, responsiveOnly = false) => {
+    for (const { worker } of tracked.values()) {
+      if (!responsiveOnly || !fleet.isUnresponsive(worker.process.pid!)) sendTo(worker, msg);
+    }
   };
 
   /** gunicorn's worker timeout: a worker whose event loop is stuck never reports, and never serves. */
@@ -310,16 +312,16 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
         (spoolView) => {
           if (spoolScanError !== undefined) log.info(`spool: ${config.crashmover.spoolDir} can be listed again`);
           spoolScanError = undefined;
-          broadcastFleet({ ...view, spool: spoolView });
+          broadcast({ ...view, spool: spoolView }, true);
         },
         (err: Error) => {
           if (spoolScanError !== err.message) log.error(`spool: cannot list ${config.crashmover.spoolDir} (${err.message}); check that CRASHMOVER_SPOOL_DIR is a directory this user can read`);
           spoolScanError = err.message;
-          broadcastFleet(view);
+          broadcast(view, true);
         },
       );
     } else {
-      broadcastFleet(view);
+      broadcast(view, true);
     }
   }, config.cluster.heartbeatIntervalMs);
   tick.unref();
