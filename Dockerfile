@@ -21,19 +21,23 @@ ENV NODE_ENV=production \
     PORT=8000 \
     APP_BASEDIR=/app \
     CRASHMOVER_CRASHSTORAGE_FS_ROOT=/data/crashes \
+    CRASHMOVER_SPOOL_DIR=/data/spool \
     METADATA_SERVER_DETECTION=none
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 # version.json (source, version, commit, build) is written by CI; optional.
 COPY version.jso[n] ./
-RUN mkdir -p /data/crashes && chown -R node:node /data
+# Storage and the spool (acknowledged crashes waiting for gcs/s3) both live on
+# the volume, owned by the runtime user: the spool must outlive the container.
+RUN mkdir -p /data/crashes /data/spool && chown -R node:node /data
 USER node
 VOLUME ["/data"]
 EXPOSE 8000
 # Docker stops with SIGTERM and waits --stop-timeout (give it GRACEFUL_TIMEOUT + 5 s).
 STOPSIGNAL SIGTERM
+# Probes /__lbheartbeat__ on PORT, over HTTPS when TLS_CERT_FILE is set.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-  CMD node -e "require('http').get('http://127.0.0.1:'+(process.env.PORT||8000)+'/__lbheartbeat__',r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))"
+  CMD ["node", "dist/tools/healthcheck.js"]
 ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["node", "dist/main.js"]
