@@ -56,7 +56,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         values[key] = opt.parse(value);
       } catch (err) {
         const shown = opt.secret ? '<redacted>' : JSON.stringify(value ?? '');
-        problems.push(`${name}=${shown} is invalid: ${(err as Error).message} (${opt.expected}).`);
+        // Parsers say `expected …` themselves; add the expectation only to a message that does not.
+        const why = (err as Error).message;
+        problems.push(`${name}=${shown} is invalid: ${why}${why.includes(opt.expected) ? '' : ` (expected ${opt.expected})`}.`);
       }
     }
     config[sectionName] = values;
