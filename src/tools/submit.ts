@@ -14,6 +14,8 @@ Posts a crash report the way a Breakpad/Crashpad client does and prints the answ
   --json                 send annotations as one JSON "extra" part
   --gzip                 gzip the body (Content-Encoding: gzip)
   --token TOKEN          Authorization: Bearer TOKEN (stage submitter)
+  --cacert FILE          trust this PEM certificate (or CA) for an https URL, e.g. a self-signed one
+  --insecure             do not verify the server's certificate (https; testing only)
   --help                 this text`;
 
 interface Options {
@@ -23,6 +25,8 @@ interface Options {
   json: boolean;
   gzip: boolean;
   token?: string;
+  ca?: Buffer;
+  insecure: boolean;
 }
 
 function fail(message: string): never {
@@ -37,7 +41,7 @@ function splitPair(flag: string, value: string | undefined): [string, string] {
 }
 
 export function parseArgs(argv: string[]): Options {
-  const opts: Options = { url: 'http://127.0.0.1:8000/submit', annotations: {}, dumps: {}, json: false, gzip: false };
+  const opts: Options = { url: 'http://127.0.0.1:8000/submit', annotations: {}, dumps: {}, json: false, gzip: false, insecure: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     switch (arg) {
@@ -66,6 +70,18 @@ export function parseArgs(argv: string[]): Options {
         break;
       case '--token':
         opts.token = argv[++i] ?? fail('--token expects a value');
+        break;
+      case '--cacert': {
+        const file = argv[++i] ?? fail('--cacert expects a PEM file');
+        try {
+          opts.ca = readFileSync(file);
+        } catch (err) {
+          fail(`cannot read --cacert ${file}: ${(err as Error).message}`);
+        }
+        break;
+      }
+      case '--insecure':
+        opts.insecure = true;
         break;
       case '--help':
       case '-h':
@@ -97,14 +113,22 @@ async function main(): Promise<void> {
   const url = new URL(opts.url);
   const client = url.protocol === 'https:' ? https : http;
   const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const req = client.request(url, { method: 'POST', headers }, (res) => {
+    const tls = url.protocol === 'https:' ? { ca: opts.ca, rejectUnauthorized: !opts.insecure } : {};
+    const req = client.request(url, { method: 'POST', headers, ...tls }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
     });
     req.on('error', reject);
     req.end(body);
-  }).catch((err: Error) => fail(`cannot reach ${opts.url}: ${err.message} (is the collector running?)`));
+  }).catch((err: NodeJS.ErrnoException) => {
+    const certificate = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(err.code ?? '');
+    fail(
+      certificate
+        ? `cannot verify the certificate of ${opts.url} (${err.code}): pass --cacert FILE with the server's certificate or CA, or --insecure for a test server`
+        : `cannot reach ${opts.url}: ${err.message} (is the collector running?)`,
+    );
+  });
   process.stdout.write(`HTTP ${answer.status}\n${answer.text}${answer.text.endsWith('\n') ? '' : '\n'}`);
   process.exitCode = answer.status === 200 && answer.text.startsWith('CrashID=') ? 0 : 1;
 }
