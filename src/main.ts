@@ -3,6 +3,7 @@ import { ConfigError, loadConfig, type Config } from './shared/config';
 import { createLogger } from './shared/logging';
 import { errorReporterFromConfig, statsdFromConfig } from './shared/observability';
 import { runPrimary } from './primary/main';
+import { preflight, withStartupTimeout } from './primary/preflight';
 
 /**
  * The composition root: the only module that knows both sides. The primary
@@ -31,12 +32,18 @@ async function main(): Promise<void> {
     await runPrimary(config, logger, {
       metrics,
       errorReporter,
-      verify: async (c) => {
-        const { createThrottler } = await import('./worker/throttler');
-        createThrottler(c.throttler);
-        const { verifyBackends } = await import('./worker/backends');
-        await verifyBackends(c, logger);
-      },
+      verify: (c) =>
+        withStartupTimeout(
+          (async () => {
+            await preflight(c);
+            const { createThrottler } = await import('./worker/throttler');
+            createThrottler(c.throttler);
+            const { verifyBackends } = await import('./worker/backends');
+            await verifyBackends(c, logger);
+          })(),
+          c.cluster.startupTimeoutSeconds,
+          'the start-up checks',
+        ),
     });
   } else {
     const { runWorker } = await import('./worker/main');

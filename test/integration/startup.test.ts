@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { spawnServer, startServer, tempDir } from '../support/server';
 
@@ -20,7 +21,7 @@ describe('start-up', () => {
     const server = spawnServer({ CRASHMOVER_CRASHSTORAGE_FS_ROOT: path.join(notADir, 'crashes') });
     const { code } = await server.exited;
     expect(code).not.toBe(0);
-    const line = await server.waitForLog(/^Unhandled startup exception: FSCrashStorage cannot write/);
+    const line = await server.waitForLog(/^Unhandled startup exception: CRASHMOVER_CRASHSTORAGE_FS_ROOT=.*file\/crashes is not a directory this user can create and write \(ENOTDIR\): set it to a writable directory/);
     expect(line.Severity).toBe(3);
     expect(server.logs.filter((l) => /listening/.test(l.raw))).toEqual([]);
   });
@@ -47,5 +48,38 @@ describe('start-up', () => {
     } finally {
       await server.stop();
     }
+  });
+
+  /** The primary refuses before forking: one line naming the variable, no worker, no stack trace. */
+  async function refusedBeforeForking(env: Record<string, string>, line: RegExp): Promise<void> {
+    const server = spawnServer({ WORKERS: '3', ...env });
+    const { code } = await server.exited;
+    expect(code).toBe(1);
+    await server.waitForLog(line, 1000);
+    const all = [...server.logs.map((l) => l.raw), ...server.stderr].join('\n');
+    expect(all).not.toMatch(/listening|forking|\n\s+at /);
+  }
+
+  it('refuses a TLS file that does not exist, naming TLS_CERT_FILE', async () => {
+    const dir = tempDir();
+    await refusedBeforeForking(
+      { TLS_CERT_FILE: path.join(dir, 'missing-cert.pem'), TLS_KEY_FILE: path.join(dir, 'missing-key.pem') },
+      /^Unhandled startup exception: TLS_CERT_FILE=.*missing-cert\.pem cannot be read \(ENOENT\): set it to a PEM file/,
+    );
+  });
+
+  it('refuses a port in use, naming PORT and the fix', async () => {
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as net.AddressInfo).port;
+    try {
+      await refusedBeforeForking({ PORT: String(port) }, new RegExp(`^Unhandled startup exception: cannot listen on HOST=127\\.0\\.0\\.1 PORT=${port} \\(EADDRINUSE\\): stop the process`));
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('refuses a storage root that cannot be created (under /proc) instead of hanging', async () => {
+    await refusedBeforeForking({ CRASHMOVER_CRASHSTORAGE_FS_ROOT: '/proc/antenna-test/crashes' }, /^Unhandled startup exception: CRASHMOVER_CRASHSTORAGE_FS_ROOT=\/proc\/antenna-test\/crashes is not a directory/);
   });
 });

@@ -52,6 +52,12 @@ export const clusterOptions = {
     min: 1,
     doc: 'Seconds over which worker deaths count towards `CRASH_LOOP_DEATHS` and the restart back-off.',
   }),
+  startupTimeoutSeconds: int({
+    env: 'STARTUP_TIMEOUT',
+    default: 60,
+    min: 1,
+    doc: 'Seconds the primary’s start-up checks (port, TLS files, directories, the storage test file and the test publish) may take before the start fails with a line naming what did not answer, instead of hanging.',
+  }),
   workerTimeoutSeconds: int({
     env: 'WORKER_TIMEOUT',
     aliases: ['GUNICORN_TIMEOUT'],
