@@ -8,7 +8,7 @@ import { fanOut } from '../shared/metrics';
 import { errorReporterFromConfig, statsdFromConfig } from '../shared/observability';
 import { accessLog } from './access-log';
 import { createAdminApp, createApp, type OperationsDeps } from './app';
-import { createAdminServer, listenAdmin } from './admin-listener';
+import { createAdminListener } from './admin-listener';
 import { exposureFrom, type ListenerRoutes } from './exposure';
 import { createPublisher, createStorage } from './backends';
 import type { CrashSink } from './crashmover/crash-sink';
@@ -107,7 +107,6 @@ export async function runWorker(config: Config): Promise<void> {
       metrics,
     },
   });
-  const adminApp = exposure.admin && createAdminApp(operations(exposure.admin));
 
   let fleet: FleetMessage | undefined;
   const report = () =>
@@ -135,12 +134,7 @@ export async function runWorker(config: Config): Promise<void> {
     }
     app(req, res);
   });
-  const adminServer =
-    adminApp &&
-    createAdminServer(config, (req, res) => {
-      if (shuttingDown) res.setHeader('Connection', 'close');
-      adminApp(req, res);
-    });
+  const admin = exposure.admin && createAdminListener(config, exposure.admin, createAdminApp(operations(exposure.admin)), () => shuttingDown);
 
   async function shutdown(reason: string, exitCode = 0): Promise<void> {
     if (shuttingDown) return;
@@ -149,9 +143,9 @@ export async function runWorker(config: Config): Promise<void> {
     health.stop();
     // The reporter keeps running: the primary sees the save queue go down, and
     // a silent worker would be taken for a stuck one (WORKER_TIMEOUT).
-    const closed = [server, adminServer].map((s) => s && new Promise<void>((resolve) => s.close(() => resolve())));
+    const closed = [server, admin?.server].map((s) => s && new Promise<void>((resolve) => s.close(() => resolve())));
     server.closeIdleConnections();
-    adminServer?.closeIdleConnections();
+    admin?.server.closeIdleConnections();
     await Promise.all(closed);
     if (spool) {
       // Spooled crashes are durable: keep moving them while there is time, then leave the rest for the next start.
@@ -224,7 +218,7 @@ export async function runWorker(config: Config): Promise<void> {
   server.on('error', (err: NodeJS.ErrnoException) => log.error(`server error while accepting connections: ${err.code ?? err.message}`));
   const addr = server.address() as AddressInfo;
   log.info(`worker ${process.pid} listening on ${config.server.tlsCertFile ? 'https' : 'http'}://${addr.address}:${addr.port}`);
-  if (adminServer) await listenAdmin(adminServer, exposure.admin!, log);
+  await admin?.listen(log);
   await flushLogs(); // so that this line comes before the primary's "antenna ready"
   send({ type: 'antenna:listening' });
 }

@@ -1,6 +1,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { get, post } from '../support/http';
-import { startServer, type RunningServer } from '../support/server';
+import { spawnServer, startServer, type RunningServer } from '../support/server';
 import { waitFor } from '../support/wait';
 
 /** The admin listener's URL, from the line each worker logs once it listens there. */
@@ -71,6 +72,11 @@ describe('ADMIN_PORT', () => {
     expect(detailed).toHaveProperty('workers');
     expect(detailed).toHaveProperty('save_queue_size');
   });
+
+  it('SIGTERM closes both listeners and exits 0', async () => {
+    expect(await server.stop()).toEqual({ code: 0, signal: null });
+    await expect(get(`${admin}/__lbheartbeat__`)).rejects.toThrow(/ECONNREFUSED/);
+  });
 });
 
 describe('without ADMIN_PORT (Antenna-compatible default)', () => {
@@ -89,6 +95,23 @@ describe('without ADMIN_PORT (Antenna-compatible default)', () => {
       expect((await get(`${await adminUrl(both)}/metrics`)).status).toBe(200);
     } finally {
       await Promise.all([plain.stop(), both.stop()]);
+    }
+  });
+});
+
+describe('ADMIN_PORT taken', () => {
+  it('stops the start naming ADMIN_HOST and ADMIN_PORT, instead of running without the admin listener', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const server = spawnServer({ WORKERS: '1', ADMIN_PORT: String(port), CRASH_LOOP_DEATHS: '2', CRASH_LOOP_WINDOW: '60' });
+      const { code } = await server.exited;
+      expect(code).not.toBe(0);
+      const line = await server.waitForLog(/workers keep dying at start-up/);
+      expect(line.Fields!.message).toContain(`cannot listen on ADMIN_HOST=127.0.0.1 ADMIN_PORT=${port} (EADDRINUSE)`);
+    } finally {
+      blocker.close();
     }
   });
 });
