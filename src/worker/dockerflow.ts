@@ -13,7 +13,23 @@ export interface DockerflowDeps {
   basedir: string;
   brokenEnabled: boolean;
   heartbeat: () => HeartbeatView;
+  /** False on the public port when an admin listener serves the details: see publicHeartbeat. */
+  heartbeatDetails: boolean;
   metrics: Metrics;
+}
+
+/** What the public `/__heartbeat__` says about a failing check when the details are on the admin listener. */
+export const HIDDEN_HEALTH_MSG = 'unhealthy; details on the admin listener';
+
+/**
+ * The heartbeat for the internet: the same errors (so the same status code),
+ * each with its check's name (`GcsCrashStorage`, `Spool`, ...) and a fixed
+ * message, since the real ones name buckets, endpoints and file paths. The
+ * Antenna shape `{"errors": [{"name", "msg"}]}` is kept for whoever parses
+ * it; the spool, worker and queue details are left out.
+ */
+export function publicHeartbeat(view: HeartbeatView): HeartbeatView {
+  return { errors: view.errors.map(({ name }) => ({ name, msg: HIDDEN_HEALTH_MSG })) };
 }
 
 /** The Dockerflow endpoints of SPEC §3. Nothing here waits on I/O. */
@@ -27,7 +43,7 @@ export function mountDockerflow(router: Router, deps: DockerflowDeps): string[] 
   router.get('/__heartbeat__', (_req: Request, res: Response) => {
     deps.metrics.incr(M + 'heartbeat.count');
     const view = deps.heartbeat();
-    res.status(view.errors.length > 0 ? 503 : 200).json(view);
+    res.status(view.errors.length > 0 ? 503 : 200).json(deps.heartbeatDetails ? view : publicHeartbeat(view));
   });
   router.get('/__version__', (_req: Request, res: Response) => {
     deps.metrics.incr(M + 'version.count');

@@ -7,7 +7,9 @@ import { componentLogger, createLogger, flushLogs } from '../shared/logging';
 import { fanOut } from '../shared/metrics';
 import { errorReporterFromConfig, statsdFromConfig } from '../shared/observability';
 import { accessLog } from './access-log';
-import { createApp } from './app';
+import { createAdminApp, createApp, type OperationsDeps } from './app';
+import { createAdminListener } from './admin-listener';
+import { exposureFrom, type ListenerRoutes } from './exposure';
 import { createPublisher, createStorage } from './backends';
 import type { CrashSink } from './crashmover/crash-sink';
 import { Crashmover } from './crashmover/crashmover';
@@ -16,7 +18,7 @@ import { createSpoolSink } from './spool/create';
 import type { SpoolSink } from './spool/spool-sink';
 import { HealthMonitor } from './health/health-monitor';
 import { createServer } from './server';
-import { mountMetricsEndpoint } from './metrics/metrics-endpoint';
+import { createMetricsEndpoint } from './metrics/metrics-endpoint';
 import { createWorkerPrometheus } from './metrics/prometheus';
 import { createThrottler } from './throttler';
 import { TurnBudget } from './breakpad/turn-budget';
@@ -50,8 +52,7 @@ export async function runWorker(config: Config): Promise<void> {
   const prom = o.metricsEnabled ? createWorkerPrometheus({ inFlight: (): number => crashmover.inFlight + openUploads }) : undefined;
   const metrics = prom ? fanOut(statsd, prom.metrics) : statsd;
   const errorReporter = await errorReporterFromConfig(config, logger, metrics);
-  const metricsEndpoint = prom ? (app: Parameters<typeof mountMetricsEndpoint>[0]) => mountMetricsEndpoint(app, { registry: prom.registry, timeoutMs: config.observability.metricsCollectTimeoutMs + 3000, send }) : undefined;
-  let onPromMessage: ((msg: unknown) => void) | undefined;
+  const metricsEndpoint = prom ? createMetricsEndpoint({ registry: prom.registry, timeoutMs: config.observability.metricsCollectTimeoutMs + 3000, send }) : undefined;
 
   const storage = await createStorage(config, componentLogger(logger, 'antenna.crashstorage'));
   const publisher = await createPublisher(config, componentLogger(logger, 'antenna.crashpublish'));
@@ -72,18 +73,22 @@ export async function runWorker(config: Config): Promise<void> {
   await health.start();
 
   const b = config.breakpad;
-  const app = createApp({
+  const exposure = exposureFrom(config);
+  const operations = (routes: ListenerRoutes): OperationsDeps => ({
     logger: componentLogger(logger, 'antenna.app'),
     metrics,
     errorReporter,
     before: accessLog({ logger: componentLogger(logger, 'antenna.access'), includeClientIp: o.accessLogClientIp }),
-    extraRoutes: metricsEndpoint
-      ? (a) => {
-          const mounted = metricsEndpoint(a);
-          onPromMessage = mounted.onMessage;
-          return mounted.paths;
-        }
-      : undefined,
+    metricsRoute: routes.metrics ? metricsEndpoint?.handler : undefined,
+    dockerflow: {
+      basedir: config.server.basedir,
+      brokenEnabled: routes.broken,
+      heartbeatDetails: routes.heartbeatDetails,
+      heartbeat: () => heartbeatView(health.errors, fleet, spool && { sink: spool, warnings: health.warnings }),
+    },
+  });
+  const app = createApp({
+    ...operations(exposure.public),
     submit: {
       limits: {
         maxPayloadSize: b.maxPayloadSize,
@@ -100,11 +105,6 @@ export async function runWorker(config: Config): Promise<void> {
       sink: crashmover,
       logger: componentLogger(logger, 'antenna.breakpad_resource'),
       metrics,
-    },
-    dockerflow: {
-      basedir: config.server.basedir,
-      brokenEnabled: config.server.localDevEnv || config.server.brokenEndpointEnabled,
-      heartbeat: () => heartbeatView(health.errors, fleet, spool && { sink: spool, warnings: health.warnings }),
     },
   });
 
@@ -134,6 +134,7 @@ export async function runWorker(config: Config): Promise<void> {
     }
     app(req, res);
   });
+  const admin = exposure.admin && createAdminListener(config, exposure.admin, createAdminApp(operations(exposure.admin)), () => shuttingDown);
 
   async function shutdown(reason: string, exitCode = 0): Promise<void> {
     if (shuttingDown) return;
@@ -142,9 +143,10 @@ export async function runWorker(config: Config): Promise<void> {
     health.stop();
     // The reporter keeps running: the primary sees the save queue go down, and
     // a silent worker would be taken for a stuck one (WORKER_TIMEOUT).
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = [server, admin?.server].map((s) => s && new Promise<void>((resolve) => s.close(() => resolve())));
     server.closeIdleConnections();
-    await closed;
+    admin?.server.closeIdleConnections();
+    await Promise.all(closed);
     if (spool) {
       // Spooled crashes are durable: keep moving them while there is time, then leave the rest for the next start.
       const budgetMs = Math.max(500, config.cluster.gracefulTimeoutSeconds * 1000 - 1500);
@@ -167,7 +169,7 @@ export async function runWorker(config: Config): Promise<void> {
       fleet = msg;
       if (msg.spool) spool?.updateStats(msg.spool);
     }
-    else onPromMessage?.(msg);
+    else metricsEndpoint?.onMessage(msg);
   });
   // systemd and terminals signal the whole process group: drain as the primary would ask.
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
@@ -216,6 +218,7 @@ export async function runWorker(config: Config): Promise<void> {
   server.on('error', (err: NodeJS.ErrnoException) => log.error(`server error while accepting connections: ${err.code ?? err.message}`));
   const addr = server.address() as AddressInfo;
   log.info(`worker ${process.pid} listening on ${config.server.tlsCertFile ? 'https' : 'http'}://${addr.address}:${addr.port}`);
+  await admin?.listen(log);
   await flushLogs(); // so that this line comes before the primary's "antenna ready"
   send({ type: 'antenna:listening' });
 }

@@ -180,7 +180,7 @@ describe('Prometheus /metrics', () => {
 });
 
 describe('Sentry', () => {
-  it('/__broken__ sends exactly one event, with release and host, and none of the scrubbed headers', async () => {
+  it('/__broken__ sends exactly one event, with release and host, and only the allowlisted headers', async () => {
     const envelopes: string[] = [];
     const fake = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
@@ -206,10 +206,17 @@ describe('Sentry', () => {
       const secrets = {
         'X-Forwarded-For': '203.0.113.77',
         'X-Real-Ip': '203.0.113.78',
+        Forwarded: 'for=203.0.113.79;proto=https',
+        'True-Client-IP': '203.0.113.80',
+        'CF-Connecting-IP': '203.0.113.81',
+        'X-Client-IP': '203.0.113.82',
         Authorization: 'Bearer sekrit-token-xyz',
+        'Proxy-Authorization': 'Basic proxy-sekrit',
+        'X-Api-Key': 'api-key-sekrit',
         Cookie: 'session=cookie-value-abc',
+        'X-Whatever-Secret': 'whatever-value-def',
       };
-      const res = await get(`${server.url}/__broken__`, { headers: { ...secrets, 'User-Agent': 'probe/1.0' } });
+      const res = await get(`${server.url}/__broken__?token=query-sekrit`, { headers: { ...secrets, 'User-Agent': 'probe/1.0' } });
       expect(res.status).toBe(500);
       for (let i = 0; i < 50 && envelopes.length === 0; i++) await sleep(100);
       await sleep(500);
@@ -221,7 +228,9 @@ describe('Sentry', () => {
       expect(event).toContain('collector-9');
       expect(event).toContain('probe/1.0');
       for (const value of Object.values(secrets)) expect(event).not.toContain(value);
+      for (const name of Object.keys(secrets)) expect(event.toLowerCase()).not.toContain(`"${name.toLowerCase()}"`);
       expect(event).not.toContain('sekrit');
+      expect(event).not.toContain('203.0.113.');
     } finally {
       await server.stop();
       fake.close();

@@ -132,3 +132,9 @@ export function choice<T extends string>(
 export function custom<T>(o: Common & { default?: string; expected: string; parse: (raw: string) => T }): Option<T> {
   return { ...o, parse: required(o.parse, o.default) };
 }
+
+/** An integer that may be left unset (undefined), e.g. a port whose absence turns a feature off. */
+export function optionalInt(o: Common & { min?: number; max?: number }): Option<number | undefined> {
+  const { expected, parse } = int(o);
+  return { ...o, expected: `${expected} (optional)`, parse: (raw) => (raw === undefined || raw.trim() === '' ? undefined : parse(raw)) };
+}

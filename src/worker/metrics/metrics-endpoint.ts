@@ -1,4 +1,4 @@
-import type { Express, Request, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Registry } from 'prom-client';
 import { isMessage, type PromCollectRequest, type PromScrapeResponse, type WorkerToPrimary } from '../../shared/ipc';
 
@@ -9,16 +9,23 @@ export interface MetricsEndpointOptions {
   send: (msg: WorkerToPrimary) => void;
 }
 
+export interface MetricsEndpoint {
+  /** `GET /metrics`: mount it on every listener that serves the metrics (public, admin, or both). */
+  handler: RequestHandler;
+  /** Every IPC message from the primary; call it once per worker, whatever the number of listeners. */
+  onMessage(msg: unknown): void;
+}
+
 /**
  * `GET /metrics` on any worker shows the whole node: the worker asks the
  * primary, which gathers every worker's registry over IPC. Without a primary
  * (a worker run alone) the worker's own registry is served.
  */
-export function mountMetricsEndpoint(app: Express, opts: MetricsEndpointOptions): { paths: string[]; onMessage(msg: unknown): void } {
+export function createMetricsEndpoint(opts: MetricsEndpointOptions): MetricsEndpoint {
   let nextId = 1;
   const waiting = new Map<number, (msg: PromScrapeResponse) => void>();
 
-  app.get('/metrics', (_req: Request, res: Response) => {
+  function handler(_req: Request, res: Response): void {
     if (!process.send) {
       void opts.registry.metrics().then(
         (text) => res.type(opts.registry.contentType).send(text),
@@ -38,10 +45,10 @@ export function mountMetricsEndpoint(app: Express, opts: MetricsEndpointOptions)
       else res.status(200).type(msg.contentType ?? 'text/plain').send(msg.text);
     });
     opts.send({ type: 'antenna:prom-scrape', id });
-  });
+  }
 
   return {
-    paths: ['/metrics'],
+    handler,
     onMessage(msg: unknown) {
       if (isMessage<PromScrapeResponse>(msg, 'antenna:prom-text')) {
         waiting.get(msg.id)?.(msg);

@@ -6,6 +6,11 @@ export const observabilityOptions = {
   statsdPort: int({ env: 'STATSD_PORT', default: 8125, min: 1, max: 65535, doc: 'StatsD UDP port.' }),
   statsdNamespace: str({ env: 'STATSD_NAMESPACE', default: 'socorro', doc: 'Prefix of every StatsD metric name (`<namespace>.collector…`).', expected: 'a metric name prefix' }),
   metricsEnabled: bool({ env: 'METRICS_ENABLED', default: true, doc: 'Serve Prometheus metrics at `GET /metrics`.' }),
+  metricsPublic: bool({
+    env: 'METRICS_PUBLIC',
+    default: false,
+    doc: 'With `ADMIN_PORT` set, serve `/metrics` on `PORT` too (it is always on the admin listener). Without `ADMIN_PORT`, `/metrics` is on `PORT` whatever this says.',
+  }),
   metricsCollectTimeoutMs: int({
     env: 'METRICS_COLLECT_TIMEOUT',
     default: 2000,

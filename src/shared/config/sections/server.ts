@@ -1,10 +1,22 @@
 import os from 'node:os';
-import { bool, int, optionalStr, str } from '../option';
+import { bool, int, optionalInt, optionalStr, str } from '../option';
 
 /** HTTP server, process and environment options. */
 export const serverOptions = {
   host: str({ env: 'HOST', default: '0.0.0.0', doc: 'Address the workers listen on.', expected: 'an IP address or host name' }),
   port: int({ env: 'PORT', default: 8000, min: 0, max: 65535, doc: 'TCP port the workers listen on (0 picks a free port).' }),
+  adminPort: optionalInt({
+    env: 'ADMIN_PORT',
+    min: 0,
+    max: 65535,
+    doc: 'TCP port of the admin listener (plain HTTP on `ADMIN_HOST`), which serves `/metrics` and the detailed `/__heartbeat__` (backend messages, spool, workers). When set, `PORT` answers 404 to `/metrics` (unless `METRICS_PUBLIC`) and its `/__heartbeat__` keeps the status code but names only the failing checks. Unset: everything on `PORT`, as Antenna. See docs/security.md.',
+  }),
+  adminHost: str({
+    env: 'ADMIN_HOST',
+    default: '127.0.0.1',
+    doc: 'Address the admin listener (`ADMIN_PORT`) binds to. Keep it on loopback or a private network: it has no authentication.',
+    expected: 'an IP address or host name',
+  }),
   hostname: str({
     env: 'HOSTNAME',
     default: os.hostname(),
