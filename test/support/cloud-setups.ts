@@ -10,8 +10,12 @@ import { startFakePubSub } from './fake-pubsub';
 
 export type OutageMode = 'errors' | 'drops' | false;
 
-/** A fault of one backend only, on every request to it (health checks too): `unavailable` = 503 / UNAVAILABLE, `denied` = 403 / PERMISSION_DENIED. */
-export type BackendFault = 'unavailable' | 'denied' | false;
+/**
+ * A fault of one backend only, on every request to it (health checks too):
+ * `unavailable` = 503 / UNAVAILABLE, `unreachable` = connections dropped
+ * (storage only), `denied` = 403 / PERMISSION_DENIED.
+ */
+export type BackendFault = 'unavailable' | 'unreachable' | 'denied' | false;
 
 export interface CloudSetup {
   /** The names the backends report in `/__heartbeat__` and in logs. */
@@ -74,10 +78,12 @@ export async function startGcsSetup(prefix: string): Promise<CloudSetup> {
     backendFault(backend, fault) {
       if (backend === 'storage') {
         gcs.clearFaults();
-        if (fault === 'unavailable') gcs.setDown(true);
+        if (fault === 'unavailable' || fault === 'unreachable') gcs.setDown(true);
+        if (fault === 'unreachable') gcs.dropNextConnections(Number.MAX_SAFE_INTEGER);
         else if (fault === 'denied') gcs.failNext(Number.MAX_SAFE_INTEGER, { status: 403 });
       } else {
         pubsub.faults.clear();
+        if (fault === 'unreachable') throw new Error('backendFault: unreachable is for storage only');
         if (fault) pubsub.faults.failNext(Number.MAX_SAFE_INTEGER, { code: fault === 'denied' ? grpcStatus.PERMISSION_DENIED : grpcStatus.UNAVAILABLE });
       }
     },
@@ -120,7 +126,7 @@ export async function startAwsSetup(prefix: string): Promise<CloudSetup> {
     outage: (mode) => aws.setDown(mode === 'errors' ? { status: 503 } : mode === 'drops' ? { drop: true } : false),
     backendFault(backend, fault) {
       const service = backend === 'storage' ? 's3' : 'sqs';
-      aws.setDown(fault && { status: fault === 'denied' ? 403 : 503, match: (r) => r.service === service });
+      aws.setDown(fault && { status: fault === 'denied' ? 403 : 503, drop: fault === 'unreachable', match: (r) => r.service === service });
     },
     storageFaults: () => {
       const s3 = aws.requests.filter((r) => r.injected && r.service === 's3');

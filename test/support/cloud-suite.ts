@@ -243,15 +243,19 @@ export function startDuringOutageTests(start: () => Promise<CloudSetup>): void {
     return (await server.waitForLog(/^Unhandled startup exception: /)).Fields!.message!;
   }
 
-  test.each(['storage', 'publish'] as const)(
-    'spool on, %s unavailable at start: starts with a warning, a crash gets 200, /__heartbeat__ names the backend, and the crash reaches the bucket and the queue once it is back',
-    async (backend) => {
+  test.each([
+    ['storage', 'unavailable'],
+    ['storage', 'unreachable'],
+    ['publish', 'unavailable'],
+  ] as const)(
+    'spool on, %s %s at start: starts with a warning, a crash gets 200, /__heartbeat__ names the backend, and the crash reaches the bucket and the queue once it is back',
+    async (backend, fault) => {
       const name = backend === 'storage' ? setup.storageName : setup.publisherName;
-      setup.backendFault(backend, 'unavailable');
+      setup.backendFault(backend, fault);
       const server = await startServer(serverEnv('on'));
       try {
         const warning = await server.waitForLog(new RegExp(`^${name} cannot .*starting anyway`));
-        expect(warning.Fields!.message).toMatch(/unavailable/);
+        expect(warning.Fields!.message).toMatch(fault === 'unavailable' ? /unavailable/ : /cannot reach/);
         expect(warning.Fields!.message).toContain('CRASHMOVER_SPOOL_DIR');
 
         const sent = await submitNumbered(server.url, crashNumber++);
