@@ -166,8 +166,8 @@ function guard<T>(promise: Promise<T>, ms: number): Promise<T> {
  */
 export function createPubSubPublisher(config: Config, logger: Logger): CrashPublisher {
   const { projectId, topicName, timeoutSeconds, pubsubEmulatorHost } = config.publish;
-  if (!projectId) throw new Error('CRASHMOVER_CRASHPUBLISH_PROJECT_ID is required when CRASHMOVER_CRASHPUBLISH_CLASS=pubsub.');
-  if (!topicName) throw new Error('CRASHMOVER_CRASHPUBLISH_TOPIC_NAME is required when CRASHMOVER_CRASHPUBLISH_CLASS=pubsub.');
+  if (!projectId) throw new KindedError('configuration', 'setting_missing', 'CRASHMOVER_CRASHPUBLISH_PROJECT_ID is required when CRASHMOVER_CRASHPUBLISH_CLASS=pubsub.');
+  if (!topicName) throw new KindedError('configuration', 'setting_missing', 'CRASHMOVER_CRASHPUBLISH_TOPIC_NAME is required when CRASHMOVER_CRASHPUBLISH_CLASS=pubsub.');
   const timeoutMs = Math.max(1, Math.round(timeoutSeconds * 1000));
 
   const client = new PubSub(pubSubClientOptions(config));

@@ -21,7 +21,7 @@ export function regionFromQueueUrl(queueUrl: string): string | undefined {
 
 /** The queue name and owner account in a queue URL (`…/<account>/<name>`). */
 export function parseQueueUrl(queueUrl: string): { name: string; account?: string } {
-  const invalid = () => new Error(`CRASHMOVER_CRASHPUBLISH_QUEUE_NAME=${queueUrl} is not a queue URL (expected https://sqs.<region>.amazonaws.com/<account>/<queue name>) nor a queue name`);
+  const invalid = () => new KindedError('configuration', 'setting_invalid', `CRASHMOVER_CRASHPUBLISH_QUEUE_NAME=${queueUrl} is not a queue URL (expected https://sqs.<region>.amazonaws.com/<account>/<queue name>) nor a queue name`);
   let pathname: string;
   try {
     pathname = new URL(queueUrl).pathname;
@@ -127,7 +127,7 @@ export function describeSqsError(err: unknown, ctx: SqsErrorContext): KindedErro
  */
 export function createSqsPublisher(config: Config, logger: Logger): CrashPublisher {
   const { queueName, timeoutSeconds, endpointUrl } = config.publish;
-  if (!queueName) throw new Error('CRASHMOVER_CRASHPUBLISH_QUEUE_NAME is required when CRASHMOVER_CRASHPUBLISH_CLASS=sqs.');
+  if (!queueName) throw new KindedError('configuration', 'setting_missing', 'CRASHMOVER_CRASHPUBLISH_QUEUE_NAME is required when CRASHMOVER_CRASHPUBLISH_CLASS=sqs.');
   const timeoutMs = Math.max(1, Math.round(timeoutSeconds * 1000));
   const healthTimeoutMs = Math.min(timeoutMs, config.cluster.healthCheckTimeoutSeconds * 1000);
   const byUrl = isQueueUrl(queueName);

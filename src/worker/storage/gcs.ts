@@ -199,7 +199,7 @@ function until<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
  */
 export function createGcsStorage(config: Config, logger: Logger): CrashStorage {
   const { bucketName, timeoutSeconds, storageEmulatorHost } = config.storage;
-  if (!bucketName) throw new Error('CRASHMOVER_CRASHSTORAGE_BUCKET_NAME is required when CRASHMOVER_CRASHSTORAGE_CLASS=gcs.');
+  if (!bucketName) throw new KindedError('configuration', 'setting_missing', 'CRASHMOVER_CRASHSTORAGE_BUCKET_NAME is required when CRASHMOVER_CRASHSTORAGE_CLASS=gcs.');
   const timeoutMs = Math.max(1, Math.round(timeoutSeconds * 1000));
   const healthTimeoutMs = Math.min(timeoutMs, config.cluster.healthCheckTimeoutSeconds * 1000);
   const dumpField = config.breakpad.dumpField;

@@ -94,7 +94,7 @@ export function describeS3Error(err: unknown, ctx: S3ErrorContext): KindedError 
  */
 export function createS3Storage(config: Config, logger: Logger): CrashStorage {
   const { bucketName, timeoutSeconds, endpointUrl, region } = config.storage;
-  if (!bucketName) throw new Error('CRASHMOVER_CRASHSTORAGE_BUCKET_NAME is required when CRASHMOVER_CRASHSTORAGE_CLASS=s3.');
+  if (!bucketName) throw new KindedError('configuration', 'setting_missing', 'CRASHMOVER_CRASHSTORAGE_BUCKET_NAME is required when CRASHMOVER_CRASHSTORAGE_CLASS=s3.');
   const timeoutMs = Math.max(1, Math.round(timeoutSeconds * 1000));
   const healthTimeoutMs = Math.min(timeoutMs, config.cluster.healthCheckTimeoutSeconds * 1000);
   const dumpField = config.breakpad.dumpField;

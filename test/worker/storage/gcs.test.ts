@@ -251,6 +251,7 @@ describe('configuration', () => {
 
   test('a missing bucket name is refused up front', () => {
     expect(() => createGcsStorage(loadConfig({}), logger)).toThrow('CRASHMOVER_CRASHSTORAGE_BUCKET_NAME is required');
+    expect(() => createGcsStorage(loadConfig({}), logger)).toThrow(expect.objectContaining({ kind: 'configuration', reason: 'setting_missing' }));
   });
 });
 
