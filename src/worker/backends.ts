@@ -52,6 +52,13 @@ export function refusingFailure(failures: VerifyFailure[], spoolOn: boolean): Ve
   return spoolOn ? failures.find((f) => failureKind(f.err) !== 'transient') : failures[0];
 }
 
+/** Runs one start-up check; resolves with its failure, or undefined when it passed. */
+const failureOf = (backend: string, what: string, verify: () => Promise<void>): Promise<VerifyFailure | undefined> =>
+  verify().then(
+    () => undefined,
+    (err: unknown) => ({ backend, what, err }),
+  );
+
 const describeFailure = (f: VerifyFailure) => `${f.backend} ${f.what}: ${(f.err as Error)?.message ?? String(f.err)}`;
 
 /**
@@ -65,13 +72,19 @@ export async function verifyBackends(config: Config, logger: Logger): Promise<vo
   const storage = await createStorage(config, logger);
   const publisher = await createPublisher(config, logger);
   try {
-    const failures: VerifyFailure[] = [];
-    const check = (backend: string, what: string, verify: () => Promise<void>) =>
-      verify().catch((err: unknown) => void failures.push({ backend, what, err }));
-    await check(storage.name, 'cannot write to its storage', () => storage.verify());
-    // Without the spool the first failure ends the start, before a `test` is published (Antenna).
-    // With it, the publisher is checked even while storage is down: a missing topic must still stop the start.
-    if (spoolOn || failures.length === 0) await check(publisher.name, 'cannot publish', () => publisher.verify());
+    const verifyStorage = () => failureOf(storage.name, 'cannot write to its storage', () => storage.verify());
+    const verifyPublisher = () => failureOf(publisher.name, 'cannot publish', () => publisher.verify());
+    let results: Array<VerifyFailure | undefined>;
+    if (spoolOn) {
+      // The publisher is checked even while storage is down (a missing topic must still stop the start),
+      // and at the same time, so that an unanswering backend delays the start by one timeout, not two.
+      results = await Promise.all([verifyStorage(), verifyPublisher()]);
+    } else {
+      // The first failure ends the start, before a `test` is published (Antenna).
+      const storageFailure = await verifyStorage();
+      results = [storageFailure ?? (await verifyPublisher())];
+    }
+    const failures = results.filter((f) => f !== undefined);
 
     const refusal = refusingFailure(failures, spoolOn);
     if (refusal) throw new KindedError(failureKind(refusal.err), failureReason(refusal.err), describeFailure(refusal), { cause: refusal.err });
