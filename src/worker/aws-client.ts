@@ -4,6 +4,8 @@
  * for compatible services) and the reading of SDK errors.
  */
 
+import type { FailureKind } from '../shared/failure';
+
 /** The options both clients take, as the SDKs type them (a subset of S3ClientConfig and SQSClientConfig). */
 export interface AwsClientOptions {
   maxAttempts: number;
@@ -105,3 +107,32 @@ export const credentialsFix = {
     `set ${prefix}_ACCESS_KEY and ${prefix}_SECRET_ACCESS_KEY, ` +
     `or provide credentials through the SDK's default chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, an instance or task role)`,
 };
+
+/** Service codes for credentials that were sent and rejected (S3's spellings; SQS's are matched in sqs.ts). */
+export const AWS_BAD_CREDENTIALS: ReadonlySet<string> = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired']);
+
+/** Service codes for "slow down": a later try succeeds (some come with 400, not 429 or 503). */
+export const AWS_THROTTLED: ReadonlySet<string> = new Set([
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+]);
+
+/** Service codes for a body that arrived damaged or cut short (400s that the next try fixes). */
+const AWS_DAMAGED_BODY: ReadonlySet<string> = new Set(['BadDigest', 'XAmzContentSHA256Mismatch', 'IncompleteBody']);
+
+/**
+ * The kind of an SDK error that no specific rule of s3.ts or sqs.ts
+ * recognised: another 4xx is a request the service will refuse again while the
+ * settings stay as they are; anything else (no status, an SDK-internal error)
+ * is worth another try.
+ */
+export function otherAwsFailure(code: string, status: number | undefined): { kind: FailureKind; reason: string } {
+  if (AWS_DAMAGED_BODY.has(code)) return { kind: 'transient', reason: 'checksum_mismatch' };
+  if (status !== undefined && status >= 400 && status < 500) return { kind: 'configuration', reason: 'rejected' };
+  return { kind: 'transient', reason: 'unknown' };
+}

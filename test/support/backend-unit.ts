@@ -1,6 +1,7 @@
 /** What the unit tests of the storage and publish backends share. */
 import { Writable } from 'node:stream';
 import type { CrashReport } from '../../src/shared/crash-report';
+import { failureKind, failureReason } from '../../src/shared/failure';
 import { createLogger } from '../../src/shared/logging';
 import { fakeDump } from './crashes';
 
@@ -53,4 +54,9 @@ export function freshFakeEachTest<F extends { stop(): Promise<unknown> }>(start:
     await fake?.stop();
   });
   return (close) => void closers.push(close);
+}
+
+/** The kind and reason a backend error carries (src/shared/failure). */
+export function kindOf(err: unknown): { kind: string; reason: string } {
+  return { kind: failureKind(err), reason: failureReason(err) };
 }

@@ -3,11 +3,19 @@
  * `CloudSetup`: GCS + Pub/Sub (fake-gcs, fake-pubsub) and S3 + SQS (fauxqs
  * behind fake-aws). Every name is prefixed so that setups never collide.
  */
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { startFakeAws, type ReceivedMessage } from './fake-aws';
 import { startFakeGcs } from './fake-gcs';
 import { startFakePubSub } from './fake-pubsub';
 
 export type OutageMode = 'errors' | 'drops' | false;
+
+/**
+ * A fault of one backend only, on every request to it (health checks too):
+ * `unavailable` = 503 / UNAVAILABLE, `unreachable` = connections dropped
+ * (storage only), `denied` = 403 / PERMISSION_DENIED.
+ */
+export type BackendFault = 'unavailable' | 'unreachable' | 'denied' | false;
 
 export interface CloudSetup {
   /** The names the backends report in `/__heartbeat__` and in logs. */
@@ -27,6 +35,8 @@ export interface CloudSetup {
   restoreQueue(): Promise<void>;
   /** Storage and publishing fail: every request answered with 503 / UNAVAILABLE (`errors`), or its connection dropped (`drops`); `false` ends it. */
   outage(mode: OutageMode): void;
+  /** Only storage or only publishing fails (see BackendFault) until called with `false`; one fault at a time. */
+  backendFault(backend: 'storage' | 'publish', fault: BackendFault): void;
   /** Storage requests that got an injected fault so far, by kind. */
   storageFaults(): { errors: number; drops: number };
   stop(): Promise<void>;
@@ -65,6 +75,18 @@ export async function startGcsSetup(prefix: string): Promise<CloudSetup> {
       if (mode === 'drops') gcs.dropNextConnections(Number.MAX_SAFE_INTEGER);
       pubsub.faults.failNext(Number.MAX_SAFE_INTEGER, { method: 'Publish' });
     },
+    backendFault(backend, fault) {
+      if (backend === 'storage') {
+        gcs.clearFaults();
+        if (fault === 'unavailable' || fault === 'unreachable') gcs.setDown(true);
+        if (fault === 'unreachable') gcs.dropNextConnections(Number.MAX_SAFE_INTEGER);
+        else if (fault === 'denied') gcs.failNext(Number.MAX_SAFE_INTEGER, { status: 403 });
+      } else {
+        pubsub.faults.clear();
+        if (fault === 'unreachable') throw new Error('backendFault: unreachable is for storage only');
+        if (fault) pubsub.faults.failNext(Number.MAX_SAFE_INTEGER, { code: fault === 'denied' ? grpcStatus.PERMISSION_DENIED : grpcStatus.UNAVAILABLE });
+      }
+    },
     storageFaults: () => ({
       errors: gcs.requests.filter((r) => r.status === 503).length,
       drops: gcs.requests.filter((r) => r.status === 'dropped').length,
@@ -102,6 +124,10 @@ export async function startAwsSetup(prefix: string): Promise<CloudSetup> {
     },
     // S3 and SQS share the endpoint: an outage takes down both.
     outage: (mode) => aws.setDown(mode === 'errors' ? { status: 503 } : mode === 'drops' ? { drop: true } : false),
+    backendFault(backend, fault) {
+      const service = backend === 'storage' ? 's3' : 'sqs';
+      aws.setDown(fault && { status: fault === 'denied' ? 403 : 503, drop: fault === 'unreachable', match: (r) => r.service === service });
+    },
     storageFaults: () => {
       const s3 = aws.requests.filter((r) => r.injected && r.service === 's3');
       return { errors: s3.filter((r) => r.status === 503).length, drops: s3.filter((r) => r.status === 'dropped').length };

@@ -1,6 +1,7 @@
 import { PubSub, type ClientConfig } from '@google-cloud/pubsub';
 import type { Config } from '../../shared/config';
 import type { Logger } from '../../shared/logging';
+import { KindedError, type FailureKind } from '../../shared/failure';
 import type { CrashPublisher } from './crash-publisher';
 
 /** gRPC status codes (google.rpc.Code), by number, for messages. */
@@ -52,14 +53,43 @@ export function pubSubClientOptions(config: Config): ClientConfig {
   return options;
 }
 
-/** Turns a client error into one that names the cause and the fix. */
-export function describePubSubError(err: unknown, ctx: { action: 'publish' | 'GetTopic'; topicPath: string; endpoint: string; timeoutSeconds: number }): Error {
+/**
+ * What a gRPC status means to start-up and the crashmover. A status not listed
+ * (OK never fails a call) is transient.
+ */
+const CODE_FAILURES: Record<number, { kind: FailureKind; reason: string }> = {
+  1: { kind: 'transient', reason: 'cancelled' },
+  2: { kind: 'transient', reason: 'unknown' },
+  3: { kind: 'configuration', reason: 'rejected' }, // INVALID_ARGUMENT: a malformed project or topic name
+  4: { kind: 'transient', reason: 'timeout' },
+  5: { kind: 'configuration', reason: 'topic_missing' },
+  7: { kind: 'configuration', reason: 'permission_denied' },
+  8: { kind: 'transient', reason: 'throttled' }, // RESOURCE_EXHAUSTED: quota or flow control
+  9: { kind: 'configuration', reason: 'rejected' }, // FAILED_PRECONDITION
+  10: { kind: 'transient', reason: 'unavailable' }, // ABORTED
+  12: { kind: 'configuration', reason: 'rejected' }, // UNIMPLEMENTED: not a Pub/Sub endpoint
+  13: { kind: 'transient', reason: 'unavailable' }, // INTERNAL
+  14: { kind: 'transient', reason: 'unavailable' },
+  15: { kind: 'transient', reason: 'unavailable' }, // DATA_LOSS
+  16: { kind: 'configuration', reason: 'bad_credentials' },
+};
+
+/**
+ * Turns a client error into one that names the cause and the fix, with the
+ * kind start-up and the crashmover act on (from its gRPC status, see
+ * CODE_FAILURES); `code` keeps the gRPC status.
+ */
+export function describePubSubError(
+  err: unknown,
+  ctx: { action: 'publish' | 'GetTopic'; topicPath: string; endpoint: string; timeoutSeconds: number },
+): KindedError & { code?: number } {
   const e = (err ?? {}) as GrpcErrorLike;
   const code = typeof e.code === 'number' ? e.code : undefined;
   const detail = e.details || e.message || String(err);
   const codeName = code !== undefined ? CODE_NAMES[code] ?? String(code) : undefined;
   const what = ctx.action === 'publish' ? `publish to ${ctx.topicPath}` : `GetTopic ${ctx.topicPath}`;
   const status = codeName ? `${codeName}: ${detail}` : detail;
+  let failure = (code !== undefined && CODE_FAILURES[code]) || { kind: 'transient' as FailureKind, reason: 'unknown' };
   let msg: string;
   switch (code) {
     case 5: // NOT_FOUND
@@ -97,7 +127,9 @@ export function describePubSubError(err: unknown, ctx: { action: 'publish' | 'Ge
       msg = `${what} failed: Pub/Sub quota exhausted (${status}); raise the project's Pub/Sub quota or slow down`;
       break;
     default:
+      // google-auth-library says so in prose only, with no gRPC status: there is no code to match.
       if (code === undefined && /default credentials|could not load|metadata/i.test(detail)) {
+        failure = { kind: 'configuration', reason: 'no_credentials' };
         msg =
           `${what} failed: no Google Cloud credentials (${detail}); provide Application Default Credentials ` +
           `(GOOGLE_APPLICATION_CREDENTIALS or a service account on GCP), or set PUBSUB_EMULATOR_HOST for an emulator`;
@@ -105,7 +137,7 @@ export function describePubSubError(err: unknown, ctx: { action: 'publish' | 'Ge
         msg = `Pub/Sub ${what} failed (${status})`;
       }
   }
-  return Object.assign(new Error(msg), { cause: err, code });
+  return Object.assign(new KindedError(failure.kind, failure.reason, msg, { cause: err }), { code });
 }
 
 /** Our own bound over a whole client call, in case something outside the gRPC deadline hangs. */
@@ -134,8 +166,8 @@ function guard<T>(promise: Promise<T>, ms: number): Promise<T> {
  */
 export function createPubSubPublisher(config: Config, logger: Logger): CrashPublisher {
   const { projectId, topicName, timeoutSeconds, pubsubEmulatorHost } = config.publish;
-  if (!projectId) throw new Error('CRASHMOVER_CRASHPUBLISH_PROJECT_ID is required when CRASHMOVER_CRASHPUBLISH_CLASS=pubsub.');
-  if (!topicName) throw new Error('CRASHMOVER_CRASHPUBLISH_TOPIC_NAME is required when CRASHMOVER_CRASHPUBLISH_CLASS=pubsub.');
+  if (!projectId) throw new KindedError('configuration', 'setting_missing', 'CRASHMOVER_CRASHPUBLISH_PROJECT_ID is required when CRASHMOVER_CRASHPUBLISH_CLASS=pubsub.');
+  if (!topicName) throw new KindedError('configuration', 'setting_missing', 'CRASHMOVER_CRASHPUBLISH_TOPIC_NAME is required when CRASHMOVER_CRASHPUBLISH_CLASS=pubsub.');
   const timeoutMs = Math.max(1, Math.round(timeoutSeconds * 1000));
 
   const client = new PubSub(pubSubClientOptions(config));

@@ -2,7 +2,8 @@ import { GetQueueUrlCommand, SendMessageCommand, SQSClient, type SQSClientConfig
 import type { Config } from '../../shared/config';
 import type { Logger } from '../../shared/logging';
 import type { CrashPublisher } from './crash-publisher';
-import { awsClientOptions, awsErrorFacts, credentialsFix } from '../aws-client';
+import { KindedError, type FailureKind } from '../../shared/failure';
+import { awsClientOptions, awsErrorFacts, credentialsFix, otherAwsFailure } from '../aws-client';
 
 const isQueueUrl = (queue: string) => /^https?:\/\//i.test(queue);
 
@@ -20,7 +21,7 @@ export function regionFromQueueUrl(queueUrl: string): string | undefined {
 
 /** The queue name and owner account in a queue URL (`…/<account>/<name>`). */
 export function parseQueueUrl(queueUrl: string): { name: string; account?: string } {
-  const invalid = () => new Error(`CRASHMOVER_CRASHPUBLISH_QUEUE_NAME=${queueUrl} is not a queue URL (expected https://sqs.<region>.amazonaws.com/<account>/<queue name>) nor a queue name`);
+  const invalid = () => new KindedError('configuration', 'setting_invalid', `CRASHMOVER_CRASHPUBLISH_QUEUE_NAME=${queueUrl} is not a queue URL (expected https://sqs.<region>.amazonaws.com/<account>/<queue name>) nor a queue name`);
   let pathname: string;
   try {
     pathname = new URL(queueUrl).pathname;
@@ -51,36 +52,72 @@ export interface SqsErrorContext {
   signal?: AbortSignal;
 }
 
-/** Turns an SDK error into one that names the cause and the fix. */
-export function describeSqsError(err: unknown, ctx: SqsErrorContext): Error {
+/** SQS's error codes come in several spellings (`QueueDoesNotExist`, `AWS.SimpleQueueService.NonExistentQueue`, `…Exception`): match on the code, never on the message. */
+const QUEUE_MISSING = /QueueDoesNotExist|NonExistentQueue/;
+const BAD_CREDENTIALS = /InvalidClientTokenId|UnrecognizedClient|SignatureDoesNotMatch|InvalidSignature|IncompleteSignature|ExpiredToken|MissingAuthenticationToken/;
+const ACCESS_DENIED = /AccessDenied|NotAuthorized|KmsAccessDenied/;
+const THROTTLED = /Throttl|RequestThrottled|TooManyRequests|OverLimit/;
+
+/**
+ * Turns an SDK error into one that names the cause and the fix, with the kind
+ * start-up and the crashmover act on: `configuration` for a missing queue,
+ * denied access, missing or rejected credentials, no region; `transient` for
+ * timeouts, throttling, 5xx and network errors.
+ */
+export function describeSqsError(err: unknown, ctx: SqsErrorContext): KindedError {
   const { name, code, status, message, detail, network, timedOut, noCredentials, noRegion } = awsErrorFacts(err, ctx.signal);
   const what = `${ctx.action} for queue ${ctx.queue}`;
   const codes = `${name} ${code}`;
-  let msg: string;
-  if (/QueueDoesNotExist|NonExistentQueue/.test(codes)) {
-    msg = `${what} failed: the queue does not exist (${detail}); create the queue or fix CRASHMOVER_CRASHPUBLISH_QUEUE_NAME (and CRASHMOVER_CRASHPUBLISH_REGION)`;
-  } else if (/InvalidClientTokenId|UnrecognizedClient|SignatureDoesNotMatch|InvalidSignature|ExpiredToken|MissingAuthenticationToken/.test(codes)) {
-    msg = `${what} failed: SQS rejected the credentials (${detail}); ${credentialsFix.rejected('CRASHMOVER_CRASHPUBLISH')}`;
-  } else if (/AccessDenied|NotAuthorized|KmsAccessDenied/.test(codes) || status === 403) {
-    msg =
-      `${what} failed: access denied (${detail}); grant the collector's IAM identity sqs:SendMessage and sqs:GetQueueUrl on the queue` +
-      (/Kms/.test(codes) ? ' (and kms:GenerateDataKey and kms:Decrypt on the queue\'s KMS key)' : '');
-  } else if (noCredentials) {
-    msg = `${what} failed: no AWS credentials (${message || name}); ${credentialsFix.missing('CRASHMOVER_CRASHPUBLISH')}`;
-  } else if (noRegion) {
-    msg = `${what} failed: no AWS region (${message}); set CRASHMOVER_CRASHPUBLISH_REGION (or AWS_REGION) to the queue's region`;
-  } else if (timedOut) {
-    msg =
-      `${what} failed: no answer from SQS at ${ctx.endpoint} within ${ctx.timeoutSeconds} s (${detail}); ` +
-      `check that it is reachable, or raise CRASHMOVER_CRASHPUBLISH_TIMEOUT`;
-  } else if (status !== undefined && status >= 500) {
-    msg = `${what} failed: SQS at ${ctx.endpoint} is unavailable (${detail}); usually transient (the crashmover retries), check the service if it persists`;
-  } else if (network || /^E[A-Z_]+$/.test(code)) {
-    msg = `${what} failed: cannot reach SQS at ${ctx.endpoint} (${detail}); check the network${ctx.endpoint.includes('amazonaws.com') ? '' : ' and CRASHMOVER_CRASHPUBLISH_ENDPOINT_URL'}`;
-  } else {
-    msg = `SQS ${what} failed (${detail})`;
+  const kinded = (kind: FailureKind, reason: string, msg: string) => new KindedError(kind, reason, msg, { cause: err });
+  if (QUEUE_MISSING.test(codes)) {
+    return kinded(
+      'configuration',
+      'queue_missing',
+      `${what} failed: the queue does not exist (${detail}); create the queue or fix CRASHMOVER_CRASHPUBLISH_QUEUE_NAME (and CRASHMOVER_CRASHPUBLISH_REGION)`,
+    );
   }
-  return Object.assign(new Error(msg), { cause: err });
+  if (BAD_CREDENTIALS.test(codes)) {
+    return kinded('configuration', 'bad_credentials', `${what} failed: SQS rejected the credentials (${detail}); ${credentialsFix.rejected('CRASHMOVER_CRASHPUBLISH')}`);
+  }
+  if (ACCESS_DENIED.test(codes) || status === 403) {
+    return kinded(
+      'configuration',
+      'permission_denied',
+      `${what} failed: access denied (${detail}); grant the collector's IAM identity sqs:SendMessage and sqs:GetQueueUrl on the queue` +
+        (/Kms/.test(codes) ? " (and kms:GenerateDataKey and kms:Decrypt on the queue's KMS key)" : ''),
+    );
+  }
+  if (noCredentials) {
+    return kinded('configuration', 'no_credentials', `${what} failed: no AWS credentials (${message || name}); ${credentialsFix.missing('CRASHMOVER_CRASHPUBLISH')}`);
+  }
+  if (noRegion) {
+    return kinded('configuration', 'no_region', `${what} failed: no AWS region (${message}); set CRASHMOVER_CRASHPUBLISH_REGION (or AWS_REGION) to the queue's region`);
+  }
+  if (timedOut) {
+    return kinded(
+      'transient',
+      'timeout',
+      `${what} failed: no answer from SQS at ${ctx.endpoint} within ${ctx.timeoutSeconds} s (${detail}); ` +
+        `check that it is reachable, or raise CRASHMOVER_CRASHPUBLISH_TIMEOUT`,
+    );
+  }
+  if ((status !== undefined && status >= 500) || status === 429 || THROTTLED.test(codes)) {
+    return kinded(
+      'transient',
+      status !== undefined && status >= 500 ? 'unavailable' : 'throttled',
+      `${what} failed: SQS at ${ctx.endpoint} is unavailable (${detail}); usually transient (the crashmover retries), check the service if it persists`,
+    );
+  }
+  if (network || /^E[A-Z_]+$/.test(code)) {
+    return kinded(
+      'transient',
+      'unreachable',
+      `${what} failed: cannot reach SQS at ${ctx.endpoint} (${detail}); check the network${ctx.endpoint.includes('amazonaws.com') ? '' : ' and CRASHMOVER_CRASHPUBLISH_ENDPOINT_URL'}`,
+    );
+  }
+  if (name === 'AbortError') return kinded('transient', 'aborted', `${what} failed: the request to SQS at ${ctx.endpoint} was aborted (${detail})`);
+  const { kind, reason } = otherAwsFailure(code, status);
+  return kinded(kind, reason, `SQS ${what} failed (${detail})`);
 }
 
 /**
@@ -90,7 +127,7 @@ export function describeSqsError(err: unknown, ctx: SqsErrorContext): Error {
  */
 export function createSqsPublisher(config: Config, logger: Logger): CrashPublisher {
   const { queueName, timeoutSeconds, endpointUrl } = config.publish;
-  if (!queueName) throw new Error('CRASHMOVER_CRASHPUBLISH_QUEUE_NAME is required when CRASHMOVER_CRASHPUBLISH_CLASS=sqs.');
+  if (!queueName) throw new KindedError('configuration', 'setting_missing', 'CRASHMOVER_CRASHPUBLISH_QUEUE_NAME is required when CRASHMOVER_CRASHPUBLISH_CLASS=sqs.');
   const timeoutMs = Math.max(1, Math.round(timeoutSeconds * 1000));
   const healthTimeoutMs = Math.min(timeoutMs, config.cluster.healthCheckTimeoutSeconds * 1000);
   const byUrl = isQueueUrl(queueName);

@@ -1,6 +1,7 @@
 import { Storage, type File, type StorageOptions } from '@google-cloud/storage';
 import type { Config } from '../../shared/config';
 import type { Logger } from '../../shared/logging';
+import { KindedError, type FailureKind } from '../../shared/failure';
 import { toBuffer, type CrashReport } from '../../shared/crash-report';
 import type { CrashStorage } from './crash-storage';
 import { saveCrashObjects, testFileKey, type StoredObject } from './crash-objects';
@@ -64,8 +65,14 @@ export function isMissingBucket(err: unknown): boolean {
   return e.code === 404 && MISSING_BUCKET.test(e.message ?? '');
 }
 
-/** Turns a client error into one that names the cause and the fix. */
-export function describeGcsError(err: unknown, ctx: GcsErrorContext): Error {
+/**
+ * Turns a client error into one that names the cause and the fix, with the
+ * kind start-up and the crashmover act on: `configuration` when settings are
+ * wrong (bucket missing, no or rejected credentials, permission denied, any
+ * other 4xx), `transient` when another try can succeed (429, 408, 5xx,
+ * timeouts, network errors, a checksum mismatch, anything unrecognised).
+ */
+export function describeGcsError(err: unknown, ctx: GcsErrorContext): KindedError {
   const e = (err ?? {}) as ApiErrorLike;
   const detail = e.message ?? String(err);
   const b = ctx.bucket;
@@ -74,39 +81,64 @@ export function describeGcsError(err: unknown, ctx: GcsErrorContext): Error {
   const timedOut =
     (ctx.signal?.aborted === true && (ctx.signal.reason as Error | undefined)?.name === 'TimeoutError') ||
     e.type === 'request-timeout' ||
-    codeText === 'ETIMEDOUT';
+    codeText === 'ETIMEDOUT' ||
+    status === 408;
   const withStatus = status !== undefined ? `${status}: ${detail}` : detail;
-  let msg: string;
+  const kinded = (kind: FailureKind, reason: string, msg: string) => new KindedError(kind, reason, msg, { cause: err });
   if (timedOut) {
-    msg =
+    return kinded(
+      'transient',
+      'timeout',
       `no answer from GCS at ${ctx.endpoint} within ${ctx.timeoutSeconds} s (${detail}); ` +
-      (ctx.action === 'upload'
-        ? 'check that it is reachable, or raise CRASHMOVER_CRASHSTORAGE_TIMEOUT'
-        : 'check that it is reachable (the heartbeat waits HEALTH_CHECK_TIMEOUT, or CRASHMOVER_CRASHSTORAGE_TIMEOUT if smaller)');
-  } else if (status === 404 && (ctx.action === 'upload' || MISSING_BUCKET.test(detail))) {
-    msg = `bucket "${b}" does not exist (${withStatus}); create the bucket or fix CRASHMOVER_CRASHSTORAGE_BUCKET_NAME`;
-  } else if (/could not load the default credentials/i.test(detail)) {
-    msg =
-      `no Google credentials (${detail}); set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file or run with a service account attached ` +
-      `(Application Default Credentials), or set STORAGE_EMULATOR_HOST to use an emulator`;
-  } else if (status === 401) {
-    msg =
-      `GCS rejected the credentials (${withStatus}); check Application Default Credentials ` +
-      `(GOOGLE_APPLICATION_CREDENTIALS or the attached service account)${ctx.emulator ? ' and STORAGE_EMULATOR_HOST' : ''}`;
-  } else if (status === 403) {
-    msg =
-      `permission denied on bucket "${b}" (${withStatus}); grant the collector's service account roles/storage.objectUser on the bucket ` +
-      `(storage.objects.create for saves, storage.objects.get for the heartbeat)`;
-  } else if (status === 429 || (status !== undefined && status >= 500)) {
-    msg = `GCS at ${ctx.endpoint} is unavailable (${withStatus}); usually transient (the crashmover retries), check the service if it persists`;
-  } else if (NETWORK_ERROR.test(`${codeText} ${detail}`) || /^E[A-Z_]+$/.test(codeText)) {
-    msg = `cannot reach GCS at ${ctx.endpoint} (${detail}); check the network${ctx.emulator ? ' and STORAGE_EMULATOR_HOST' : ''}`;
-  } else if (codeText === 'FILE_NO_UPLOAD' || /checksum|mismatch/i.test(detail)) {
-    msg = `GCS stored bytes that do not match what was sent (${detail}); usually transient (the crashmover retries)`;
-  } else {
-    msg = `GCS ${ctx.action} on bucket "${b}" failed (${withStatus})`;
+        (ctx.action === 'upload'
+          ? 'check that it is reachable, or raise CRASHMOVER_CRASHSTORAGE_TIMEOUT'
+          : 'check that it is reachable (the heartbeat waits HEALTH_CHECK_TIMEOUT, or CRASHMOVER_CRASHSTORAGE_TIMEOUT if smaller)'),
+    );
   }
-  return Object.assign(new Error(msg), { cause: err });
+  if (status === 404 && (ctx.action === 'upload' || MISSING_BUCKET.test(detail))) {
+    return kinded('configuration', 'bucket_missing', `bucket "${b}" does not exist (${withStatus}); create the bucket or fix CRASHMOVER_CRASHSTORAGE_BUCKET_NAME`);
+  }
+  // google-auth-library says so in prose only: there is no code to match.
+  if (status === undefined && /could not load the default credentials/i.test(detail)) {
+    return kinded(
+      'configuration',
+      'no_credentials',
+      `no Google credentials (${detail}); set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file or run with a service account attached ` +
+        `(Application Default Credentials), or set STORAGE_EMULATOR_HOST to use an emulator`,
+    );
+  }
+  if (status === 401) {
+    return kinded(
+      'configuration',
+      'bad_credentials',
+      `GCS rejected the credentials (${withStatus}); check Application Default Credentials ` +
+        `(GOOGLE_APPLICATION_CREDENTIALS or the attached service account)${ctx.emulator ? ' and STORAGE_EMULATOR_HOST' : ''}`,
+    );
+  }
+  if (status === 403) {
+    return kinded(
+      'configuration',
+      'permission_denied',
+      `permission denied on bucket "${b}" (${withStatus}); grant the collector's service account roles/storage.objectUser on the bucket ` +
+        `(storage.objects.create for saves, storage.objects.get for the heartbeat)`,
+    );
+  }
+  if (status === 429 || (status !== undefined && status >= 500)) {
+    return kinded(
+      'transient',
+      status === 429 ? 'throttled' : 'unavailable',
+      `GCS at ${ctx.endpoint} is unavailable (${withStatus}); usually transient (the crashmover retries), check the service if it persists`,
+    );
+  }
+  if (NETWORK_ERROR.test(`${codeText} ${detail}`) || /^E[A-Z_]+$/.test(codeText)) {
+    return kinded('transient', 'unreachable', `cannot reach GCS at ${ctx.endpoint} (${detail}); check the network${ctx.emulator ? ' and STORAGE_EMULATOR_HOST' : ''}`);
+  }
+  if (codeText === 'FILE_NO_UPLOAD' || /checksum|mismatch/i.test(detail)) {
+    return kinded('transient', 'checksum_mismatch', `GCS stored bytes that do not match what was sent (${detail}); usually transient (the crashmover retries)`);
+  }
+  // Any other 4xx is a request GCS will refuse again as long as the settings stay as they are (e.g. an invalid bucket name).
+  const refused = status !== undefined && status >= 400 && status < 500;
+  return kinded(refused ? 'configuration' : 'transient', refused ? 'rejected' : 'unknown', `GCS ${ctx.action} on bucket "${b}" failed (${withStatus})`);
 }
 
 /**
@@ -167,7 +199,7 @@ function until<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
  */
 export function createGcsStorage(config: Config, logger: Logger): CrashStorage {
   const { bucketName, timeoutSeconds, storageEmulatorHost } = config.storage;
-  if (!bucketName) throw new Error('CRASHMOVER_CRASHSTORAGE_BUCKET_NAME is required when CRASHMOVER_CRASHSTORAGE_CLASS=gcs.');
+  if (!bucketName) throw new KindedError('configuration', 'setting_missing', 'CRASHMOVER_CRASHSTORAGE_BUCKET_NAME is required when CRASHMOVER_CRASHSTORAGE_CLASS=gcs.');
   const timeoutMs = Math.max(1, Math.round(timeoutSeconds * 1000));
   const healthTimeoutMs = Math.min(timeoutMs, config.cluster.healthCheckTimeoutSeconds * 1000);
   const dumpField = config.breakpad.dumpField;

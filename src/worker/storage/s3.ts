@@ -4,7 +4,8 @@ import type { Logger } from '../../shared/logging';
 import { toBuffer, type CrashReport } from '../../shared/crash-report';
 import type { CrashStorage } from './crash-storage';
 import { saveCrashObjects, testFileKey, type StoredObject } from './crash-objects';
-import { awsClientOptions, awsErrorFacts, credentialsFix } from '../aws-client';
+import { KindedError, type FailureKind } from '../../shared/failure';
+import { AWS_BAD_CREDENTIALS, AWS_THROTTLED, awsClientOptions, awsErrorFacts, credentialsFix, otherAwsFailure } from '../aws-client';
 
 /** Client options: see awsClientOptions; plus path-style addressing for S3-compatible stores. */
 export function s3ClientConfig(config: Config, timeoutMs: number): S3ClientConfig {
@@ -22,43 +23,68 @@ export interface S3ErrorContext {
   signal?: AbortSignal;
 }
 
-/** Turns an SDK error into one that names the cause and the fix. */
-export function describeS3Error(err: unknown, ctx: S3ErrorContext): Error {
-  const { name, code, status, message, detail, network, noCredentials, noRegion, ...f } = awsErrorFacts(err, ctx.signal);
-  const timedOut = f.timedOut || code === 'RequestTimeout';
+/**
+ * Turns an SDK error into one that names the cause and the fix, with the kind
+ * start-up and the crashmover act on (see awsFailure): `configuration` for a
+ * missing bucket, denied access, missing or rejected credentials, a missing or
+ * wrong region; `transient` for timeouts, throttling, 5xx and network errors.
+ */
+export function describeS3Error(err: unknown, ctx: S3ErrorContext): KindedError {
+  const facts = awsErrorFacts(err, ctx.signal);
+  const { name, code, status, message, detail, network, noCredentials, noRegion } = facts;
+  const timedOut = facts.timedOut || code === 'RequestTimeout';
   const b = ctx.bucket;
-  let msg: string;
+  const kinded = (kind: FailureKind, reason: string, msg: string) => new KindedError(kind, reason, msg, { cause: err });
   if (code === 'NoSuchBucket' || (ctx.action === 'HeadBucket' && status === 404)) {
-    msg = `bucket "${b}" does not exist (${detail}); create the bucket or fix CRASHMOVER_CRASHSTORAGE_BUCKET_NAME`;
-  } else if (code === 'AccessDenied' || code === 'Forbidden' || code === 'AllAccessDisabled' || (status === 403 && !/InvalidAccessKeyId|SignatureDoesNotMatch|ExpiredToken/.test(code))) {
-    msg =
+    return kinded('configuration', 'bucket_missing', `bucket "${b}" does not exist (${detail}); create the bucket or fix CRASHMOVER_CRASHSTORAGE_BUCKET_NAME`);
+  }
+  if (AWS_BAD_CREDENTIALS.has(code)) {
+    return kinded('configuration', 'bad_credentials', `S3 rejected the credentials (${detail}); ${credentialsFix.rejected('CRASHMOVER_CRASHSTORAGE')}`);
+  }
+  if (code === 'AccessDenied' || code === 'Forbidden' || code === 'AllAccessDisabled' || status === 403) {
+    return kinded(
+      'configuration',
+      'permission_denied',
       ctx.action === 'PutObject'
         ? `access denied writing to bucket "${b}" (${detail}); grant the collector's IAM identity s3:PutObject on arn:aws:s3:::${b}/* ` +
-          `(and s3:ListBucket on arn:aws:s3:::${b} for the heartbeat's HeadBucket)`
+            `(and s3:ListBucket on arn:aws:s3:::${b} for the heartbeat's HeadBucket)`
         : `access denied on HeadBucket "${b}" (${detail}); grant the collector's IAM identity s3:ListBucket on arn:aws:s3:::${b} ` +
-          `(in addition to s3:PutObject on arn:aws:s3:::${b}/*)`;
-  } else if (code === 'InvalidAccessKeyId' || code === 'SignatureDoesNotMatch' || code === 'ExpiredToken' || code === 'InvalidToken') {
-    msg = `S3 rejected the credentials (${detail}); ${credentialsFix.rejected('CRASHMOVER_CRASHSTORAGE')}`;
-  } else if (noCredentials) {
-    msg = `no AWS credentials (${message || name}); ${credentialsFix.missing('CRASHMOVER_CRASHSTORAGE')}`;
-  } else if (noRegion) {
-    msg = `no AWS region (${message}); set CRASHMOVER_CRASHSTORAGE_REGION (or AWS_REGION) to the bucket's region`;
-  } else if (code === 'PermanentRedirect' || code === 'AuthorizationHeaderMalformed' || status === 301) {
-    msg = `bucket "${b}" is in another region (${detail}); set CRASHMOVER_CRASHSTORAGE_REGION to the bucket's region`;
-  } else if (timedOut) {
-    msg =
-      `no answer from S3 at ${ctx.endpoint} within ${ctx.timeoutSeconds} s (${detail}); ` +
-      `check that it is reachable, or raise CRASHMOVER_CRASHSTORAGE_TIMEOUT`;
-  } else if (status !== undefined && status >= 500) {
-    msg = `S3 at ${ctx.endpoint} is unavailable (${detail}); usually transient (the crashmover retries), check the service if it persists`;
-  } else if (network || /^E[A-Z_]+$/.test(code)) {
-    msg = `cannot reach S3 at ${ctx.endpoint} (${detail}); check the network${ctx.endpoint.includes('.amazonaws.com') ? '' : ' and CRASHMOVER_CRASHSTORAGE_ENDPOINT_URL'}`;
-  } else if (name === 'AbortError') {
-    msg = `S3 request to ${ctx.endpoint} was aborted (${detail})`;
-  } else {
-    msg = `S3 ${ctx.action} on bucket "${b}" failed (${detail})`;
+            `(in addition to s3:PutObject on arn:aws:s3:::${b}/*)`,
+    );
   }
-  return Object.assign(new Error(msg), { cause: err });
+  if (noCredentials) {
+    return kinded('configuration', 'no_credentials', `no AWS credentials (${message || name}); ${credentialsFix.missing('CRASHMOVER_CRASHSTORAGE')}`);
+  }
+  if (noRegion) {
+    return kinded('configuration', 'no_region', `no AWS region (${message}); set CRASHMOVER_CRASHSTORAGE_REGION (or AWS_REGION) to the bucket's region`);
+  }
+  if (code === 'PermanentRedirect' || code === 'AuthorizationHeaderMalformed' || status === 301) {
+    return kinded('configuration', 'wrong_region', `bucket "${b}" is in another region (${detail}); set CRASHMOVER_CRASHSTORAGE_REGION to the bucket's region`);
+  }
+  if (timedOut) {
+    return kinded(
+      'transient',
+      'timeout',
+      `no answer from S3 at ${ctx.endpoint} within ${ctx.timeoutSeconds} s (${detail}); check that it is reachable, or raise CRASHMOVER_CRASHSTORAGE_TIMEOUT`,
+    );
+  }
+  if ((status !== undefined && status >= 500) || AWS_THROTTLED.has(code) || status === 429) {
+    return kinded(
+      'transient',
+      status !== undefined && status >= 500 ? 'unavailable' : 'throttled',
+      `S3 at ${ctx.endpoint} is unavailable (${detail}); usually transient (the crashmover retries), check the service if it persists`,
+    );
+  }
+  if (network || /^E[A-Z_]+$/.test(code)) {
+    return kinded(
+      'transient',
+      'unreachable',
+      `cannot reach S3 at ${ctx.endpoint} (${detail}); check the network${ctx.endpoint.includes('.amazonaws.com') ? '' : ' and CRASHMOVER_CRASHSTORAGE_ENDPOINT_URL'}`,
+    );
+  }
+  if (name === 'AbortError') return kinded('transient', 'aborted', `S3 request to ${ctx.endpoint} was aborted (${detail})`);
+  const { kind, reason } = otherAwsFailure(code, status);
+  return kinded(kind, reason, `S3 ${ctx.action} on bucket "${b}" failed (${detail})`);
 }
 
 /**
@@ -68,7 +94,7 @@ export function describeS3Error(err: unknown, ctx: S3ErrorContext): Error {
  */
 export function createS3Storage(config: Config, logger: Logger): CrashStorage {
   const { bucketName, timeoutSeconds, endpointUrl, region } = config.storage;
-  if (!bucketName) throw new Error('CRASHMOVER_CRASHSTORAGE_BUCKET_NAME is required when CRASHMOVER_CRASHSTORAGE_CLASS=s3.');
+  if (!bucketName) throw new KindedError('configuration', 'setting_missing', 'CRASHMOVER_CRASHSTORAGE_BUCKET_NAME is required when CRASHMOVER_CRASHSTORAGE_CLASS=s3.');
   const timeoutMs = Math.max(1, Math.round(timeoutSeconds * 1000));
   const healthTimeoutMs = Math.min(timeoutMs, config.cluster.healthCheckTimeoutSeconds * 1000);
   const dumpField = config.breakpad.dumpField;

@@ -6,8 +6,8 @@ import * as grpc from '@grpc/grpc-js';
 import { PubSub, v1, type Message } from '@google-cloud/pubsub';
 import { loadConfig } from '../../../src/shared/config';
 import type { CrashPublisher } from '../../../src/worker/publish/crash-publisher';
-import { createPubSubPublisher } from '../../../src/worker/publish/pubsub';
-import { freshFakeEachTest, silentLogger } from '../../support/backend-unit';
+import { createPubSubPublisher, describePubSubError } from '../../../src/worker/publish/pubsub';
+import { freshFakeEachTest, kindOf, silentLogger } from '../../support/backend-unit';
 import { waitFor as waitUntil } from '../../support/wait';
 import { startFakePubSub, type FakePubSub } from '../../support/fake-pubsub';
 
@@ -96,6 +96,7 @@ describe('PubSubCrashPublish', () => {
     expect(err!.message).toContain(`create topic ${TOPIC_PATH}`);
     expect(err!.message).toContain('CRASHMOVER_CRASHPUBLISH_TOPIC_NAME');
     expect(err!.message).toContain('NOT_FOUND');
+    expect(kindOf(err)).toEqual({ kind: 'configuration', reason: 'topic_missing' });
   });
 
   test('checkHealth() succeeds with a GetTopic when the topic exists', async () => {
@@ -108,7 +109,9 @@ describe('PubSubCrashPublish', () => {
   });
 
   test('checkHealth() fails when the topic is missing', async () => {
-    await expect(publisher().checkHealth()).rejects.toThrow(/does not exist.*create topic projects\/test-project\/topics\/crash-ids or fix CRASHMOVER_CRASHPUBLISH_TOPIC_NAME/);
+    const p = publisher();
+    await expect(p.checkHealth()).rejects.toThrow(/does not exist.*create topic projects\/test-project\/topics\/crash-ids or fix CRASHMOVER_CRASHPUBLISH_TOPIC_NAME/);
+    await expect(p.checkHealth()).rejects.toMatchObject({ kind: 'configuration', reason: 'topic_missing' });
   });
 
   test('checkHealth() fails on UNAVAILABLE, with one attempt', async () => {
@@ -116,8 +119,10 @@ describe('PubSubCrashPublish', () => {
     fake.faults.failNext(1, { method: 'GetTopic' });
     const p = publisher();
     await expect(p.checkHealth()).rejects.toThrow(/unavailable.*UNAVAILABLE.*PUBSUB_EMULATOR_HOST/);
-    expect(fake.callCount('GetTopic')).toBe(1);
-    await p.checkHealth(); // the fault was one call only
+    fake.faults.failNext(1, { method: 'GetTopic' });
+    await expect(p.checkHealth()).rejects.toMatchObject({ kind: 'transient', reason: 'unavailable' });
+    expect(fake.callCount('GetTopic')).toBe(2);
+    await p.checkHealth(); // the faults were one call each
   });
 
   test('one UNAVAILABLE fault: publish() rejects and the server saw exactly one Publish (client retries off)', async () => {
@@ -141,7 +146,9 @@ describe('PubSubCrashPublish', () => {
     const p = publisher();
     for (const code of [grpc.status.DEADLINE_EXCEEDED, grpc.status.ABORTED, grpc.status.INTERNAL, grpc.status.UNKNOWN]) {
       fake.faults.failNext(1, { method: 'Publish', code });
-      await expect(p.publish('x')).rejects.toThrow(grpc.status[code]);
+      const err = await p.publish('x').then(() => undefined, (e: Error) => e);
+      expect(err?.message).toContain(grpc.status[code]);
+      expect(kindOf(err).kind).toBe('transient');
     }
     await new Promise((r) => setTimeout(r, 300));
     expect(fake.callCount('Publish')).toBe(4);
@@ -151,7 +158,9 @@ describe('PubSubCrashPublish', () => {
     fake.createTopic(PROJECT, TOPIC);
     const p = publisher();
     fake.faults.failNext(1, { method: 'Publish', code: grpc.status.PERMISSION_DENIED, details: 'User not authorized to perform this action.' });
-    await expect(p.publish('x')).rejects.toThrow(/roles\/pubsub\.publisher.*roles\/pubsub\.viewer/);
+    const err = await p.publish('x').then(() => undefined, (e: Error) => e);
+    expect(err?.message).toMatch(/roles\/pubsub\.publisher.*roles\/pubsub\.viewer/);
+    expect(kindOf(err)).toEqual({ kind: 'configuration', reason: 'permission_denied' });
     fake.faults.failNext(1, { method: 'GetTopic', code: grpc.status.PERMISSION_DENIED, details: 'User not authorized to perform this action.' });
     await expect(p.checkHealth()).rejects.toThrow(/roles\/pubsub\.viewer/);
   });
@@ -167,6 +176,7 @@ describe('PubSubCrashPublish', () => {
     expect(err).toBeInstanceOf(Error);
     expect(err!.message).toContain('CRASHMOVER_CRASHPUBLISH_TIMEOUT=1');
     expect(err!.message).toContain('DEADLINE_EXCEEDED');
+    expect(kindOf(err)).toEqual({ kind: 'transient', reason: 'timeout' });
     expect(elapsed).toBeLessThan(6000); // well under the fake's 8 s latency; not a tight bound
     expect(fake.callCount('Publish')).toBe(1);
   });
@@ -184,7 +194,9 @@ describe('PubSubCrashPublish', () => {
     const p = publisher();
     await p.publish(CRASH_IDS[0]!);
     fake.faults.dropNext(1, { method: 'Publish' });
-    await expect(p.publish(CRASH_IDS[1]!)).rejects.toThrow(/Pub\/Sub/);
+    const err = await p.publish(CRASH_IDS[1]!).then(() => undefined, (e: Error) => e);
+    expect(err?.message).toMatch(/Pub\/Sub/);
+    expect(kindOf(err).kind).toBe('transient');
     expect(fake.calls.filter((c) => c.method === 'Publish').map((c) => c.outcome)).toEqual([grpc.status.OK, 'dropped']);
     await p.publish(CRASH_IDS[2]!);
     expect(fake.messages(PROJECT, TOPIC).map(String)).toEqual([CRASH_IDS[0], CRASH_IDS[2]]);
@@ -194,7 +206,9 @@ describe('PubSubCrashPublish', () => {
     const host = fake.host;
     await fake.stop();
     const p = publisher({ PUBSUB_EMULATOR_HOST: host, CRASHMOVER_CRASHPUBLISH_TIMEOUT: '2' });
-    await expect(p.publish('x')).rejects.toThrow(new RegExp(`${host.replace(/\./g, '\\.')}`));
+    const err = await p.publish('x').then(() => undefined, (e: Error) => e);
+    expect(err?.message).toMatch(new RegExp(`${host.replace(/\./g, '\\.')}`));
+    expect(kindOf(err).kind).toBe('transient');
   });
 
   test('close() closes the client', async () => {
@@ -308,5 +322,19 @@ describe('consuming from the fake with the real client', () => {
     const consumer = consumerClient();
     await expect(consumer.getTopics({ gaxOpts: { retry: null } })).rejects.toMatchObject({ code: grpc.status.UNIMPLEMENTED });
     expect(fake.calls.at(-1)).toMatchObject({ method: 'ListTopics', outcome: grpc.status.UNIMPLEMENTED });
+  });
+});
+
+describe('error kinds (what start-up and the crashmover act on)', () => {
+  const ctx = { action: 'publish' as const, topicPath: TOPIC_PATH, endpoint: 'pubsub.googleapis.com', timeoutSeconds: 5 };
+  test.each([
+    [{ code: grpc.status.UNAUTHENTICATED, details: 'Request had invalid authentication credentials.' }, 'configuration', 'bad_credentials'],
+    [{ code: grpc.status.INVALID_ARGUMENT, details: 'Invalid resource name' }, 'configuration', 'rejected'],
+    [new Error('Could not load the default credentials.'), 'configuration', 'no_credentials'],
+    [{ code: grpc.status.RESOURCE_EXHAUSTED, details: 'quota exceeded' }, 'transient', 'throttled'],
+    [{ code: grpc.status.INTERNAL, details: 'internal error' }, 'transient', 'unavailable'],
+    [new TypeError('something unexpected'), 'transient', 'unknown'],
+  ])('%o is %s (%s)', (err, kind, reason) => {
+    expect(kindOf(describePubSubError(err, ctx))).toEqual({ kind, reason });
   });
 });

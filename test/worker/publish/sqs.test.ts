@@ -4,8 +4,8 @@
  */
 import { loadConfig } from '../../../src/shared/config';
 import type { CrashPublisher } from '../../../src/worker/publish/crash-publisher';
-import { createSqsPublisher, parseQueueUrl, regionFromQueueUrl, sqsClientConfig } from '../../../src/worker/publish/sqs';
-import { freshFakeEachTest, rejection, silentLogger } from '../../support/backend-unit';
+import { createSqsPublisher, describeSqsError, parseQueueUrl, regionFromQueueUrl, sqsClientConfig } from '../../../src/worker/publish/sqs';
+import { freshFakeEachTest, kindOf, rejection, silentLogger } from '../../support/backend-unit';
 import { FAKE_ACCESS_KEY, startFakeAws, type FakeAws } from '../../support/fake-aws';
 
 // Never the machine's AWS configuration: no metadata server, no profile files.
@@ -63,6 +63,7 @@ describe('SQSCrashPublish', () => {
     const p = publisher('no-such-queue');
     const { err } = await rejection(p.verify());
     expect(err.message).toContain('GetQueueUrl for queue no-such-queue failed: the queue does not exist');
+    expect(kindOf(err)).toEqual({ kind: 'configuration', reason: 'queue_missing' });
     expect(err.message).toContain('CRASHMOVER_CRASHPUBLISH_QUEUE_NAME');
     // A failed lookup is not cached: once the queue exists, publishing works.
     const url = await fake.createQueue('no-such-queue');
@@ -75,6 +76,7 @@ describe('SQSCrashPublish', () => {
     await fake.deleteQueue(url);
     const { err } = await rejection(publisher(url).publish(CRASH_IDS[0]!));
     expect(err.message).toContain(`SendMessage for queue ${url} failed: the queue does not exist`);
+    expect(kindOf(err)).toEqual({ kind: 'configuration', reason: 'queue_missing' });
     expect(err.message).toContain('CRASHMOVER_CRASHPUBLISH_QUEUE_NAME');
   });
 
@@ -89,6 +91,7 @@ describe('SQSCrashPublish', () => {
   test('checkHealth() fails on a missing queue and on a 503', async () => {
     const { err: missing } = await rejection(publisher('no-such-queue').checkHealth());
     expect(missing.message).toContain('the queue does not exist');
+    expect(kindOf(missing)).toEqual({ kind: 'configuration', reason: 'queue_missing' });
     expect(missing.message).toContain('CRASHMOVER_CRASHPUBLISH_QUEUE_NAME');
 
     await fake.createQueue(QUEUE);
@@ -96,6 +99,7 @@ describe('SQSCrashPublish', () => {
     const { err: down } = await rejection(publisher().checkHealth());
     expect(down.message).toContain('unavailable');
     expect(down.message).toContain('ServiceUnavailable HTTP 503');
+    expect(kindOf(down)).toEqual({ kind: 'transient', reason: 'unavailable' });
   });
 
   test('a 503 on SendMessage fails publish() after exactly one attempt (SDK retries off)', async () => {
@@ -104,6 +108,7 @@ describe('SQSCrashPublish', () => {
     const p = publisher(url);
     const { err } = await rejection(p.publish(CRASH_IDS[0]!));
     expect(err.message).toContain('SendMessage');
+    expect(kindOf(err)).toEqual({ kind: 'transient', reason: 'unavailable' });
     expect(err.message).toContain('503');
     expect(fake.requests).toEqual([expect.objectContaining({ action: 'SendMessage', status: 503, injected: true })]);
     expect(await fake.receiveAll(url)).toEqual([]);
@@ -130,6 +135,7 @@ describe('SQSCrashPublish', () => {
     expect(err.message).toContain('access denied');
     expect(err.message).toContain('sqs:SendMessage');
     expect(err.message).toContain('sqs:GetQueueUrl');
+    expect(kindOf(err)).toEqual({ kind: 'configuration', reason: 'permission_denied' });
   });
 
   test('latency beyond CRASHMOVER_CRASHPUBLISH_TIMEOUT rejects in bounded time', async () => {
@@ -138,6 +144,7 @@ describe('SQSCrashPublish', () => {
     const { err, ms } = await rejection(publisher(url, { CRASHMOVER_CRASHPUBLISH_TIMEOUT: '1' }).publish(CRASH_IDS[0]!));
     expect(err.message).toContain('within 1 s');
     expect(err.message).toContain('CRASHMOVER_CRASHPUBLISH_TIMEOUT');
+    expect(kindOf(err)).toEqual({ kind: 'transient', reason: 'timeout' });
     expect(ms).toBeLessThan(15_000);
   });
 
@@ -146,6 +153,7 @@ describe('SQSCrashPublish', () => {
     fake.dropNextConnections(1);
     const { err, ms } = await rejection(publisher(url, { CRASHMOVER_CRASHPUBLISH_TIMEOUT: '30' }).publish(CRASH_IDS[0]!));
     expect(err.message).toMatch(/cannot reach SQS at http:\/\/127\.0\.0\.1:\d+/);
+    expect(kindOf(err)).toEqual({ kind: 'transient', reason: 'unreachable' });
     expect(ms).toBeLessThan(15_000);
     expect(fake.requests.map((r) => r.status)).toEqual(['dropped']);
   });
@@ -177,5 +185,24 @@ describe('SQS client configuration', () => {
     expect(
       sqsClientConfig(loadConfig({ ...base, CRASHMOVER_CRASHPUBLISH_QUEUE_NAME: url, CRASHMOVER_CRASHPUBLISH_REGION: 'us-east-2' }), 5000).region,
     ).toBe('us-east-2');
+  });
+});
+
+describe('error kinds (what start-up and the crashmover act on)', () => {
+  const ctx = { action: 'SendMessage' as const, queue: QUEUE, endpoint: 'https://sqs.us-west-2.amazonaws.com', timeoutSeconds: 5 };
+  const sdkError = (name: string, status?: number, message = '') => Object.assign(new Error(message), { name, ...(status && { $metadata: { httpStatusCode: status } }) });
+  test.each([
+    [sdkError('InvalidClientTokenId', 403), 'configuration', 'bad_credentials'],
+    [sdkError('UnrecognizedClientException', 400), 'configuration', 'bad_credentials'],
+    [sdkError('KmsAccessDenied', 400), 'configuration', 'permission_denied'],
+    [sdkError('CredentialsProviderError', undefined, 'Could not load credentials from any providers'), 'configuration', 'no_credentials'],
+    [sdkError('Error', undefined, 'Region is missing'), 'configuration', 'no_region'],
+    [sdkError('InvalidAddress', 400), 'configuration', 'rejected'],
+    // SQS throttles with a 400.
+    [sdkError('RequestThrottled', 400), 'transient', 'throttled'],
+    [sdkError('ThrottlingException', 400), 'transient', 'throttled'],
+    [sdkError('InternalFailure', 500), 'transient', 'unavailable'],
+  ])('%o is %s (%s)', (err, kind, reason) => {
+    expect(kindOf(describeSqsError(err, ctx))).toEqual({ kind, reason });
   });
 });

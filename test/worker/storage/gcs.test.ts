@@ -12,8 +12,8 @@ jest.mock('gaxios', () => jest.requireActual<typeof import('../../support/fake-g
 import { Storage } from '@google-cloud/storage';
 import { loadConfig } from '../../../src/shared/config';
 import type { CrashStorage } from '../../../src/worker/storage/crash-storage';
-import { createGcsStorage, gcsClientOptions } from '../../../src/worker/storage/gcs';
-import { CRASH_ID, rejection, silentLogger, testCrash } from '../../support/backend-unit';
+import { createGcsStorage, describeGcsError, gcsClientOptions } from '../../../src/worker/storage/gcs';
+import { CRASH_ID, kindOf, rejection, silentLogger, testCrash } from '../../support/backend-unit';
 import { fakeDump } from '../../support/crashes';
 import { match, startFakeGcs, type FakeGcs } from '../../support/fake-gcs';
 
@@ -104,6 +104,7 @@ describe('save()', () => {
     expect(err.message).toContain(DUMP_KEY);
     expect(err.message).toContain('503');
     expect(err.message).toMatch(/unavailable.*crashmover retries/);
+    expect(kindOf(err)).toEqual({ kind: 'transient', reason: 'unavailable' });
     expect(gcs.requestsFor(BUCKET, DUMP_KEY)).toHaveLength(1);
     expect(gcs.requestsFor(BUCKET, DUMP_KEY)[0]!.status).toBe(503);
     expect(gcs.object(BUCKET, DUMP_KEY)).toBeUndefined();
@@ -127,6 +128,7 @@ describe('save()', () => {
     gcs.failNext(1, { status: 403 });
     const { err } = await rejection(storage().save(testCrash({})));
     expect(err.message).toContain('roles/storage.objectUser');
+    expect(kindOf(err)).toEqual({ kind: 'configuration', reason: 'permission_denied' });
     expect(err.message).toContain(BUCKET);
   });
 
@@ -135,6 +137,7 @@ describe('save()', () => {
     const { err, ms } = await rejection(storage({ CRASHMOVER_CRASHSTORAGE_TIMEOUT: '1' }).save(testCrash()));
     expect(err.message).toContain('CRASHMOVER_CRASHSTORAGE_TIMEOUT');
     expect(err.message).toContain('within 1 s');
+    expect(kindOf(err)).toEqual({ kind: 'transient', reason: 'timeout' });
     // Well before the fake would have answered (no tight timing: the machine is noisy).
     expect(ms).toBeLessThan(8_000);
     expect(gcs.object(BUCKET, RAW_KEY)).toBeUndefined();
@@ -145,6 +148,7 @@ describe('save()', () => {
     const { err, ms } = await rejection(storage({ CRASHMOVER_CRASHSTORAGE_TIMEOUT: '30' }).save(testCrash()));
     expect(err.message).toContain(DUMP_KEY);
     expect(err.message).toMatch(/cannot reach GCS/);
+    expect(kindOf(err)).toEqual({ kind: 'transient', reason: 'unreachable' });
     expect(ms).toBeLessThan(20_000);
     expect(gcs.requestsFor(BUCKET, DUMP_KEY).map((r) => r.status)).toEqual(['dropped']);
     expect(gcs.object(BUCKET, RAW_KEY)).toBeUndefined();
@@ -153,6 +157,7 @@ describe('save()', () => {
   test('a missing bucket names CRASHMOVER_CRASHSTORAGE_BUCKET_NAME', async () => {
     const { err } = await rejection(storage({ CRASHMOVER_CRASHSTORAGE_BUCKET_NAME: 'no-such-bucket' }).save(testCrash()));
     expect(err.message).toContain('"no-such-bucket" does not exist');
+    expect(kindOf(err)).toEqual({ kind: 'configuration', reason: 'bucket_missing' });
     expect(err.message).toContain('CRASHMOVER_CRASHSTORAGE_BUCKET_NAME');
   });
 });
@@ -169,6 +174,7 @@ describe('verify()', () => {
   test('fails against a missing bucket with a message naming CRASHMOVER_CRASHSTORAGE_BUCKET_NAME', async () => {
     const { err } = await rejection(storage({ CRASHMOVER_CRASHSTORAGE_BUCKET_NAME: 'missing-bucket' }).verify());
     expect(err.message).toContain('bucket "missing-bucket" does not exist');
+    expect(kindOf(err)).toEqual({ kind: 'configuration', reason: 'bucket_missing' });
     expect(err.message).toContain('create the bucket or fix CRASHMOVER_CRASHSTORAGE_BUCKET_NAME');
   });
 
@@ -177,6 +183,7 @@ describe('verify()', () => {
     await gcs.stop();
     const { err } = await rejection(createGcsStorage(loadConfig({ ...env(), STORAGE_EMULATOR_HOST: url }), logger).verify());
     expect(err.message).toMatch(/cannot reach GCS at http:\/\/127\.0\.0\.1:\d+/);
+    expect(kindOf(err)).toEqual({ kind: 'transient', reason: 'unreachable' });
     expect(err.message).toContain('STORAGE_EMULATOR_HOST');
   });
 });
@@ -193,12 +200,14 @@ describe('checkHealth()', () => {
     gcs.failNext(5);
     const { err } = await rejection(storage().checkHealth());
     expect(err.message).toContain('503');
+    expect(kindOf(err)).toEqual({ kind: 'transient', reason: 'unavailable' });
     expect(gcs.requests).toHaveLength(1);
   });
 
   test('fails when the bucket is missing', async () => {
     const { err } = await rejection(storage({ CRASHMOVER_CRASHSTORAGE_BUCKET_NAME: 'gone' }).checkHealth());
     expect(err.message).toContain('bucket "gone" does not exist');
+    expect(kindOf(err)).toEqual({ kind: 'configuration', reason: 'bucket_missing' });
     expect(err.message).toContain('CRASHMOVER_CRASHSTORAGE_BUCKET_NAME');
   });
 
@@ -206,6 +215,7 @@ describe('checkHealth()', () => {
     gcs.setLatency(10_000);
     const { err, ms } = await rejection(storage({ CRASHMOVER_CRASHSTORAGE_TIMEOUT: '1' }).checkHealth());
     expect(err.message).toMatch(/no answer from GCS at .* within 1 s/);
+    expect(kindOf(err)).toEqual({ kind: 'transient', reason: 'timeout' });
     expect(ms).toBeLessThan(8_000);
   });
 });
@@ -241,5 +251,23 @@ describe('configuration', () => {
 
   test('a missing bucket name is refused up front', () => {
     expect(() => createGcsStorage(loadConfig({}), logger)).toThrow('CRASHMOVER_CRASHSTORAGE_BUCKET_NAME is required');
+    expect(() => createGcsStorage(loadConfig({}), logger)).toThrow(expect.objectContaining({ kind: 'configuration', reason: 'setting_missing' }));
+  });
+});
+
+describe('error kinds (what start-up and the crashmover act on)', () => {
+  const ctx = { action: 'upload' as const, bucket: BUCKET, endpoint: 'https://storage.googleapis.com', timeoutSeconds: 5, emulator: false };
+  test.each([
+    [{ code: 401, message: 'Invalid Credentials' }, 'configuration', 'bad_credentials'],
+    [new Error('Could not load the default credentials. Browse to https://cloud.google.com/docs/authentication'), 'configuration', 'no_credentials'],
+    [{ code: 400, message: 'Invalid bucket name' }, 'configuration', 'rejected'],
+    [{ code: 429, message: 'rate limit exceeded' }, 'transient', 'throttled'],
+    [{ code: 408, message: 'Request Timeout' }, 'transient', 'timeout'],
+    [{ code: 502, message: 'Bad Gateway' }, 'transient', 'unavailable'],
+    [{ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:1' }, 'transient', 'unreachable'],
+    [{ code: 'FILE_NO_UPLOAD', message: 'The uploaded data did not match the data from the server.' }, 'transient', 'checksum_mismatch'],
+    [new TypeError('something unexpected'), 'transient', 'unknown'],
+  ])('%o is %s (%s)', (err, kind, reason) => {
+    expect(kindOf(describeGcsError(err, ctx))).toEqual({ kind, reason });
   });
 });

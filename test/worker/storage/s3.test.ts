@@ -5,8 +5,8 @@
  */
 import { loadConfig } from '../../../src/shared/config';
 import type { CrashStorage } from '../../../src/worker/storage/crash-storage';
-import { createS3Storage, s3ClientConfig } from '../../../src/worker/storage/s3';
-import { CRASH_ID, freshFakeEachTest, rejection, silentLogger, testCrash } from '../../support/backend-unit';
+import { createS3Storage, describeS3Error, s3ClientConfig } from '../../../src/worker/storage/s3';
+import { CRASH_ID, freshFakeEachTest, kindOf, rejection, silentLogger, testCrash } from '../../support/backend-unit';
 import { fakeDump } from '../../support/crashes';
 import { FAKE_ACCESS_KEY, startFakeAws, type FakeAws } from '../../support/fake-aws';
 
@@ -88,6 +88,7 @@ describe('S3CrashStorage', () => {
     const { err } = await rejection(storage({}, 'no-such-bucket').verify());
     expect(err.message).toContain('"no-such-bucket" does not exist');
     expect(err.message).toContain('NoSuchBucket');
+    expect(kindOf(err)).toEqual({ kind: 'configuration', reason: 'bucket_missing' });
     expect(err.message).toContain('CRASHMOVER_CRASHSTORAGE_BUCKET_NAME');
   });
 
@@ -100,6 +101,7 @@ describe('S3CrashStorage', () => {
   test('checkHealth() fails on a missing bucket, naming the fix', async () => {
     const { err } = await rejection(storage({}, 'no-such-bucket').checkHealth());
     expect(err.message).toMatch(/bucket "no-such-bucket" does not exist .*404/);
+    expect(kindOf(err)).toEqual({ kind: 'configuration', reason: 'bucket_missing' });
     expect(err.message).toContain('CRASHMOVER_CRASHSTORAGE_BUCKET_NAME');
   });
 
@@ -108,6 +110,7 @@ describe('S3CrashStorage', () => {
     fake.failNext(1, { status: 503 });
     const { err } = await rejection(storage().checkHealth());
     expect(err.message).toContain('unavailable');
+    expect(kindOf(err)).toEqual({ kind: 'transient', reason: 'unavailable' });
     expect(err.message).toContain('503');
     expect(fake.requests).toHaveLength(1);
     // and recovers once the fault is gone
@@ -119,10 +122,12 @@ describe('S3CrashStorage', () => {
     fake.failNext(1, { status: 403 });
     const { err: putErr } = await rejection(storage().verify());
     expect(putErr.message).toContain('AccessDenied');
+    expect(kindOf(putErr)).toEqual({ kind: 'configuration', reason: 'permission_denied' });
     expect(putErr.message).toContain(`s3:PutObject on arn:aws:s3:::${BUCKET}/*`);
     fake.failNext(1, { status: 403 });
     const { err: headErr } = await rejection(storage().checkHealth());
     expect(headErr.message).toContain(`s3:ListBucket on arn:aws:s3:::${BUCKET}`);
+    expect(kindOf(headErr)).toEqual({ kind: 'configuration', reason: 'permission_denied' });
   });
 
   test('a 503 on a dump fails save() after exactly one request for it (SDK retries off), and the raw crash is not written', async () => {
@@ -131,6 +136,7 @@ describe('S3CrashStorage', () => {
     const { err } = await rejection(storage().save(testCrash()));
     expect(err.message).toContain(`saving ${DUMP_KEY}`);
     expect(err.message).toMatch(/SlowDown HTTP 503/);
+    expect(kindOf(err)).toEqual({ kind: 'transient', reason: 'unavailable' });
     expect(fake.requestsFor(BUCKET, DUMP_KEY)).toEqual([expect.objectContaining({ method: 'PUT', status: 503, injected: true })]);
     expect(fake.requestsFor(BUCKET, RAW_KEY)).toHaveLength(0);
     expect(await fake.getObject(BUCKET, RAW_KEY)).toBeUndefined();
@@ -152,6 +158,7 @@ describe('S3CrashStorage', () => {
     fake.setLatency(20_000);
     const { err, ms } = await rejection(storage({ CRASHMOVER_CRASHSTORAGE_TIMEOUT: '1' }).save(testCrash()));
     expect(err.message).toContain('within 1 s');
+    expect(kindOf(err)).toEqual({ kind: 'transient', reason: 'timeout' });
     expect(err.message).toContain('CRASHMOVER_CRASHSTORAGE_TIMEOUT');
     expect(ms).toBeLessThan(15_000);
     expect(fake.requestsFor(BUCKET, RAW_KEY)).toHaveLength(0);
@@ -162,6 +169,7 @@ describe('S3CrashStorage', () => {
     fake.dropNextConnections(1);
     const { err, ms } = await rejection(storage({ CRASHMOVER_CRASHSTORAGE_TIMEOUT: '30' }).save(testCrash()));
     expect(err.message).toMatch(/cannot reach S3 at http:\/\/127\.0\.0\.1:\d+/);
+    expect(kindOf(err)).toEqual({ kind: 'transient', reason: 'unreachable' });
     expect(ms).toBeLessThan(15_000);
     expect(fake.requests.filter((r) => r.status === 'dropped')).toHaveLength(1);
     expect(fake.requestsFor(BUCKET, RAW_KEY)).toHaveLength(0);
@@ -207,5 +215,24 @@ describe('S3 client configuration', () => {
     expect(aws.endpoint).toBeUndefined();
     expect(aws.forcePathStyle).toBeUndefined();
     expect(aws.region).toBeUndefined(); // the SDK's own resolution (AWS_REGION, profile)
+  });
+});
+
+describe('error kinds (what start-up and the crashmover act on)', () => {
+  const ctx = { action: 'PutObject' as const, bucket: BUCKET, endpoint: 'https://s3.us-west-2.amazonaws.com', timeoutSeconds: 5 };
+  const sdkError = (name: string, status?: number, message = '') => Object.assign(new Error(message), { name, ...(status && { $metadata: { httpStatusCode: status } }) });
+  test.each([
+    [sdkError('InvalidAccessKeyId', 403), 'configuration', 'bad_credentials'],
+    [sdkError('SignatureDoesNotMatch', 403), 'configuration', 'bad_credentials'],
+    [sdkError('CredentialsProviderError', undefined, 'Could not load credentials from any providers'), 'configuration', 'no_credentials'],
+    [sdkError('Error', undefined, 'Region is missing'), 'configuration', 'no_region'],
+    [sdkError('PermanentRedirect', 301), 'configuration', 'wrong_region'],
+    [sdkError('InvalidBucketName', 400), 'configuration', 'rejected'],
+    [sdkError('BadDigest', 400), 'transient', 'checksum_mismatch'],
+    [sdkError('InternalError', 500), 'transient', 'unavailable'],
+    [sdkError('TimeoutError', undefined, 'socket hang up'), 'transient', 'unreachable'],
+    [sdkError('AbortError', undefined, 'Request aborted'), 'transient', 'aborted'],
+  ])('%o is %s (%s)', (err, kind, reason) => {
+    expect(kindOf(describeS3Error(err, ctx))).toEqual({ kind, reason });
   });
 });

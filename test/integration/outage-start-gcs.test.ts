@@ -1,0 +1,7 @@
+/** Starting while a backend is down, with and without the spool (issue 12; test/support/cloud-suite). */
+import { startGcsSetup } from '../support/cloud-setups';
+import { startDuringOutageTests } from '../support/cloud-suite';
+
+jest.setTimeout(90_000);
+
+startDuringOutageTests(() => startGcsSetup('start-gcs'));
