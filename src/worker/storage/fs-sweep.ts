@@ -84,7 +84,8 @@ export function parseDumpNames(text: string): string[] | undefined {
   return names as string[];
 }
 
-const isMissing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
+/** ENOTDIR: a component of the path is a file (e.g. an operator's placeholder where `v1/` was), so the file is not there either. */
+const isMissing = (err: unknown) => ['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '');
 
 async function exists(file: string): Promise<boolean> {
   try {
