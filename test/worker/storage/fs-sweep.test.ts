@@ -137,6 +137,18 @@ describe('fs storage sweep', () => {
     expect(allFiles(root)).toEqual([...crashKeys(1), `v1/dump_names/${id(2)}`, `v1/dump_names/${id(3)}`, 'escape'].sort());
   });
 
+  it('keeps an orphan one of whose dumps is a symlink, and what it points to', async () => {
+    const root = tempDir();
+    const outside = tempDir();
+    await tree(root, [1], [1]);
+    seed(path.join(outside, 'precious'), 2 * HOUR);
+    rmSync(path.join(root, `v1/memory_report/${id(1)}`));
+    symlinkSync(path.join(outside, 'precious'), path.join(root, `v1/memory_report/${id(1)}`));
+    expect((await sweepFsStorage(opts(root))).orphans).toEqual({ removed: 0, failed: 0 });
+    expect(allFiles(root)).toEqual(crashKeys(1).slice(0, 3).sort());
+    expect(existsSync(path.join(outside, 'precious'))).toBe(true);
+  });
+
   it('does not follow a symlink in dump_names', async () => {
     const root = tempDir();
     const outside = tempDir();
