@@ -45,6 +45,8 @@ async function main(): Promise<void> {
           'the start-up checks',
         ),
     });
+    // Verified and forking: one sweeper of fs storage per node, in the primary (see fs-sweep.ts).
+    (await import('./worker/storage/fs-sweep')).startFsSweeper(config, logger, metrics);
   } else {
     const { runWorker } = await import('./worker/main');
     await runWorker(config);

@@ -35,6 +35,17 @@ async function writeAll(fh: FileHandle, buffers: readonly Buffer[]): Promise<voi
   }
 }
 
+/**
+ * The temporary name `prepareFile` writes under: `.<target's name>.<12 hex>.tmp`.
+ * A process killed between the write and the rename leaves a file so named
+ * behind; `isTempFileName` is how the sweepers recognise one (and nothing else).
+ */
+export const tempFileName = (target: string): string => `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`;
+
+const TEMP_NAME_RE = /^\..+\.[0-9a-f]{12}\.tmp$/;
+
+export const isTempFileName = (name: string): boolean => TEMP_NAME_RE.test(name);
+
 /** A file written and fsynced under a temporary name, not yet in place. */
 export interface PreparedFile {
   /** Renames it to its target; the caller fsyncs the target's directory. */
@@ -48,7 +59,7 @@ export interface PreparedFile {
  * directory) and fsyncs it. A failure leaves no file behind.
  */
 export async function prepareFile(target: string, data: Bytes, tmpDir = path.dirname(target)): Promise<PreparedFile> {
-  const tmp = path.join(tmpDir, `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = path.join(tmpDir, tempFileName(target));
   const fh = await open(tmp, 'wx', 0o644);
   try {
     await writeAll(fh, Buffer.isBuffer(data) ? [data] : data);

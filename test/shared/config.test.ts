@@ -29,7 +29,10 @@ describe('loadConfig', () => {
       spoolMaxBytes: { bytes: 10 * 1024 ** 3 },
       spoolMaxAgeSeconds: 7 * 24 * 3600,
       spoolMaxBackoffSeconds: 60,
+      spoolSweepIntervalSeconds: 600,
+      spoolSweepMinAgeSeconds: 600,
     });
+    expect([c.storage.fsSweepIntervalSeconds, c.storage.fsSweepMinAgeSeconds]).toEqual([3600, 3600]);
     expect(c.breakpad.maxPayloadSize).toBe(26214400);
     expect(c.throttler).toEqual({ rules: { kind: 'builtin', name: 'accept_all' }, products: [], productPackageNames: {} });
     expect(c.cluster.workers).toBeGreaterThanOrEqual(3);

@@ -234,9 +234,28 @@ const SPOOL_METRICS: MetricSpec[] = [
     description: 'Spool mode: a crash was refused with 503; `reason:full`, `write_error` (e.g. disk full) or `draining`.',
     prom: { name: 'antenna_spool_refused_total', kind: 'counter', help: 'Crashes refused because they could not be spooled.', labels: ['reason'] },
   },
+  {
+    name: SP + 'swept.count',
+    type: 'incr',
+    tags: [],
+    statsdFrom: 'primary',
+    description:
+      'Spool mode: files a killed writer left in `<spool>/tmp/` (temporary entries, write probes) removed, at start-up or by a sweep (`CRASHMOVER_SPOOL_SWEEP_INTERVAL`). None of them had been acknowledged.',
+  },
 ];
 
-export const METRIC_CATALOG: readonly MetricSpec[] = [...COLLECTOR_METRICS, ...SPOOL_METRICS];
+const STORAGE_METRICS: MetricSpec[] = [
+  {
+    name: 'collector.storage.swept.count',
+    type: 'incr',
+    tags: ['kind'],
+    statsdFrom: 'primary',
+    description:
+      '`fs` storage: what interrupted saves left behind, removed by a sweep (`CRASHMOVER_CRASHSTORAGE_FS_SWEEP_INTERVAL`); `kind:tmp` = temporary files, `kind:orphan` = crashes whose dumps and dump_names were written but never their raw crash (never acknowledged).',
+  },
+];
+
+export const METRIC_CATALOG: readonly MetricSpec[] = [...COLLECTOR_METRICS, ...SPOOL_METRICS, ...STORAGE_METRICS];
 
 export const METRICS_BY_NAME: ReadonlyMap<string, MetricSpec> = new Map(METRIC_CATALOG.map((m) => [m.name, m]));
 

@@ -1,11 +1,14 @@
 import path from 'node:path';
+import { isTempFileName } from '../durable-file';
 
 /**
  * The spool on disk:
  *
- *   <root>/tmp/            entries being written (never acknowledged; discarded at start-up)
+ *   <root>/tmp/            entries being written (never acknowledged; discarded at start-up,
+ *                          and swept while running once older than CRASHMOVER_SPOOL_SWEEP_MIN_AGE)
  *   <root>/ready/          complete entries waiting for any worker
  *   <root>/claimed/<pid>/  entries one worker is moving (claimed by rename, so one mover each)
+ *   <root>/corrupt/        entries that could not be decoded (kept for inspection, never swept)
  *
  * An entry is one file named `<spooled at ms>-<bytes>-<crash id>.<state>`:
  * state `crash` still needs saving and publishing, `saved` only publishing.
@@ -51,3 +54,11 @@ export function parseEntryName(name: string): EntryName | undefined {
 }
 
 export const withState = (name: string, state: EntryState) => name.replace(/\.(crash|saved)$/, `.${state}`);
+
+const PROBE_RE = /^\.probe-\d+$/;
+
+/**
+ * What a killed writer leaves in `tmp/`: an entry's temporary file
+ * (`prepareFile`'s name) or a worker's write probe (`.probe-<pid>`).
+ */
+export const isSpoolTempName = (name: string): boolean => isTempFileName(name) || PROBE_RE.test(name);

@@ -2,7 +2,8 @@ import { statfs } from 'node:fs/promises';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { SpoolLimit } from '../config/sections/crashmover';
-import { parseEntryName, type SpoolPaths } from './layout';
+import { removeStaleFiles, type SweepCount } from '../stale-files';
+import { isSpoolTempName, parseEntryName, type SpoolPaths } from './layout';
 
 export interface SpoolStats {
   crashes: number;
@@ -78,6 +79,16 @@ export async function recoverSpool(p: SpoolPaths): Promise<{ discarded: number; 
   let released = 0;
   for (const pid of await listDir(p.claimed)) released += await releaseClaims(p, pid);
   return { discarded: partial.length, released };
+}
+
+/**
+ * While workers run: removes what killed writers left in `tmp/` (temporary
+ * entries and write probes, by name) once older than `cutoffMs`. A live
+ * write that is older still would only fail its rename and be refused with
+ * 503: nothing in `tmp/` has been acknowledged.
+ */
+export function sweepSpoolTmp(p: SpoolPaths, cutoffMs: number): Promise<SweepCount> {
+  return removeStaleFiles(p.tmp, isSpoolTempName, cutoffMs);
 }
 
 /** The configured limit in bytes; a percentage is of the spool disk's free space now. */

@@ -86,4 +86,16 @@ export const crashmoverOptions = {
     min: 0.1,
     doc: 'Cap of the exponential back-off between attempts to move spooled crashes while storage or publishing fails.',
   }),
+  spoolSweepIntervalSeconds: int({
+    env: 'CRASHMOVER_SPOOL_SWEEP_INTERVAL',
+    default: 600,
+    min: 0,
+    doc: 'Seconds between sweeps of `<spool>/tmp/` for what killed workers left behind (temporary entries, write probes older than `CRASHMOVER_SPOOL_SWEEP_MIN_AGE`; counted in `collector.spool.swept.count`). 0 = only the start-up recovery, which empties `tmp/` before any worker runs. A sweep lists one small directory.',
+  }),
+  spoolSweepMinAgeSeconds: int({
+    env: 'CRASHMOVER_SPOOL_SWEEP_MIN_AGE',
+    default: 600,
+    min: 1,
+    doc: 'Age in seconds from which a file in `<spool>/tmp/` counts as left behind. Writing an entry takes well under a second; even a live write swept by mistake is only refused with 503, never lost, since nothing in `tmp/` was acknowledged.',
+  }),
 };

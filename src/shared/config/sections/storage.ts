@@ -1,4 +1,4 @@
-import { bool, choice, num, optionalStr, str } from '../option';
+import { bool, choice, int, num, optionalStr, str } from '../option';
 
 export const STORAGE_CLASSES = ['fs', 'noop', 'gcs', 's3'] as const;
 export type StorageClass = (typeof STORAGE_CLASSES)[number];
@@ -22,6 +22,18 @@ export const storageOptions = {
     default: './crashes',
     doc: 'Root directory of `fs` storage; crashes are laid out as in a bucket (`v1/raw_crash/<date>/<id>` …).',
     expected: 'a directory path',
+  }),
+  fsSweepIntervalSeconds: int({
+    env: 'CRASHMOVER_CRASHSTORAGE_FS_SWEEP_INTERVAL',
+    default: 3600,
+    min: 0,
+    doc: 'Seconds between sweeps of `fs` storage for what interrupted saves left behind: temporary files, and dumps whose raw crash was never written (see docs/backends.md). The primary sweeps at start and then every interval; 0 = never sweep. A sweep lists every directory of the tree, so keep it hourly or rarer on large trees.',
+  }),
+  fsSweepMinAgeSeconds: int({
+    env: 'CRASHMOVER_CRASHSTORAGE_FS_SWEEP_MIN_AGE',
+    default: 3600,
+    min: 1,
+    doc: 'Age in seconds from which a temporary file or an orphaned dump of `fs` storage counts as left behind (orphans in spool mode wait `CRASHMOVER_SPOOL_MAX_AGE` at least). A save takes seconds; an hour leaves room for a disk that stalls.',
   }),
   bucketName: optionalStr({
     env: 'CRASHMOVER_CRASHSTORAGE_BUCKET_NAME',
