@@ -3,6 +3,7 @@ import { ConfigError, loadConfig, type Config } from './shared/config';
 import { createLogger } from './shared/logging';
 import { errorReporterFromConfig, statsdFromConfig } from './shared/observability';
 import { runPrimary } from './primary/main';
+import { onOrphaned } from './primary/parent-watch';
 import { preflight, withStartupTimeout } from './primary/preflight';
 
 /**
@@ -45,6 +46,12 @@ async function main(): Promise<void> {
           'the start-up checks',
         ),
     });
+    if (process.env.npm_lifecycle_event === 'start') {
+      onOrphaned(() => {
+        logger.warn('npm, which started this node, is gone (npm does not pass signals on): draining as on SIGTERM; under a supervisor run `node dist/main.js` directly');
+        process.kill(process.pid, 'SIGTERM');
+      });
+    }
     // Verified and forking: one sweeper of fs storage per node, in the primary (see fs-sweep.ts).
     (await import('./worker/storage/fs-sweep')).startFsSweeper(config, logger, metrics);
   } else {
