@@ -1,0 +1,99 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { exportedMetrics, queryProblems, type ExportedMetric } from './exported-metrics';
+
+const DIR = path.resolve(__dirname, '..', '..', 'deploy', 'prometheus');
+const RULES = path.join(DIR, 'alerts.yml');
+const RULE_TESTS = path.join(DIR, 'alerts.test.yml');
+const ALERTS_DOC = path.resolve(__dirname, '..', '..', 'docs', 'alerts.md');
+
+interface Rule {
+  alert: string;
+  expr: string;
+  for?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+const rules: Rule[] = (YAML.parse(readFileSync(RULES, 'utf8')) as { groups: { rules: Rule[] }[] }).groups.flatMap((g) => g.rules);
+
+let exported: Map<string, ExportedMetric>;
+beforeAll(async () => {
+  exported = await exportedMetrics();
+});
+
+describe('deploy/prometheus/alerts.yml', () => {
+  test('covers what the operations issue asks for', () => {
+    const names = new Set(rules.map((r) => r.alert));
+    for (const a of [
+      'AntennaNodeDown',
+      'AntennaHeartbeatFailing',
+      'AntennaSaveFailures',
+      'AntennaSpoolGrowing',
+      'AntennaSpoolNearlyFull',
+      'AntennaCrashesRefused',
+      'AntennaThrottleAcceptShareChanged',
+      'AntennaWorkerRestarts',
+    ])
+      expect(names).toContain(a);
+  });
+
+  test('every query reads metrics, labels and label values the collector exports', () => {
+    const problems = rules.flatMap((r) => queryProblems(r.alert, r.expr, exported));
+    expect(problems).toEqual([]);
+  });
+
+  test('every alert has a severity, a summary and a runbook section in docs/alerts.md', () => {
+    const doc = readFileSync(ALERTS_DOC, 'utf8');
+    const anchors = new Set([...doc.matchAll(/^#{2,4} (\w+)$/gm)].map((m) => `docs/alerts.md#${m[1]!.toLowerCase()}`));
+    for (const r of rules) {
+      expect([r.alert, r.labels?.severity]).toEqual([r.alert, expect.stringMatching(/^(critical|warning)$/)]);
+      expect([r.alert, r.annotations?.summary]).toEqual([r.alert, expect.any(String)]);
+      expect([r.alert, anchors.has(r.annotations?.runbook ?? '')]).toEqual([r.alert, true]);
+    }
+  });
+
+  test('alerts.test.yml makes every alert fire at least once', () => {
+    const cases = (YAML.parse(readFileSync(RULE_TESTS, 'utf8')) as { tests: { alert_rule_test: { alertname: string; exp_alerts?: unknown[] }[] }[] }).tests;
+    const fired = new Set(cases.flatMap((t) => t.alert_rule_test.filter((c) => (c.exp_alerts ?? []).length > 0).map((c) => c.alertname)));
+    expect(rules.map((r) => r.alert).filter((a) => !fired.has(a))).toEqual([]);
+  });
+});
+
+describe('the query check', () => {
+  const problems = (expr: string) => queryProblems('case', expr, exported);
+
+  test('accepts a query the collector can answer', () => {
+    expect(problems('sum by (instance, reason) (rate(antenna_spool_refused_total{job="antenna", reason="full"}[$__rate_interval]))')).toEqual([]);
+    expect(problems('histogram_quantile(0.99, sum by (le) (rate(antenna_submit_seconds_bucket[5m])))')).toEqual([]);
+    expect(problems('antenna_workers{state="unresponsive"} > 0')).toEqual([]);
+  });
+
+  test('rejects a metric, a label, a label value or a grouping the collector does not export, and bad syntax', () => {
+    expect(problems('rate(antenna_crashes_recieved_total[5m])')).toEqual([expect.stringContaining('antenna_crashes_recieved_total is not a metric')]);
+    expect(problems('antenna_workers{status="healthy"}')).toEqual([expect.stringContaining('has no label status')]);
+    expect(problems('antenna_workers{state="stuck"}')).toEqual([expect.stringContaining('never has the value "stuck"')]);
+    expect(problems('antenna_throttle_total{result=~"accepted|defer"}')).toEqual([expect.stringContaining('"accepted"')]);
+    expect(problems('sum by (reason) (rate(antenna_save_failures_total[5m]))')).toEqual([expect.stringContaining('by (reason)')]);
+    expect(problems('sum(rate(antenna_save_failures_total[5m])')).toEqual([expect.stringContaining('syntax error')]);
+  });
+});
+
+const hasPromtool = spawnSync('promtool', ['--version']).status === 0;
+if (!hasPromtool) console.warn('promtool is not installed: skipping `promtool check rules` and `promtool test rules` of deploy/prometheus (apt-get install prometheus)');
+const withPromtool = hasPromtool ? describe : describe.skip;
+
+withPromtool('promtool', () => {
+  test('check rules accepts alerts.yml', () => {
+    const r = spawnSync('promtool', ['check', 'rules', RULES], { encoding: 'utf8', timeout: 30_000 });
+    expect(`${r.stdout}${r.stderr}`).toContain('SUCCESS');
+    expect(r.status).toBe(0);
+  });
+
+  test('test rules: each alert fires on its inputs and stays quiet on the others', () => {
+    const r = spawnSync('promtool', ['test', 'rules', RULE_TESTS], { encoding: 'utf8', timeout: 60_000 });
+    expect(`${r.stdout}${r.stderr}`).toMatch(/SUCCESS/);
+    expect(r.status).toBe(0);
+  });
+});
