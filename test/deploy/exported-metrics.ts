@@ -122,8 +122,9 @@ export function queryProblems(where: string, expr: string, exported: Map<string,
     }
   }
   for (const g of use.groupings) {
-    if (g.metrics.length === 0) continue;
-    const available = new Set(g.metrics.flatMap((m) => [...(labelsOf(m) ?? [])]));
+    const known = g.metrics.filter((m) => labelsOf(m) !== undefined);
+    if (known.length === 0) continue; // an unknown metric is reported above
+    const available = new Set(known.flatMap((m) => [...labelsOf(m)!]));
     for (const l of g.labels) if (!available.has(l)) problems.push(`${where}: by (${l}) but ${g.metrics.join(', ')} has no label ${l}`);
   }
   return problems;
