@@ -2,7 +2,7 @@ import { createPrimaryPrometheus } from '../../src/primary/prometheus';
 import type { PrimaryToWorker } from '../../src/shared/ipc';
 import { METRIC_CATALOG } from '../../src/shared/metrics/catalog';
 import { createWorkerPrometheus } from '../../src/worker/metrics/prometheus';
-import { analyseQuery, withoutGrafanaVariables } from './promql';
+import { analyseQuery, withoutGrafanaVariables, type Selector } from './promql';
 
 /** Series Prometheus adds to every target itself, not the collector. */
 export const TARGET_LABELS = ['job', 'instance'];
@@ -91,41 +91,44 @@ export function documentedValues(label: string): Set<string> {
 
 /**
  * What is wrong with the metrics and labels a query reads: a metric the
- * collector does not export, a label it does not carry, a label value the
- * catalog does not document (a typo in a matcher silently matches nothing), a
- * `by (…)` label none of the aggregated metrics has, or a syntax error.
+ * collector does not export (or a `__name__` pattern that matches none), a
+ * label it does not carry, a label value the catalog does not document (a typo
+ * in a matcher silently matches nothing), a `by (…)` label none of the
+ * aggregated metrics has, or a syntax error. `checkValues: false` skips the
+ * label values, for made-up series such as test inputs with pids and rule names.
  */
-export function queryProblems(where: string, expr: string, exported: Map<string, ExportedMetric>): string[] {
+export function queryProblems(where: string, expr: string, exported: Map<string, ExportedMetric>, opts: { checkValues?: boolean } = {}): string[] {
   const use = analyseQuery(withoutGrafanaVariables(expr));
   const problems = use.errors.map((e) => `${where}: syntax error near ${e}`);
-  const labelsOf = (metric: string): Set<string> | undefined => {
-    const external = EXTERNAL_METRICS.get(metric);
-    if (external) return new Set([...TARGET_LABELS, ...external]);
-    const m = exported.get(metric);
-    return m && new Set([...TARGET_LABELS, ...m.labels]);
-  };
+  const known = [...exported.keys(), ...EXTERNAL_METRICS.keys()];
+  const metricsOf = (sel: Selector): string[] =>
+    sel.metric !== undefined ? (known.includes(sel.metric) ? [sel.metric] : []) : known.filter((n) => new RegExp(`^(?:${sel.nameRegex ?? ''})$`).test(n));
+  const labelsOf = (metric: string): Set<string> => new Set([...TARGET_LABELS, ...(EXTERNAL_METRICS.get(metric) ?? []), ...(exported.get(metric)?.labels ?? [])]);
+
   for (const sel of use.selectors) {
-    const labels = labelsOf(sel.metric);
-    if (!labels) {
-      problems.push(`${where}: ${sel.metric || '(no metric name)'} is not a metric the collector exports`);
+    const metrics = metricsOf(sel);
+    const shown = sel.metric ?? `{__name__=~"${sel.nameRegex ?? ''}"}`;
+    if (metrics.length === 0) {
+      problems.push(`${where}: ${shown} is not a metric the collector exports`);
       continue;
     }
     for (const { label, op, value } of sel.matchers) {
-      if (!labels.has(label)) {
-        problems.push(`${where}: ${sel.metric} has no label ${label} (it has ${[...labels].join(', ')})`);
+      const lacking = metrics.filter((m) => !labelsOf(m).has(label));
+      if (lacking.length > 0) {
+        problems.push(`${where}: ${lacking.join(', ')} has no label ${label} (it has ${[...labelsOf(lacking[0]!)].join(', ')})`);
         continue;
       }
-      if (TARGET_LABELS.includes(label) || value.includes('$')) continue;
+      if (opts.checkValues === false || TARGET_LABELS.includes(label) || value.includes('$')) continue;
       const literal = op === '=' || op === '!=' ? [value] : /^[\w|]+$/.test(value) ? value.split('|') : [];
-      const known = new Set([...(exported.get(sel.metric)?.values.get(label) ?? []), ...documentedValues(label)]);
-      for (const v of literal) if (!known.has(v)) problems.push(`${where}: ${sel.metric}{${label}} never has the value "${v}"`);
+      const values = new Set([...metrics.flatMap((m) => [...(exported.get(m)?.values.get(label) ?? [])]), ...documentedValues(label)]);
+      for (const v of literal) if (!values.has(v)) problems.push(`${where}: ${shown}{${label}} never has the value "${v}"`);
     }
   }
   for (const g of use.groupings) {
-    const known = g.metrics.filter((m) => labelsOf(m) !== undefined);
-    if (known.length === 0) continue; // an unknown metric is reported above
-    const available = new Set(known.flatMap((m) => [...labelsOf(m)!]));
-    for (const l of g.labels) if (!available.has(l)) problems.push(`${where}: by (${l}) but ${g.metrics.join(', ')} has no label ${l}`);
+    const metrics = g.selectors.flatMap(metricsOf);
+    if (metrics.length === 0) continue; // an unknown metric is reported above
+    const available = new Set(metrics.flatMap((m) => [...labelsOf(m)]));
+    for (const l of g.labels) if (!available.has(l)) problems.push(`${where}: by (${l}) but ${[...new Set(metrics)].join(', ')} has no label ${l}`);
   }
   return problems;
 }

@@ -54,6 +54,12 @@ describe('deploy/prometheus/alerts.yml', () => {
     }
   });
 
+  test('the series of alerts.test.yml are ones the collector exports, with its labels', () => {
+    const cases = (YAML.parse(readFileSync(RULE_TESTS, 'utf8')) as { tests: { name: string; input_series: { series: string }[] }[] }).tests;
+    const problems = cases.flatMap((t) => t.input_series.flatMap((s) => queryProblems(`test "${t.name}"`, s.series, exported, { checkValues: false })));
+    expect(problems).toEqual([]);
+  });
+
   test('alerts.test.yml makes every alert fire at least once', () => {
     const cases = (YAML.parse(readFileSync(RULE_TESTS, 'utf8')) as { tests: { alert_rule_test: { alertname: string; exp_alerts?: unknown[] }[] }[] }).tests;
     const fired = new Set(cases.flatMap((t) => t.alert_rule_test.filter((c) => (c.exp_alerts ?? []).length > 0).map((c) => c.alertname)));
@@ -68,6 +74,7 @@ describe('the query check', () => {
     expect(problems('sum by (instance, reason) (rate(antenna_spool_refused_total{job="antenna", reason="full"}[$__rate_interval]))')).toEqual([]);
     expect(problems('histogram_quantile(0.99, sum by (le) (rate(antenna_submit_seconds_bucket[5m])))')).toEqual([]);
     expect(problems('antenna_workers{state="unresponsive"} > 0')).toEqual([]);
+    expect(problems('sum by (reason) (increase({__name__=~"antenna_.*_refused_total", reason!="draining"}[5m]))')).toEqual([]);
   });
 
   test('rejects a metric, a label, a label value or a grouping the collector does not export, and bad syntax', () => {
@@ -77,6 +84,8 @@ describe('the query check', () => {
     expect(problems('antenna_throttle_total{result=~"accepted|defer"}')).toEqual([expect.stringContaining('"accepted"')]);
     expect(problems('sum by (reason) (rate(antenna_save_failures_total[5m]))')).toEqual([expect.stringContaining('by (reason)')]);
     expect(problems('sum(rate(antenna_save_failures_total[5m])')).toEqual([expect.stringContaining('syntax error')]);
+    expect(problems('{__name__=~"antenna_.*_refused_count"}')).toEqual([expect.stringContaining('is not a metric the collector exports')]);
+    expect(problems('{__name__=~"antenna_.*_total", reason="full"}')).toEqual([expect.stringContaining('has no label reason')]);
   });
 });
 

@@ -1,15 +1,16 @@
 import { parser } from '@prometheus-io/lezer-promql';
 
-/** One `name{label op "value", …}` in a query. */
+/** One `name{label op "value", …}` in a query; `{__name__=~"…"}` gives `nameRegex` instead of `metric`. */
 export interface Selector {
-  metric: string;
+  metric?: string;
+  nameRegex?: string;
   matchers: { label: string; op: '=' | '!=' | '=~' | '!~'; value: string }[];
 }
 
-/** What a query reads: its selectors, and the labels each `by (…)` groups on with the metrics it aggregates. */
+/** What a query reads: its selectors, and the labels each `by (…)` groups on with the selectors it aggregates. */
 export interface QueryUse {
   selectors: Selector[];
-  groupings: { labels: string[]; metrics: string[] }[];
+  groupings: { labels: string[]; selectors: Selector[] }[];
   /** Syntax errors, as the text around each one. */
   errors: string[];
 }
@@ -51,8 +52,13 @@ export function analyseQuery(expr: string): QueryUse {
         const value = m.getChild('StringLiteral');
         if (op && label && value) matchers.push({ label: text(label), op: OPS[op], value: unquote(text(value)) });
       }
-      const nameMatcher = matchers.find((m) => m.label === '__name__' && m.op === '=');
-      found.push({ metric: id ? text(id) : (nameMatcher?.value ?? ''), matchers: matchers.filter((m) => m.label !== '__name__') });
+      const byName = matchers.find((m) => m.label === '__name__' && m.op === '=');
+      const byRegex = matchers.find((m) => m.label === '__name__' && m.op === '=~');
+      found.push({
+        metric: id ? text(id) : byName?.value,
+        nameRegex: id || byName ? undefined : byRegex?.value,
+        matchers: matchers.filter((m) => m.label !== '__name__'),
+      });
     } while (cursor.next() && cursor.from < node.to);
     return found;
   }
@@ -67,8 +73,7 @@ export function analyseQuery(expr: string): QueryUse {
       if (!modifier?.getChild('By')) return;
       const labels = (modifier.getChild('GroupingLabels')?.getChildren('LabelName') ?? []).map(text);
       const body = agg.getChild('FunctionCallBody');
-      const metrics = body ? [...new Set(selectorsUnder(body).map((s) => s.metric))] : [];
-      use.groupings.push({ labels, metrics });
+      use.groupings.push({ labels, selectors: body ? selectorsUnder(body) : [] });
     },
   });
   return use;
