@@ -84,8 +84,8 @@ function overviewPanels() {
       target(`sum(${rate('antenna_save_failures_total')})`, 'save failed', 'C'),
     ]),
     p('Throttle results', 'Throttle decisions per second by result.', 'ops', [target(`sum by (result) (${rate('antenna_throttle_total')})`, '{{result}}', 'A')]),
-    p('Refused and malformed', 'Crashes refused with 503 because they could not be spooled, and submissions rejected as malformed, by reason.', 'ops', [
-      target(`sum by (reason) (${rate('antenna_spool_refused_total')})`, 'refused: {{reason}}', 'A'),
+    p('Refused and malformed', 'Crashes refused with 503 (every antenna_*_refused_total counter), and submissions rejected as malformed, by reason.', 'ops', [
+      target(`sum by (reason) (rate({__name__=~"antenna_.*_refused_total", ${SEL}}[$__rate_interval]))`, 'refused: {{reason}}', 'A'),
       target(`sum by (reason) (${rate('antenna_malformed_total')})`, 'malformed: {{reason}}', 'B'),
     ]),
     p('POST /submit latency', 'Time to handle one POST /submit, from headers to answer.', 's', [
