@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { exportedMetrics, queryProblems, type ExportedMetric } from './exported-metrics';
@@ -98,6 +99,30 @@ withPromtool('promtool', () => {
     const r = spawnSync('promtool', ['check', 'rules', RULES], { encoding: 'utf8', timeout: 30_000 });
     expect(`${r.stdout}${r.stderr}`).toContain('SUCCESS');
     expect(r.status).toBe(0);
+  });
+
+  test('check config accepts the example configurations, which load alerts.yml', () => {
+    // Debian's promtool is built without Kubernetes service discovery: check a copy whose pod discovery is a static target.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'antenna-prometheus-'));
+    try {
+      copyFileSync(RULES, path.join(dir, 'alerts.yml'));
+      for (const name of ['prometheus.static.yml', 'prometheus.kubernetes.yml']) {
+        const config = YAML.parse(readFileSync(path.join(DIR, name), 'utf8')) as { rule_files: string[]; scrape_configs: Record<string, unknown>[] };
+        expect(config.rule_files).toEqual(['alerts.yml']);
+        expect(config.scrape_configs.map((s) => s.job_name)).toEqual(['antenna', 'antenna-heartbeat']);
+        for (const s of config.scrape_configs) {
+          if (!s.kubernetes_sd_configs) continue;
+          expect(s.kubernetes_sd_configs).toEqual([{ role: 'pod' }]);
+          delete s.kubernetes_sd_configs;
+          s.static_configs = [{ targets: ['10.0.0.1:8000'] }];
+        }
+        writeFileSync(path.join(dir, name), YAML.stringify(config));
+        const r = spawnSync('promtool', ['check', 'config', path.join(dir, name)], { encoding: 'utf8', timeout: 30_000 });
+        expect([name, r.status, `${r.stdout}${r.stderr}`]).toEqual([name, 0, expect.stringContaining('SUCCESS: 20 rules found')]);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('test rules: each alert fires on its inputs and stays quiet on the others', () => {
