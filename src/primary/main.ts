@@ -14,6 +14,7 @@ import { componentLogger, type Logger } from '../shared/logging';
 import type { Metrics } from '../shared/metrics';
 import { Fleet } from './fleet';
 import { createPrimaryPrometheus } from './prometheus';
+import { RestartPolicy } from './restart-policy';
 import { PrimarySpool } from './spool';
 
 export interface PrimaryDeps {
@@ -70,9 +71,14 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
   cluster.schedulingPolicy = config.cluster.schedulingPolicy === 'rr' ? cluster.SCHED_RR : cluster.SCHED_NONE;
   const tracked = new Map<number, Tracked>();
   const fleet = new Fleet(config.cluster.heartbeatIntervalMs);
-  const recentDeaths: number[] = [];
-  const crashLoopWindowMs = config.cluster.crashLoopWindowSeconds * 1000;
   const maxBackoffMs = config.cluster.restartMaxBackoffSeconds * 1000;
+  const restarts = new RestartPolicy({
+    maxBackoffMs,
+    crashLoopDeaths: config.cluster.crashLoopDeaths,
+    crashLoopWindowMs: config.cluster.crashLoopWindowSeconds * 1000,
+  });
+  /** The crash loop while others serve goes to the error reporter once, until a worker listens again. */
+  let crashLoopReported = false;
   const prometheus = config.observability.metricsEnabled
     ? createPrimaryPrometheus({
         collectTimeoutMs: config.observability.metricsCollectTimeoutMs,
@@ -134,6 +140,7 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
     worker.on('message', (msg: unknown) => {
       if (isMessage<ListeningMessage>(msg, 'antenna:listening')) {
         t.listening = true;
+        crashLoopReported = false;
         maybeAnnounceReady();
       } else if (isMessage<WorkerReport>(msg, 'antenna:report')) {
         fleet.record(msg);
@@ -156,9 +163,15 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
     }
   }
 
+  function listeningCount(): number {
+    let n = 0;
+    for (const t of tracked.values()) if (t.listening && !t.retiring && !t.timedOut) n++;
+    return n;
+  }
+
   function maybeAnnounceReady(): void {
     if (announcedReady) return;
-    const listening = [...tracked.values()].filter((t) => t.listening).length;
+    const listening = listeningCount();
     if (listening < config.cluster.workers) return;
     announcedReady = true;
     log.info(`antenna ready: ${listening} workers listening on ${config.server.host}:${config.server.port}`);
@@ -210,30 +223,33 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
       if (shuttingDown && tracked.size === 0) finishShutdown();
       return;
     }
+    const verdict = restarts.onDeath({ at: Date.now(), wasListening: t?.listening ?? false, othersListening: listeningCount() });
+    const next =
+      verdict.kind !== 'replace' ? '' : verdict.delayMs === 0 ? '; it was serving: replacing it at once' : `; it had not listened yet (${verdict.startupDeaths} such deaths within ${config.cluster.crashLoopWindowSeconds} s): replacing it in ${verdict.delayMs} ms`;
     if (code === 0 && !signal) {
       // It drained and left by itself: a SIGTERM sent to the worker rather than to the primary.
-      log.warn(`worker ${worker.process.pid} stopped on its own after draining (${how}; signal the primary to stop the node); replacing it`);
+      log.warn(`worker ${worker.process.pid} stopped on its own after draining (${how}; signal the primary to stop the node)${next}`);
     } else {
-      log.error(`worker ${worker.process.pid} died unexpectedly (${how})`);
+      log.error(`worker ${worker.process.pid} died unexpectedly (${how})${next}`);
     }
     prometheus?.workerRestarted();
-    const now = Date.now();
-    recentDeaths.push(now);
-    while (recentDeaths.length && now - recentDeaths[0]! > crashLoopWindowMs) recentDeaths.shift();
-    if (!t?.listening && recentDeaths.length >= config.cluster.crashLoopDeaths) {
-      log.error(
-        `Unhandled startup exception: workers keep dying at start-up (${recentDeaths.length} deaths within ${config.cluster.crashLoopWindowSeconds} s; last: ${how}` +
-          (lastStartupFailure ? `; reason: ${lastStartupFailure}` : '') +
-          '); giving up',
-      );
-      shuttingDown = true;
-      for (const other of tracked.values()) other.worker.process.kill('SIGKILL');
-      deps.errorReporter?.capture(new Error(`workers keep dying at start-up: ${lastStartupFailure ?? how}`));
-      void (deps.errorReporter?.flush(2000) ?? Promise.resolve()).finally(() => process.exit(1));
+    if (verdict.kind === 'crash-loop-give-up') {
+      giveUp(`${verdict.startupDeaths} deaths within ${config.cluster.crashLoopWindowSeconds} s; last: ${how}`);
       return;
     }
-    const delay = Math.min(maxBackoffMs, 100 * 2 ** (recentDeaths.length - 1));
-    const diedAt = now;
+    if (verdict.kind === 'crash-loop-serving') {
+      // Never kill or abandon workers that serve: a new worker that cannot start
+      // (a full disk, a limit, a backend gone since the others started) is no
+      // reason to refuse clients the others can serve.
+      log.error(
+        `workers keep dying at start-up (${verdict.startupDeaths} deaths within ${config.cluster.crashLoopWindowSeconds} s; last: ${how}` +
+          (lastStartupFailure ? `; reason: ${lastStartupFailure}` : '') +
+          `); the ${listeningCount()} listening workers keep serving; trying again every ${config.cluster.restartMaxBackoffSeconds} s (WORKER_RESTART_MAX_BACKOFF)`,
+      );
+      if (!crashLoopReported) deps.errorReporter?.capture(new Error(`workers keep dying at start-up: ${lastStartupFailure ?? how}`));
+      crashLoopReported = true;
+    }
+    const diedAt = Date.now();
     const replace = () => {
       if (shuttingDown) return;
       const replacement = tryFork();
@@ -244,8 +260,20 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
         log.info(`replaced worker ${worker.process.pid} with worker ${replacement.worker.process.pid} after ${Date.now() - diedAt} ms`);
       }
     };
-    setTimeout(replace, delay);
+    if (verdict.delayMs === 0) replace();
+    else setTimeout(replace, verdict.delayMs);
   });
+
+  /** The node cannot start workers and none serves: exit 1 with the reason, so the supervisor above sees it. */
+  function giveUp(counts: string): void {
+    log.error(`Unhandled startup exception: workers keep dying at start-up (${counts}` + (lastStartupFailure ? `; reason: ${lastStartupFailure}` : '') + '); giving up');
+    shuttingDown = true;
+    // Only workers that never listened: they hold no acknowledged crash. One
+    // that did (draining for a reload) drains on its own once the primary is gone.
+    for (const other of tracked.values()) if (!other.listening) other.worker.process.kill('SIGKILL');
+    deps.errorReporter?.capture(new Error(`workers keep dying at start-up: ${lastStartupFailure ?? counts}`));
+    void (deps.errorReporter?.flush(2000) ?? Promise.resolve()).finally(() => process.exit(1));
+  }
 
   let shutdownTimer: NodeJS.Timeout | undefined;
   function finishShutdown(): void {
