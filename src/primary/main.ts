@@ -45,8 +45,9 @@ function describeError(err: Error): string {
 
 /**
  * The cluster supervisor: verifies, forks WORKERS workers, replaces the ones
- * that die (with back-off; a crash loop at start-up ends the primary), drains
- * on SIGTERM/SIGINT and replaces workers one at a time on SIGHUP.
+ * that die (as RestartPolicy decides: at once if they were serving; a crash
+ * loop with none serving ends the primary), drains on SIGTERM/SIGINT and
+ * replaces workers one at a time on SIGHUP.
  */
 export async function runPrimary(config: Config, rootLogger: Logger, deps: PrimaryDeps): Promise<void> {
   const log = componentLogger(rootLogger, 'antenna.primary');
