@@ -93,6 +93,8 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
     : undefined;
   let lastStartupFailure: string | undefined;
   let shuttingDown = false;
+  /** Exiting 1 after a crash loop: the workers killed meanwhile must not turn it into a clean stop (exit 0). */
+  let givingUp = false;
   let reloading = false;
   let announcedReady = false;
 
@@ -221,7 +223,7 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
     const how = describeExit(code, signal);
     if (shuttingDown || t?.retiring) {
       log.info(`worker ${worker.process.pid} exited (${how})`);
-      if (shuttingDown && tracked.size === 0) finishShutdown();
+      if (shuttingDown && !givingUp && tracked.size === 0) finishShutdown();
       return;
     }
     const verdict = restarts.onDeath({ at: Date.now(), wasListening: t?.listening ?? false, othersListening: listeningCount() });
@@ -269,6 +271,7 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
   function giveUp(counts: string): void {
     log.error(`Unhandled startup exception: workers keep dying at start-up (${counts}` + (lastStartupFailure ? `; reason: ${lastStartupFailure}` : '') + '); giving up');
     shuttingDown = true;
+    givingUp = true;
     // Only workers that never listened: they hold no acknowledged crash. One
     // that did (draining for a reload) drains on its own once the primary is gone.
     for (const other of tracked.values()) if (!other.listening) other.worker.process.kill('SIGKILL');

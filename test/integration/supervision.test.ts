@@ -1,7 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, renameSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { get, type Answer } from '../support/http';
 import { spawnServer, startServer, tempDir, type RunningServer } from '../support/server';
 import { waitFor } from '../support/wait';
@@ -189,6 +191,41 @@ describe('crash loop', () => {
       expect(line.Fields!.message).toMatch(/\(3 deaths within 60 s; .*EADDRINUSE/);
       expect(server.logs.filter((l) => /died unexpectedly/.test(l.raw)).length).toBeGreaterThanOrEqual(3);
     } finally {
+      blocker.close();
+    }
+  });
+
+  it('exits 1 when giving up even while the error reporter is slow to flush (workers killed meanwhile do not turn it into a clean stop)', async () => {
+    // A Sentry that takes the event and never answers: the flush waits its full 2 s.
+    const bodies: string[] = [];
+    const held: http.ServerResponse[] = [];
+    const sentry = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const raw = Buffer.concat(chunks);
+        bodies.push((req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString());
+        held.push(res);
+      });
+    });
+    await new Promise<void>((r) => sentry.listen(0, '127.0.0.1', r));
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    try {
+      const server = spawnServer({
+        PORT: String((blocker.address() as net.AddressInfo).port),
+        WORKERS: '2',
+        CRASH_LOOP_DEATHS: '3',
+        CRASH_LOOP_WINDOW: '60',
+        SECRET_SENTRY_DSN: `http://publickey@127.0.0.1:${(sentry.address() as net.AddressInfo).port}/42`,
+      });
+      const { code } = await server.exited;
+      await server.waitForLog(/workers keep dying at start-up/);
+      expect(code).toBe(1);
+      expect(bodies.some((b) => b.includes('workers keep dying at start-up'))).toBe(true);
+    } finally {
+      for (const res of held) res.destroy();
+      sentry.close();
       blocker.close();
     }
   });
