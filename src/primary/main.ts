@@ -1,20 +1,15 @@
-import cluster, { type Worker } from 'node:cluster';
+import cluster from 'node:cluster';
 import type { Config } from '../shared/config';
-import {
-  isMessage,
-  sendIpc,
-  type ListeningMessage,
-  type PrimaryToWorker,
-  type StartupFailedMessage,
-  type WorkerReport,
-} from '../shared/ipc';
+import { sendIpc, type WorkerReport } from '../shared/ipc';
 import type { ErrorReporter } from '../shared/error-reporting';
 import { spoolEnabled } from '../shared/spool';
 import { componentLogger, type Logger } from '../shared/logging';
 import type { Metrics } from '../shared/metrics';
 import { Fleet } from './fleet';
+import { Lifecycle } from './lifecycle';
 import { createPrimaryPrometheus } from './prometheus';
 import { PrimarySpool } from './spool';
+import { Supervisor } from './supervisor';
 
 export interface PrimaryDeps {
   /** Start-up checks run once before any worker forks (config-dependent: rules, backends). */
@@ -26,26 +21,11 @@ export interface PrimaryDeps {
   errorReporter?: ErrorReporter;
 }
 
-interface Tracked {
-  worker: Worker;
-  listening: boolean;
-  retiring: boolean;
-  /** Killed for WORKER_TIMEOUT; its exit is on its way. */
-  timedOut?: boolean;
-}
-
-function describeExit(code: number | null, signal: string | null): string {
-  return signal ? `signal ${signal}` : `exit code ${code}`;
-}
-
-function describeError(err: Error): string {
-  return (err as NodeJS.ErrnoException).code ?? err.message;
-}
-
 /**
- * The cluster supervisor: verifies, forks WORKERS workers, replaces the ones
- * that die (with back-off; a crash loop at start-up ends the primary), drains
- * on SIGTERM/SIGINT and replaces workers one at a time on SIGHUP.
+ * The primary: verifies, then wires the Supervisor (forks WORKERS workers and
+ * replaces the ones that die, as RestartPolicy decides), the Lifecycle (drain
+ * on SIGTERM/SIGINT, rolling reload on SIGHUP), the fleet view and the spool.
+ * The only place in the primary that exits the process.
  */
 export async function runPrimary(config: Config, rootLogger: Logger, deps: PrimaryDeps): Promise<void> {
   const log = componentLogger(rootLogger, 'antenna.primary');
@@ -68,11 +48,7 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
 
   // Read by node:cluster at the first fork; NODE_CLUSTER_SCHED_POLICY would otherwise decide.
   cluster.schedulingPolicy = config.cluster.schedulingPolicy === 'rr' ? cluster.SCHED_RR : cluster.SCHED_NONE;
-  const tracked = new Map<number, Tracked>();
   const fleet = new Fleet(config.cluster.heartbeatIntervalMs);
-  const recentDeaths: number[] = [];
-  const crashLoopWindowMs = config.cluster.crashLoopWindowSeconds * 1000;
-  const maxBackoffMs = config.cluster.restartMaxBackoffSeconds * 1000;
   const prometheus = config.observability.metricsEnabled
     ? createPrimaryPrometheus({
         collectTimeoutMs: config.observability.metricsCollectTimeoutMs,
@@ -84,225 +60,43 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
         },
       })
     : undefined;
-  let lastStartupFailure: string | undefined;
-  let shuttingDown = false;
-  let reloading = false;
+
   let announcedReady = false;
-
-  /** A worker can die while a message is on its way: that is logged, never fatal to the primary. */
-  const sendTo = (worker: Worker, msg: PrimaryToWorker) =>
-    sendIpc(worker.process, msg, (err) => log.warn(`message ${msg.type} to worker ${worker.process.pid} not delivered (${describeError(err)}); the worker is exiting`));
-  /**
-   * To every worker; with `responsiveOnly`, not to those that stopped reading
-   * their channel, for which node would queue every message (the periodic fleet view).
-   */
-  const broadcast = (msg: PrimaryToWorker, responsiveOnly = false) => {
-    for (const { worker } of tracked.values()) {
-      if (!responsiveOnly || !fleet.isUnresponsive(worker.process.pid!)) sendTo(worker, msg);
-    }
-  };
-
-  /** gunicorn's worker timeout: a worker whose event loop is stuck never reports, and never serves. */
-  function killStuckWorkers(): void {
-    const { workerTimeoutSeconds, workerStartTimeoutSeconds } = config.cluster;
-    if (workerTimeoutSeconds === 0 || shuttingDown) return;
-    for (const t of tracked.values()) {
-      const pid = t.worker.process.pid!;
-      const silentMs = fleet.silentForMs(pid);
-      // Loading modules and checking backends can keep a starting worker quiet for a while.
-      const limitSeconds = t.listening ? workerTimeoutSeconds : Math.max(workerTimeoutSeconds, workerStartTimeoutSeconds);
-      if (t.retiring || t.timedOut || silentMs <= limitSeconds * 1000) continue;
-      t.timedOut = true;
-      const setting = t.listening ? `WORKER_TIMEOUT=${workerTimeoutSeconds}` : `not listening yet, WORKER_START_TIMEOUT=${workerStartTimeoutSeconds}`;
-      log.error(`worker ${pid} has not reported for ${Math.round(silentMs / 1000)} s (${setting}): its event loop is stuck; killing it`);
-      t.worker.process.kill('SIGKILL');
-    }
-  }
-
-  function fork(): Tracked {
-    const worker = cluster.fork();
-    // Every send goes through sendTo; this keeps any other error (a failed spawn, a
-    // failed kill) from killing the primary.
-    worker.on('error', (err: Error) => log.warn(`worker ${worker.process.pid ?? '(not started)'}: ${describeError(err)}`));
-    if (worker.process.pid === undefined) {
-      // EAGAIN/EMFILE/ENFILE: node reports the spawn failure as an 'error' (logged) and never as an exit.
-      throw new Error('no worker process could be started: check the process and open-file limits (ulimit -u, ulimit -n)');
-    }
-    const t: Tracked = { worker, listening: false, retiring: false };
-    tracked.set(worker.id, t);
-    fleet.add(worker.process.pid);
-    worker.on('message', (msg: unknown) => {
-      if (isMessage<ListeningMessage>(msg, 'antenna:listening')) {
-        t.listening = true;
-        maybeAnnounceReady();
-      } else if (isMessage<WorkerReport>(msg, 'antenna:report')) {
-        fleet.record(msg);
-        deps.onReport?.(msg);
-      } else if (isMessage<StartupFailedMessage>(msg, 'antenna:startup-failed')) {
-        lastStartupFailure = msg.reason;
-      } else {
-        prometheus?.onWorkerMessage((reply) => sendTo(worker, reply), msg);
-      }
-    });
-    return t;
-  }
-
-  /** fork() throws for spawn errors such as ENOMEM; the primary must outlive them. */
-  function tryFork(): Tracked | Error {
-    try {
-      return fork();
-    } catch (err) {
-      return err as Error;
-    }
-  }
-
   function maybeAnnounceReady(): void {
     if (announcedReady) return;
-    const listening = [...tracked.values()].filter((t) => t.listening).length;
+    const listening = supervisor.listeningCount();
     if (listening < config.cluster.workers) return;
     announcedReady = true;
     log.info(`antenna ready: ${listening} workers listening on ${config.server.host}:${config.server.port}`);
     sendIpc(process, 'ready'); // PM2 wait_ready; a parent that went away meanwhile is no reason to stop
   }
 
-  function waitListening(t: Tracked, timeoutMs: number): Promise<boolean> {
-    if (t.listening) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => done(false), timeoutMs);
-      const onMsg = (msg: unknown) => isMessage<ListeningMessage>(msg, 'antenna:listening') && done(true);
-      const onExit = () => done(false);
-      function done(ok: boolean) {
-        clearTimeout(timer);
-        t.worker.off('message', onMsg);
-        t.worker.off('exit', onExit);
-        resolve(ok);
-      }
-      t.worker.on('message', onMsg);
-      t.worker.on('exit', onExit);
-    });
-  }
-
-  function waitExit(t: Tracked): Promise<void> {
-    if (t.worker.isDead()) return Promise.resolve();
-    return new Promise((resolve) => t.worker.once('exit', () => resolve()));
-  }
-
-  /** Asks a worker to drain and exit; kills it after GRACEFUL_TIMEOUT. */
-  async function retire(t: Tracked): Promise<void> {
-    t.retiring = true;
-    sendTo(t.worker, { type: 'antenna:shutdown' });
-    const timer = setTimeout(() => {
-      log.error(`worker ${t.worker.process.pid} did not drain within ${config.cluster.gracefulTimeoutSeconds} s; killing it`);
-      t.worker.process.kill('SIGKILL');
-    }, config.cluster.gracefulTimeoutSeconds * 1000);
-    await waitExit(t);
-    clearTimeout(timer);
-  }
-
-  cluster.on('exit', (worker, code, signal) => {
-    const t = tracked.get(worker.id);
-    tracked.delete(worker.id);
-    fleet.remove(worker.process.pid!);
-    spool?.workerGone(worker.process.pid!);
-    const how = describeExit(code, signal);
-    if (shuttingDown || t?.retiring) {
-      log.info(`worker ${worker.process.pid} exited (${how})`);
-      if (shuttingDown && tracked.size === 0) finishShutdown();
-      return;
-    }
-    if (code === 0 && !signal) {
-      // It drained and left by itself: a SIGTERM sent to the worker rather than to the primary.
-      log.warn(`worker ${worker.process.pid} stopped on its own after draining (${how}; signal the primary to stop the node); replacing it`);
-    } else {
-      log.error(`worker ${worker.process.pid} died unexpectedly (${how})`);
-    }
-    prometheus?.workerRestarted();
-    const now = Date.now();
-    recentDeaths.push(now);
-    while (recentDeaths.length && now - recentDeaths[0]! > crashLoopWindowMs) recentDeaths.shift();
-    if (!t?.listening && recentDeaths.length >= config.cluster.crashLoopDeaths) {
-      log.error(
-        `Unhandled startup exception: workers keep dying at start-up (${recentDeaths.length} deaths within ${config.cluster.crashLoopWindowSeconds} s; last: ${how}` +
-          (lastStartupFailure ? `; reason: ${lastStartupFailure}` : '') +
-          '); giving up',
-      );
-      shuttingDown = true;
-      for (const other of tracked.values()) other.worker.process.kill('SIGKILL');
-      deps.errorReporter?.capture(new Error(`workers keep dying at start-up: ${lastStartupFailure ?? how}`));
+  const supervisor: Supervisor = new Supervisor(config, log, fleet, {
+    listening: maybeAnnounceReady,
+    report: (report) => deps.onReport?.(report),
+    otherMessage: (msg, reply) => prometheus?.onWorkerMessage(reply, msg),
+    gone: (pid) => spool?.workerGone(pid),
+    restarted: () => prometheus?.workerRestarted(),
+    crashLoopWhileServing: (reason) => deps.errorReporter?.capture(new Error(`workers keep dying at start-up: ${reason}`)),
+    giveUp: (reason) => {
+      deps.errorReporter?.capture(new Error(`workers keep dying at start-up: ${reason}`));
       void (deps.errorReporter?.flush(2000) ?? Promise.resolve()).finally(() => process.exit(1));
-      return;
-    }
-    const delay = Math.min(maxBackoffMs, 100 * 2 ** (recentDeaths.length - 1));
-    const diedAt = now;
-    const replace = () => {
-      if (shuttingDown) return;
-      const replacement = tryFork();
-      if (replacement instanceof Error) {
-        log.error(`cannot fork a replacement for worker ${worker.process.pid} (${describeError(replacement)}); trying again in ${config.cluster.restartMaxBackoffSeconds} s`);
-        setTimeout(replace, maxBackoffMs);
-      } else {
-        log.info(`replaced worker ${worker.process.pid} with worker ${replacement.worker.process.pid} after ${Date.now() - diedAt} ms`);
-      }
-    };
-    setTimeout(replace, delay);
+    },
+    allExited: () => lifecycle.drained(),
+  });
+  const lifecycle = new Lifecycle(config, log, supervisor, {
+    beforeExit: () => spool?.reportLeftover() ?? Promise.resolve(),
+    afterDrain: () => deps.metrics.close(),
+    exit: (code) => process.exit(code),
   });
 
-  let shutdownTimer: NodeJS.Timeout | undefined;
-  function finishShutdown(): void {
-    clearTimeout(shutdownTimer);
-    log.info('all workers have exited; primary exiting');
-    void (spool?.reportLeftover() ?? Promise.resolve())
-      .then(() => deps.metrics.close())
-      .finally(() => process.exit(0));
-  }
-
-  function shutdown(signal: string): void {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    log.info(`${signal} received: draining ${tracked.size} workers (up to ${config.cluster.gracefulTimeoutSeconds} s)`);
-    broadcast({ type: 'antenna:shutdown' });
-    if (tracked.size === 0) finishShutdown();
-    shutdownTimer = setTimeout(() => {
-      const left = [...tracked.values()];
-      log.error(`GRACEFUL_TIMEOUT reached: killing ${left.length} workers that have not drained`);
-      for (const t of left) t.worker.process.kill('SIGKILL');
-      void (spool?.reportLeftover() ?? Promise.resolve()).finally(() => process.exit(1));
-    }, config.cluster.gracefulTimeoutSeconds * 1000);
-  }
-
-  async function reload(): Promise<void> {
-    if (reloading || shuttingDown) return;
-    reloading = true;
-    const old = [...tracked.values()];
-    log.info(`SIGHUP received: replacing ${old.length} workers one at a time`);
-    try {
-      for (const t of old) {
-        if (shuttingDown) return;
-        if (t.worker.isDead()) continue;
-        const next = tryFork();
-        if (next instanceof Error) {
-          log.error(`reload stopped: cannot fork a new worker (${describeError(next)}); old workers keep serving`);
-          return;
-        }
-        if (!(await waitListening(next, config.cluster.workerStartTimeoutSeconds * 1000))) {
-          log.error(`reload stopped: new worker ${next.worker.process.pid} did not start listening within WORKER_START_TIMEOUT=${config.cluster.workerStartTimeoutSeconds} s; old workers keep serving`);
-          return;
-        }
-        await retire(t);
-      }
-      log.info('reload complete');
-    } finally {
-      reloading = false;
-    }
-  }
-
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGHUP', () => void reload());
+  process.on('SIGTERM', () => lifecycle.drain('SIGTERM'));
+  process.on('SIGINT', () => lifecycle.drain('SIGINT'));
+  process.on('SIGHUP', () => void lifecycle.reload());
 
   let spoolScanError: string | undefined;
   const tick = setInterval(() => {
-    killStuckWorkers();
+    supervisor.killStuckWorkers();
     const view = fleet.view();
     deps.metrics.gauge('collector.crashmover.save_queue_size', view.saveQueueSize);
     if (spool) {
@@ -312,20 +106,20 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
         (spoolView) => {
           if (spoolScanError !== undefined) log.info(`spool: ${config.crashmover.spoolDir} can be listed again`);
           spoolScanError = undefined;
-          broadcast({ ...view, spool: spoolView }, true);
+          supervisor.broadcast({ ...view, spool: spoolView }, true);
         },
         (err: Error) => {
           if (spoolScanError !== err.message) log.error(`spool: cannot list ${config.crashmover.spoolDir} (${err.message}); check that CRASHMOVER_SPOOL_DIR is a directory this user can read`);
           spoolScanError = err.message;
-          broadcast(view, true);
+          supervisor.broadcast(view, true);
         },
       );
     } else {
-      broadcast(view, true);
+      supervisor.broadcast(view, true);
     }
   }, config.cluster.heartbeatIntervalMs);
   tick.unref();
 
   log.info(`primary ${process.pid} forking ${config.cluster.workers} workers`);
-  for (let i = 0; i < config.cluster.workers; i++) fork();
+  for (let i = 0; i < config.cluster.workers; i++) supervisor.fork();
 }

@@ -38,19 +38,19 @@ export const clusterOptions = {
     env: 'WORKER_RESTART_MAX_BACKOFF',
     default: 10,
     min: 1,
-    doc: 'A worker that dies is replaced after 100 ms, doubled for each other death within `CRASH_LOOP_WINDOW`, up to this many seconds. Also the wait between two attempts when no worker process can be started (out of memory, or the process or open-file limit reached).',
+    doc: 'A worker that dies before it listens is replaced after 100 ms, doubled for each other such death within `CRASH_LOOP_WINDOW`, up to this many seconds; a worker that was listening is replaced at once, whatever killed it. Also the wait between two attempts when workers keep dying at start-up while others serve, and when no worker process can be started (out of memory, or the process or open-file limit reached).',
   }),
   crashLoopDeaths: int({
     env: 'CRASH_LOOP_DEATHS',
     default: 5,
     min: 2,
-    doc: 'This many worker deaths within `CRASH_LOOP_WINDOW`, the last one before the worker listened, make the primary give up and exit 1 with the reason (a bad deploy fails visibly instead of looping).',
+    doc: 'This many workers dying before they listen, within `CRASH_LOOP_WINDOW`, is a crash loop (deaths of workers that were listening do not count). With no worker listening the primary gives up and exits 1 with the reason (a bad deploy fails visibly instead of looping); with some listening it logs the reason, keeps them serving and tries again every `WORKER_RESTART_MAX_BACKOFF`.',
   }),
   crashLoopWindowSeconds: int({
     env: 'CRASH_LOOP_WINDOW',
     default: 30,
     min: 1,
-    doc: 'Seconds over which worker deaths count towards `CRASH_LOOP_DEATHS` and the restart back-off.',
+    doc: 'Seconds over which deaths of workers before they listen count towards `CRASH_LOOP_DEATHS` and the restart back-off.',
   }),
   startupTimeoutSeconds: int({
     env: 'STARTUP_TIMEOUT',
