@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, renameSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -179,20 +179,27 @@ describe('crash loop', () => {
     }
   });
 
+  /**
+   * A rules module that loads in the primary (its start-up checks pass) and
+   * throws in every worker: workers that die at start-up, whatever the port.
+   */
+  function rulesFailingInWorkers(): string {
+    const file = path.join(tempDir(), 'rules.js');
+    writeFileSync(
+      file,
+      "if (require('node:cluster').isWorker) throw new Error('rules refuse to load in a worker (test)');\n" +
+        "module.exports = [{ name: 'accept_everything', key: '*', result: 'ACCEPT' }];\n",
+    );
+    return file;
+  }
+
   it('gives up with the reason when workers keep dying at start-up and none listens, instead of looping', async () => {
-    const blocker = net.createServer();
-    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
-    const port = (blocker.address() as net.AddressInfo).port;
-    try {
-      const server = spawnServer({ PORT: String(port), WORKERS: '2', CRASH_LOOP_DEATHS: '3', CRASH_LOOP_WINDOW: '60' });
-      const { code } = await server.exited;
-      expect(code).not.toBe(0);
-      const line = await server.waitForLog(/workers keep dying at start-up/);
-      expect(line.Fields!.message).toMatch(/\(3 deaths within 60 s; .*EADDRINUSE/);
-      expect(server.logs.filter((l) => /died unexpectedly/.test(l.raw)).length).toBeGreaterThanOrEqual(3);
-    } finally {
-      blocker.close();
-    }
+    const server = spawnServer({ BREAKPAD_THROTTLER_RULES: rulesFailingInWorkers(), WORKERS: '2', CRASH_LOOP_DEATHS: '3', CRASH_LOOP_WINDOW: '60' });
+    const { code } = await server.exited;
+    expect(code).not.toBe(0);
+    const line = await server.waitForLog(/workers keep dying at start-up/);
+    expect(line.Fields!.message).toMatch(/\(3 deaths within 60 s; .*rules refuse to load in a worker/s);
+    expect(server.logs.filter((l) => /died unexpectedly/.test(l.raw)).length).toBeGreaterThanOrEqual(3);
   });
 
   it('exits 1 when giving up even while the error reporter is slow to flush (workers killed meanwhile do not turn it into a clean stop)', async () => {
@@ -209,11 +216,9 @@ describe('crash loop', () => {
       });
     });
     await new Promise<void>((r) => sentry.listen(0, '127.0.0.1', r));
-    const blocker = net.createServer();
-    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
     try {
       const server = spawnServer({
-        PORT: String((blocker.address() as net.AddressInfo).port),
+        BREAKPAD_THROTTLER_RULES: rulesFailingInWorkers(),
         WORKERS: '2',
         CRASH_LOOP_DEATHS: '3',
         CRASH_LOOP_WINDOW: '60',
@@ -226,7 +231,6 @@ describe('crash loop', () => {
     } finally {
       for (const res of held) res.destroy();
       sentry.close();
-      blocker.close();
     }
   });
 });
