@@ -37,20 +37,20 @@ export async function checkTlsFiles(certFile: string, keyFile: string): Promise<
   }
 }
 
-export function checkPortFree(host: string, port: number): Promise<void> {
+export function checkPortFree(host: string, port: number, names = { host: 'HOST', port: 'PORT' }): Promise<void> {
   if (port === 0) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const probe = net.createServer();
     probe.once('error', (err: NodeJS.ErrnoException) => {
       const fix =
         err.code === 'EADDRINUSE'
-          ? 'stop the process that holds it or set PORT to a free port'
+          ? `stop the process that holds it or set ${names.port} to a free port`
           : err.code === 'EACCES'
-            ? 'ports under 1024 need CAP_NET_BIND_SERVICE; set PORT to 1024 or above, or grant the capability'
+            ? `ports under 1024 need CAP_NET_BIND_SERVICE; set ${names.port} to 1024 or above, or grant the capability`
             : err.code === 'EADDRNOTAVAIL'
-              ? 'set HOST to an address of this machine (0.0.0.0 for all)'
-              : 'check PORT and HOST';
-      reject(problem('port_unavailable', `cannot listen on HOST=${host} PORT=${port} (${err.code ?? err.message}): ${fix}`));
+              ? `set ${names.host} to an address of this machine (0.0.0.0 for all)`
+              : `check ${names.port} and ${names.host}`;
+      reject(problem('port_unavailable', `cannot listen on ${names.host}=${host} ${names.port}=${port} (${err.code ?? err.message}): ${fix}`));
     });
     probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
   });
@@ -69,6 +69,7 @@ export async function checkWritableDir(variable: string, dir: string): Promise<v
 export async function preflight(config: Config): Promise<void> {
   const { server } = config;
   const checks: Array<Promise<void>> = [checkPortFree(server.host, server.port)];
+  if (server.adminPort !== undefined) checks.push(checkPortFree(server.adminHost, server.adminPort, { host: 'ADMIN_HOST', port: 'ADMIN_PORT' }));
   if (server.tlsCertFile && server.tlsKeyFile) checks.push(checkTlsFiles(server.tlsCertFile, server.tlsKeyFile));
   if (config.storage.class === 'fs') checks.push(checkWritableDir('CRASHMOVER_CRASHSTORAGE_FS_ROOT', config.storage.fsRoot));
   if (spoolEnabled(config)) checks.push(checkWritableDir('CRASHMOVER_SPOOL_DIR', config.crashmover.spoolDir));

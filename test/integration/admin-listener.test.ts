@@ -102,16 +102,17 @@ describe('without ADMIN_PORT (Antenna-compatible default)', () => {
 });
 
 describe('ADMIN_PORT taken', () => {
-  it('stops the start naming ADMIN_HOST and ADMIN_PORT, instead of running without the admin listener', async () => {
+  it('stops the start before forking, naming ADMIN_HOST and ADMIN_PORT, instead of running without the admin listener', async () => {
     const blocker = net.createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
     const port = (blocker.address() as net.AddressInfo).port;
     try {
       const server = spawnServer({ WORKERS: '1', ADMIN_PORT: String(port), CRASH_LOOP_DEATHS: '2', CRASH_LOOP_WINDOW: '60' });
       const { code } = await server.exited;
-      expect(code).not.toBe(0);
-      const line = await server.waitForLog(/workers keep dying at start-up/);
-      expect(line.Fields!.message).toContain(`cannot listen on ADMIN_HOST=127.0.0.1 ADMIN_PORT=${port} (EADDRINUSE)`);
+      expect(code).toBe(1);
+      const line = await server.waitForLog(/^Unhandled startup exception/);
+      expect(line.Fields!.message).toContain(`cannot listen on ADMIN_HOST=127.0.0.1 ADMIN_PORT=${port} (EADDRINUSE): stop the process that holds it or set ADMIN_PORT to a free port`);
+      expect(server.logs.some((l) => /forking/.test(l.raw))).toBe(false);
     } finally {
       blocker.close();
     }
