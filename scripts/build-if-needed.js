@@ -16,6 +16,11 @@ function newestSource(dir) {
   return newest;
 }
 
+const required = require('../package.json').engines.node.replace(/[^0-9.]/g, '');
+if (Number(process.versions.node.split('.')[0]) < Number(required.split('.')[0])) {
+  console.error(`antenna needs Node.js ${required} or later (its Google Cloud and AWS libraries do); this is ${process.version}. See .nvmrc.`);
+}
+
 const built = fs.existsSync(entry) ? fs.statSync(entry).mtimeMs : 0;
 if (built < newestSource(path.join(root, 'src'))) {
   console.error('Building antenna (src/ → dist/)…');
