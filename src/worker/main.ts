@@ -90,6 +90,8 @@ export async function runWorker(config: Config): Promise<void> {
         maxDecompressedSize: b.maxDecompressedSize,
         maxParts: b.maxParts,
         maxAnnotationSize: b.maxAnnotationSize,
+        maxJsonDepth: b.maxJsonDepth,
+        dumpField: b.dumpField,
         maxPartHeaderSize: b.maxPartHeaderSize,
         bodyTimeoutMs: b.bodyTimeoutSeconds * 1000,
         turnBudget: new TurnBudget(b.bytesPerTurn),
