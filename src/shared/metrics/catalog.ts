@@ -155,7 +155,7 @@ const COLLECTOR_METRICS: MetricSpec[] = [
     type: 'incr',
     tags: ['kind', 'reason'],
     description:
-      'Without the spool: the save of a crash failed for good. `kind:transient` after the last attempt (client got 500 with `Retry-After`), `kind:configuration` at once, without retrying (500 with `Retry-After`), `kind:permanent` at once for a crash that can never be stored (400 `Discarded=malformed_unstorable`); `reason:` says why (e.g. `unserializable`, `invalid_dump_name`, `unknown`).',
+      'A crash could not be stored, for good: without the spool, `kind:transient` after the last attempt (client got 500 with `Retry-After`) or `kind:configuration` at once, without retrying (500 with `Retry-After`); in both modes `kind:permanent` at once for a crash that can never be stored (400 `Discarded=malformed_unstorable`; with the spool, when it cannot even be spooled). `reason:` says why (e.g. `unserializable`, `invalid_dump_name`, `unknown`).',
     prom: { name: 'antenna_save_failures_by_kind_total', kind: 'counter', help: 'Crashes whose save failed for good, by failure kind and reason.', labels: ['kind', 'reason'] },
   },
   {
