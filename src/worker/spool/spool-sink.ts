@@ -172,7 +172,7 @@ export class SpoolSink implements CrashSink {
 
   private refuse(reason: string, why: string): QueueFullError {
     this.metrics.incr(S + 'refused.count', [`reason:${reason}`]);
-    return new QueueFullError(this.opts.retryAfterSeconds, why);
+    return new QueueFullError(this.opts.retryAfterSeconds, why, reason);
   }
 
   private poke(): void {
