@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { jsonDepth } from '../../src/shared/json-safe';
+import { encodeEntry } from '../../src/shared/spool/entry-codec';
+import { entryFileName } from '../../src/shared/spool/layout';
 import { crashBody, crashIdFrom, crashParts, fakeDump, rawCrashKey, readStored, type Part } from '../support/crashes';
 import { post } from '../support/http';
 import { startServer, tempDir, type RunningServer } from '../support/server';
@@ -129,3 +131,42 @@ describe('poison crashes with the spool on', () => {
     expect(`${res.status} ${res.text}`).toBe('400 Discarded=malformed_invalid_dump_name');
   });
 });
+
+describe('a spool entry that can never be stored', () => {
+  it('is quarantined at once with its crash id logged, and the entries around it are stored', async () => {
+    const dir = tempDir();
+    const fsRoot = path.join(dir, 'crashes');
+    const ready = path.join(dir, 'spool', 'ready');
+    mkdirSync(ready, { recursive: true });
+    // Entries left by an older version: one whose two dumps share the key v1/dump/<id>, among normal ones.
+    const id = (i: number) => `de1bb258-cbbf-4589-a673-${String(i).padStart(6, '0')}261130`;
+    const entries = Array.from({ length: 6 }, (_, i) => ({
+      crashId: id(i),
+      rawCrash: { ProductName: 'Test', uuid: id(i), metadata: {} },
+      dumps: new Map(i === 0 ? [['upload_file_minidump', fakeDump(1000, 1)], ['dump', fakeDump(1000, 2)]] : [['upload_file_minidump', fakeDump(1000, i)]]),
+    }));
+    for (const [i, c] of entries.entries()) {
+      const bytes = Buffer.concat(encodeEntry(c));
+      writeFileSync(path.join(ready, entryFileName({ spooledAt: Date.now() - 1000 + i, bytes: bytes.length, crashId: c.crashId, state: 'crash' })), bytes);
+    }
+    const server = await startServer({
+      CRASHMOVER_SPOOL: 'on',
+      CRASHMOVER_SPOOL_DIR: path.join(dir, 'spool'),
+      CRASHMOVER_CRASHSTORAGE_FS_ROOT: fsRoot,
+      // A back-off would hold the others for a minute.
+      CRASHMOVER_RETRY_SLEEP_SECONDS: '60',
+      CRASHMOVER_SPOOL_MAX_BACKOFF_SECONDS: '60',
+      HEARTBEAT_INTERVAL: '200',
+    });
+    try {
+      await waitFor('the normal entries stored', () => entries.slice(1).every((c) => existsSync(path.join(fsRoot, rawCrashKey(c.crashId)))), 20_000);
+      await server.waitForLog(new RegExp(`${id(0)}: .*can never be moved \\(invalid_dump_name\\); moved to .*corrupt`), 20_000);
+      expect(readdirSync(path.join(dir, 'spool', 'corrupt')).some((f) => f.includes(id(0)))).toBe(true);
+      expect(existsSync(path.join(fsRoot, rawCrashKey(id(0))))).toBe(false);
+      expect(existsSync(path.join(fsRoot, `v1/dump/${id(0)}`))).toBe(false);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
