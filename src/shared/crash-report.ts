@@ -22,3 +22,22 @@ export const byteLength = (b: Bytes): number => (Buffer.isBuffer(b) ? b.length :
 
 /** One buffer of the bytes (a copy when they are chunks): for clients that want a single Buffer. */
 export const toBuffer = (b: Bytes): Buffer => (Buffer.isBuffer(b) ? b : b.length === 1 ? b[0]! : Buffer.concat(b));
+
+/**
+ * The name a dump is stored under (`v1/<name>/<crash id>`, SPEC §2): the main
+ * minidump's field (`BREAKPAD_DUMP_FIELD`) is stored as `dump`. Two dumps of
+ * one crash that map to the same name would overwrite each other in storage,
+ * so a crash with both is refused (`malformed_invalid_dump_name`).
+ */
+export const storedDumpName = (dumpName: string, dumpField: string): string => (dumpName === dumpField || dumpName === '' ? 'dump' : dumpName);
+
+/** A dump name that shares its stored name with another dump of the same crash, or undefined. */
+export function collidingDumpName(dumpNames: Iterable<string>, dumpField: string): string | undefined {
+  const seen = new Set<string>();
+  for (const name of dumpNames) {
+    const stored = storedDumpName(name, dumpField);
+    if (seen.has(stored)) return name;
+    seen.add(stored);
+  }
+  return undefined;
+}

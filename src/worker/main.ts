@@ -13,6 +13,7 @@ import { exposureFrom, type ListenerRoutes } from './exposure';
 import { createPublisher, createStorage } from './backends';
 import type { CrashSink } from './crashmover/crash-sink';
 import { Crashmover } from './crashmover/crashmover';
+import type { SaveFailure } from './crashmover/save-health';
 import { spoolEnabled } from '../shared/spool';
 import { createSpoolSink } from './spool/create';
 import type { SpoolSink } from './spool/spool-sink';
@@ -57,8 +58,16 @@ export async function runWorker(config: Config): Promise<void> {
   const storage = await createStorage(config, componentLogger(logger, 'antenna.crashstorage'));
   const publisher = await createPublisher(config, componentLogger(logger, 'antenna.crashpublish'));
   const spool = spoolEnabled(config) ? await createSpoolSink(config, storage, publisher, componentLogger(logger, 'antenna.spool'), metrics) : undefined;
-  const crashmover: CrashSink & { handled: number } =
-    spool ?? new Crashmover(config.crashmover, storage, publisher, componentLogger(logger, 'antenna.crashmover'), metrics);
+  const mover = spool
+    ? undefined
+    : new Crashmover(
+        { ...config.crashmover, probeIntervalMs: config.cluster.healthCheckIntervalSeconds * 1000 },
+        storage,
+        publisher,
+        componentLogger(logger, 'antenna.crashmover'),
+        metrics,
+      );
+  const crashmover: CrashSink & { handled: number } = spool ?? mover!;
   const health = new HealthMonitor(
     [
       // Behind a spool, a storage or publish outage is a warning: crashes are still accepted safely.
@@ -84,7 +93,8 @@ export async function runWorker(config: Config): Promise<void> {
       basedir: config.server.basedir,
       brokenEnabled: routes.broken,
       heartbeatDetails: routes.heartbeatDetails,
-      heartbeat: () => heartbeatView(health.errors, fleet, spool && { sink: spool, warnings: health.warnings }),
+      heartbeat: () =>
+        heartbeatView(health.errors, fleet, spool && { sink: spool, warnings: health.warnings }, mover?.saveFailure && { storage: storage.name, failure: mover.saveFailure }),
     },
   });
   const app = createApp({
@@ -95,6 +105,8 @@ export async function runWorker(config: Config): Promise<void> {
         maxDecompressedSize: b.maxDecompressedSize,
         maxParts: b.maxParts,
         maxAnnotationSize: b.maxAnnotationSize,
+        maxJsonDepth: b.maxJsonDepth,
+        dumpField: b.dumpField,
         maxPartHeaderSize: b.maxPartHeaderSize,
         bodyTimeoutMs: b.bodyTimeoutSeconds * 1000,
         turnBudget: new TurnBudget(b.bytesPerTurn),
@@ -228,8 +240,10 @@ export function heartbeatView(
   errors: Array<{ name: string; msg: string }>,
   fleet: FleetMessage | undefined,
   spool?: { sink: SpoolSink; warnings: Array<{ name: string; msg: string }> },
+  saves?: { storage: string; failure: SaveFailure },
 ) {
   const all = [...errors];
+  if (saves) all.push(saveFailureError(saves.storage, saves.failure));
   if (fleet && fleet.workers.length > 0 && fleet.workers.every((w) => w.unresponsive)) {
     all.push({ name: 'Fleet', msg: 'no worker has reported to the primary in the last 3 heartbeat intervals' });
   }
@@ -247,6 +261,15 @@ export function heartbeatView(
       unresponsive,
     })),
     save_queue_size: fleet?.saveQueueSize ?? 0,
+  };
+}
+
+/** Saves are failing (without a spool): the heartbeat says since when and why, so a balancer stops sending crashes. */
+export function saveFailureError(storage: string, f: SaveFailure, now = Date.now()): { name: string; msg: string } {
+  const seconds = Math.round((now - f.since) / 1000);
+  return {
+    name: storage,
+    msg: `saves have been failing for ${seconds} s (${f.kind}, ${f.crashes} crashes): ${f.message}; new crashes get 503 with Retry-After until storage works again`,
   };
 }
 

@@ -151,6 +151,22 @@ const COLLECTOR_METRICS: MetricSpec[] = [
     },
   },
   {
+    name: C + 'save_failure.count',
+    type: 'incr',
+    tags: ['kind', 'reason'],
+    description:
+      'A crash could not be stored, for good: without the spool, `kind:transient` after the last attempt (client got 500 with `Retry-After`) or `kind:configuration` at once, without retrying (500 with `Retry-After`); in both modes `kind:permanent` at once for a crash that can never be stored (400 `Discarded=malformed_unstorable`; with the spool, when it cannot even be spooled). `reason:` says why (e.g. `unserializable`, `invalid_dump_name`, `unknown`).',
+    prom: { name: 'antenna_save_failures_by_kind_total', kind: 'counter', help: 'Crashes whose save failed for good, by failure kind and reason.', labels: ['kind', 'reason'] },
+  },
+  {
+    name: C + 'refused.count',
+    type: 'incr',
+    tags: ['reason'],
+    description:
+      'Without the spool: a crash was refused with 503 and `Retry-After` before any save; `reason:queue_full`, `draining`, or `storage_failing` (saves are failing, so the client is answered at once instead of after the retries).',
+    prom: { name: 'antenna_crashmover_refused_total', kind: 'counter', help: 'Crashes refused with 503 by the crashmover, by reason.', labels: ['reason'] },
+  },
+  {
     name: C + 'crash_save.time',
     type: 'timing',
     tags: [],
@@ -226,6 +242,14 @@ const SPOOL_METRICS: MetricSpec[] = [
     tags: [],
     description: 'Spool mode: a spool entry could not be decoded and was moved to `<spool>/corrupt/`.',
     prom: { name: 'antenna_spool_corrupt_total', kind: 'counter', help: 'Spool entries that could not be decoded.' },
+  },
+  {
+    name: SP + 'quarantined.count',
+    type: 'incr',
+    tags: ['reason'],
+    description:
+      'Spool mode: an entry that no retry can move was moved to `<spool>/corrupt/` at once, without backing off the other entries (logged with its crash id); `reason:corrupt_entry` (cannot be decoded), `unserializable`, `invalid_dump_name` or another permanent storage failure.',
+    prom: { name: 'antenna_spool_quarantined_total', kind: 'counter', help: 'Spool entries set aside in corrupt/ because they can never be moved, by reason.', labels: ['reason'] },
   },
   {
     name: SP + 'refused.count',

@@ -1,4 +1,6 @@
 import { byteLength, type CrashReport } from '../crash-report';
+import { KindedError } from '../failure';
+import { stringifyJson } from '../json-safe';
 
 /**
  * One spool entry in one file: a magic, the header length, a JSON header
@@ -13,17 +15,25 @@ interface Header {
   dumps: Array<[name: string, size: number]>;
 }
 
+/** The entry's bytes; throws a `permanent` KindedError when the raw crash cannot be written as JSON. */
 export function encodeEntry(crash: CrashReport): Buffer[] {
   const header: Header = { crashId: crash.crashId, rawCrash: crash.rawCrash, dumps: [...crash.dumps].map(([n, d]) => [n, byteLength(d)]) };
-  const json = Buffer.from(JSON.stringify(header));
+  let json: Buffer;
+  try {
+    // Iterative: the raw crash may nest as deep as JSON.parse allowed, past what JSON.stringify's recursion survives.
+    json = Buffer.from(stringifyJson(header));
+  } catch (err) {
+    throw new KindedError('permanent', 'unserializable', `${crash.crashId}: the raw crash cannot be written as JSON: ${(err as Error).message}`, { cause: err });
+  }
   const len = Buffer.alloc(4);
   len.writeUInt32BE(json.length);
   return [MAGIC, len, json, ...[...crash.dumps.values()].flatMap((d) => (Buffer.isBuffer(d) ? [d] : d))];
 }
 
-export class CorruptEntryError extends Error {
+/** An entry that cannot be decoded: no retry can fix it, so the spool quarantines it. */
+export class CorruptEntryError extends KindedError {
   constructor(why: string) {
-    super(`corrupt spool entry: ${why}`);
+    super('permanent', 'corrupt_entry', `corrupt spool entry: ${why}`);
     this.name = 'CorruptEntryError';
   }
 }
@@ -39,6 +49,7 @@ export function decodeEntry(buf: Buffer): CrashReport {
   } catch {
     throw new CorruptEntryError('header is not JSON');
   }
+  if (typeof header !== 'object' || header === null || !Array.isArray(header.dumps)) throw new CorruptEntryError('header has no dump list');
   const dumps = new Map<string, Buffer>();
   let offset = start + len;
   for (const [name, size] of header.dumps) {

@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
-import { toBuffer, type Bytes } from '../../shared/crash-report';
+import { collidingDumpName, toBuffer, type Bytes } from '../../shared/crash-report';
+import { jsonDepth } from '../../shared/json-safe';
 import { malformed, tooLarge } from './rejection';
 
 /** What a crash report's multipart body holds, before enrichment (SPEC §1.2). */
@@ -69,6 +70,15 @@ export class PartCollector {
   }
 }
 
+export interface PayloadRules {
+  /** BREAKPAD_MAX_JSON_DEPTH: deepest nesting of the JSON `extra` part. */
+  maxJsonDepth: number;
+  /** BREAKPAD_DUMP_FIELD: the dump stored as `dump`, which no other dump may also map to. */
+  dumpField: string;
+}
+
+export const DEFAULT_PAYLOAD_RULES: PayloadRules = { maxJsonDepth: 200, dumpField: 'upload_file_minidump' };
+
 /** Folds finished parts into a Payload with Antenna's rules for JSON, text and dumps. */
 export class PayloadBuilder {
   private json: Record<string, unknown> | undefined;
@@ -77,6 +87,11 @@ export class PayloadBuilder {
   private readonly dumps = new Map<string, Bytes>();
   private readonly checksums: Record<string, string> = {};
   private readonly notes: string[] = [];
+  private readonly rules: PayloadRules;
+
+  constructor(rules: Partial<PayloadRules> = {}) {
+    this.rules = { maxJsonDepth: rules.maxJsonDepth ?? DEFAULT_PAYLOAD_RULES.maxJsonDepth, dumpField: rules.dumpField ?? DEFAULT_PAYLOAD_RULES.dumpField };
+  }
 
   /** Called when a part starts: the note for a dump of unexpected type. */
   started(part: PartCollector): void {
@@ -95,6 +110,9 @@ export class PayloadBuilder {
           throw malformed('invalid_json');
         }
         if (typeof value !== 'object' || value === null || Array.isArray(value)) throw malformed('invalid_json_value');
+        // Refused here, before any answer: nesting this deep is no real annotation, and it is what
+        // breaks serializers downstream (the processor's JSON parser among them).
+        if (jsonDepth(value, this.rules.maxJsonDepth) > this.rules.maxJsonDepth) throw malformed('json_too_deep');
         this.json = value as Record<string, unknown>;
         return;
       }
@@ -116,6 +134,9 @@ export class PayloadBuilder {
   build(): Payload {
     const annotations = this.json ?? this.text;
     if (Object.keys(annotations).length === 0) throw malformed('no_annotations');
+    // `dump` and the dump field share the key `v1/dump/<id>`: storing both would race, and the bytes kept
+    // could disagree with dump_checksums. Such a crash is refused rather than renamed.
+    if (collidingDumpName(this.dumps.keys(), this.rules.dumpField) !== undefined) throw malformed('invalid_dump_name');
     if (this.json && this.hasText) this.notes.push('includes annotations in both json-encoded extra and formdata parts');
     return {
       annotations,

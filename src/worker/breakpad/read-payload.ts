@@ -2,12 +2,12 @@ import Busboy from '@fastify/busboy';
 import type { IncomingMessage } from 'node:http';
 import { Transform, type Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { classifyPart, PartCollector, PayloadBuilder, type Payload } from './payload-parts';
+import { classifyPart, PartCollector, PayloadBuilder, type Payload, type PayloadRules } from './payload-parts';
 import type { SubmitHeaders } from './request-headers';
 import type { TurnBudget } from './turn-budget';
 import { bodyTimeout, malformed, Rejection, tooLarge } from './rejection';
 
-export interface PayloadLimits {
+export interface PayloadLimits extends Partial<PayloadRules> {
   maxPayloadSize: number;
   maxDecompressedSize: number;
   maxParts: number;
@@ -87,7 +87,7 @@ export function readPayload(req: IncomingMessage, headers: SubmitHeaders, limits
     }
     const gunzip = headers.compressed ? createGunzip({ chunkSize: GUNZIP_CHUNK_SIZE }) : undefined;
     const inflated = gunzip ? byteCounter(limits.maxDecompressedSize) : undefined;
-    const builder = new PayloadBuilder();
+    const builder = new PayloadBuilder({ maxJsonDepth: limits.maxJsonDepth, dumpField: limits.dumpField });
 
     const streams = [gunzip, inflated, parser].filter((s): s is NonNullable<typeof s> => s !== undefined);
     const head = streams[0]!;

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createCrashId, isValidCrashId } from '../../shared/crash-id';
 import type { Logger } from '../../shared/logging';
 import type { Metrics } from '../../shared/metrics';
-import { QueueFullError, type CrashSink } from '../crashmover/crash-sink';
+import { QueueFullError, type CrashSink, type SinkOutcome } from '../crashmover/crash-sink';
 import { buildRawCrash, removePrivacyFields, utcNow } from './raw-crash';
 import { ClientAborted, readPayload, type PayloadLimits } from './read-payload';
 import { Rejection } from './rejection';
@@ -96,7 +96,7 @@ export function createSubmitHandler(deps: SubmitDeps) {
     }
 
     removePrivacyFields(rawCrash);
-    let outcome: 'saved' | 'failed';
+    let outcome: SinkOutcome;
     try {
       outcome = await deps.sink.submit({ crashId, rawCrash, dumps: payload.dumps });
     } catch (err) {
@@ -106,7 +106,14 @@ export function createSubmitHandler(deps: SubmitDeps) {
       sendText(res, 503, `Error: ${err.why}; retry after ${err.retryAfterSeconds} seconds`);
       return;
     }
+    if (outcome === 'unstorable') {
+      // Checked before answering: a crash that can never be stored is refused, never acknowledged.
+      metrics.incr(M + 'malformed', ['reason:unstorable']);
+      sendText(res, 400, 'Discarded=malformed_unstorable');
+      return;
+    }
     if (outcome === 'failed') {
+      res.setHeader('Retry-After', String(deps.sink.retryAfterSeconds));
       sendText(res, 500, 'Error: the crash could not be saved; please retry later');
       return;
     }

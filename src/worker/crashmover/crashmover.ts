@@ -1,10 +1,12 @@
+import { failureKind, failureReason, isRetryable } from '../../shared/failure';
 import type { Logger } from '../../shared/logging';
 import { timed, type Metrics } from '../../shared/metrics';
 import type { CrashReport } from '../../shared/crash-report';
 import type { CrashPublisher } from '../publish/crash-publisher';
 import type { CrashStorage } from '../storage/crash-storage';
-import { QueueFullError, type CrashSink } from './crash-sink';
+import { QueueFullError, type CrashSink, type SinkOutcome } from './crash-sink';
 import { withRetry } from './retry';
+import { SaveHealth, type SaveFailure } from './save-health';
 
 export interface CrashmoverOptions {
   concurrentCrashmovers: number;
@@ -12,25 +14,38 @@ export interface CrashmoverOptions {
   maxAttempts: number;
   retrySleepSeconds: number;
   retryAfterSeconds: number;
+  /** While saves are failing, how often `storage.checkHealth()` is tried to learn that they work again (default 10 s). */
+  probeIntervalMs?: number;
 }
 
 interface Job {
   crash: CrashReport;
-  resolve: (outcome: 'saved' | 'failed') => void;
+  resolve: (outcome: SinkOutcome) => void;
 }
 
 const M = 'collector.crashmover.';
+const DEFAULT_PROBE_INTERVAL_MS = 10_000;
 
 /**
  * Saves crashes with at most `concurrentCrashmovers` at once; the others wait
  * in a bounded FIFO queue. A crash counts as saved once storage has it;
  * publishing follows, and its failure does not undo the save (Antenna).
+ *
+ * Only transient failures are retried. A crash that can never be stored
+ * (a permanent failure) is answered `unstorable` at once; a configuration
+ * failure is not retried per crash. Once a crash could not be saved, storage
+ * counts as failing: new crashes are refused at once (503 with Retry-After)
+ * instead of each waiting out the retries, until a save or a periodic probe
+ * (`storage.checkHealth()`) succeeds.
  */
 export class Crashmover implements CrashSink {
   private readonly queue: Job[] = [];
   private active = 0;
   private draining = false;
   private idleWaiters: Array<() => void> = [];
+  private readonly health = new SaveHealth();
+  private probeTimer: NodeJS.Timeout | undefined;
+  private probing = false;
   /** Crashes this mover has finished with, saved or not. */
   handled = 0;
 
@@ -51,10 +66,22 @@ export class Crashmover implements CrashSink {
     return this.active;
   }
 
-  submit(crash: CrashReport): Promise<'saved' | 'failed'> {
-    if (this.draining) return Promise.reject(new QueueFullError(this.opts.retryAfterSeconds));
+  get retryAfterSeconds(): number {
+    return this.opts.retryAfterSeconds;
+  }
+
+  /** Saves have been failing since, and why; undefined while they work. */
+  get saveFailure(): SaveFailure | undefined {
+    return this.health.failing;
+  }
+
+  submit(crash: CrashReport): Promise<SinkOutcome> {
+    if (this.draining) return Promise.reject(this.refuse('draining', 'the collector is shutting down'));
+    if (this.health.failing) {
+      return Promise.reject(this.refuse('storage_failing', `the collector cannot save crashes right now (${this.storage.name} is failing)`));
+    }
     if (this.active >= this.opts.concurrentCrashmovers && this.queue.length >= this.opts.maxQueueSize) {
-      return Promise.reject(new QueueFullError(this.opts.retryAfterSeconds));
+      return Promise.reject(this.refuse('queue_full'));
     }
     return new Promise((resolve) => {
       this.queue.push({ crash, resolve });
@@ -65,8 +92,14 @@ export class Crashmover implements CrashSink {
 
   drain(): Promise<void> {
     this.draining = true;
+    this.stopProbing();
     if (this.active === 0 && this.queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private refuse(reason: string, why?: string): QueueFullError {
+    this.metrics.incr(M + 'refused.count', [`reason:${reason}`]);
+    return new QueueFullError(this.opts.retryAfterSeconds, why, reason);
   }
 
   private pump(): void {
@@ -94,6 +127,7 @@ export class Crashmover implements CrashSink {
       attempts: this.opts.maxAttempts,
       sleepMs: this.opts.retrySleepSeconds * 1000,
       sleep: this.sleep,
+      retryable: isRetryable,
       onRetry: (err: unknown, attempt: number) => {
         this.metrics.incr(M + 'retry_count', [`count:${what}_crash_exception.count`]);
         this.logger.warn(`${crashId}: ${what} attempt ${attempt} failed; retrying: ${(err as Error).message}`);
@@ -101,16 +135,22 @@ export class Crashmover implements CrashSink {
     };
   }
 
-  private async handle(crash: CrashReport): Promise<'saved' | 'failed'> {
+  private async handle(crash: CrashReport): Promise<SinkOutcome> {
     const { crashId } = crash;
     return timed(this.metrics, M + 'crash_handling.time', async () => {
+      // Only what the storage itself threw says whether storage works (not, say, a metrics bug).
+      let fromStorage: unknown;
+      const save = () =>
+        this.storage.save(crash).catch((err: unknown) => {
+          fromStorage = err;
+          throw err;
+        });
       try {
-        await withRetry(() => timed(this.metrics, M + 'crash_save.time', () => this.storage.save(crash)), this.retryOptions('save', crashId));
+        await withRetry(() => timed(this.metrics, M + 'crash_save.time', save), this.retryOptions('save', crashId));
         this.logger.info(`${crashId} saved`);
+        this.savesWork();
       } catch (err) {
-        this.logger.error(`${crashId}: too many errors trying to save; dropped: ${(err as Error).message}`);
-        this.metrics.incr(M + 'save_crash_dropped.count');
-        return 'failed';
+        return this.saveFailed(crashId, err, err === fromStorage);
       }
       try {
         await withRetry(() => timed(this.metrics, M + 'crash_publish.time', () => this.publisher.publish(crashId)), this.retryOptions('publish', crashId));
@@ -122,5 +162,70 @@ export class Crashmover implements CrashSink {
       }
       return 'saved';
     });
+  }
+
+  private saveFailed(crashId: string, err: unknown, storageFailed: boolean): SinkOutcome {
+    const kind = failureKind(err);
+    const reason = failureReason(err);
+    const message = (err as Error).message;
+    this.metrics.incr(M + 'save_failure.count', [`kind:${kind}`, `reason:${reason}`]);
+    if (kind === 'permanent') {
+      // The crash's own fault: it says nothing about the storage, and no retry would help.
+      this.logger.error(`${crashId}: can never be stored (${reason}); refused without retrying: ${message}`);
+      return 'unstorable';
+    }
+    if (kind === 'configuration') this.logger.error(`${crashId}: ${this.storage.name} is misconfigured (${reason}); not retried; dropped: ${message}`);
+    else this.logger.error(`${crashId}: too many errors trying to save; dropped: ${message}`);
+    this.metrics.incr(M + 'save_crash_dropped.count');
+    if (storageFailed && this.health.failed(err)) {
+      this.logger.error(
+        `${this.storage.name} cannot save crashes (${message}); new crashes get 503 with Retry-After until a save or a health probe (every ${Math.round(this.probeIntervalMs / 1000)} s) succeeds`,
+      );
+      this.startProbing();
+    }
+    return 'failed';
+  }
+
+  private savesWork(): void {
+    const lasted = this.health.succeeded();
+    if (lasted === undefined) return;
+    this.stopProbing();
+    this.logger.info(`${this.storage.name} saves crashes again after ${Math.round(lasted / 1000)} s; accepting crashes`);
+  }
+
+  private get probeIntervalMs(): number {
+    return this.opts.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS;
+  }
+
+  private startProbing(): void {
+    if (this.probeTimer || this.draining) return;
+    this.probeTimer = setInterval(() => void this.probe(), this.probeIntervalMs);
+    this.probeTimer.unref();
+  }
+
+  private stopProbing(): void {
+    clearInterval(this.probeTimer);
+    this.probeTimer = undefined;
+  }
+
+  /** One health probe while saves fail: when it passes, crashes are let through again (and tell whether saves work). */
+  private async probe(): Promise<void> {
+    if (this.probing) return;
+    this.probing = true;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.storage.checkHealth(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('health probe timed out')), this.probeIntervalMs);
+        }),
+      ]);
+      this.savesWork();
+    } catch (err) {
+      this.logger.debug(`${this.storage.name} health probe still fails: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+      this.probing = false;
+    }
   }
 }

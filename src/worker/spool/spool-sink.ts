@@ -3,11 +3,12 @@ import path from 'node:path';
 import { byteLength, type CrashReport } from '../../shared/crash-report';
 import { fsyncDir, writeFileDurably } from '../../shared/durable-file';
 import type { Logger } from '../../shared/logging';
+import { failureKind, failureReason } from '../../shared/failure';
 import { timed, type Metrics } from '../../shared/metrics';
 import { CorruptEntryError, decodeEntry, encodeEntry } from '../../shared/spool/entry-codec';
 import { entryFileName, parseEntryName, withState, type EntryName, type SpoolPaths } from '../../shared/spool/layout';
 import { ensureSpoolDirs, listDir, type SpoolStats } from '../../shared/spool/spool-dir';
-import { QueueFullError, type CrashSink } from '../crashmover/crash-sink';
+import { QueueFullError, type CrashSink, type SinkOutcome } from '../crashmover/crash-sink';
 import type { CrashPublisher } from '../publish/crash-publisher';
 import type { CrashStorage } from '../storage/crash-storage';
 
@@ -44,7 +45,9 @@ const HEADROOM = 1024 * 1024;
  * is one fsynced file in the spool; movers then save it to storage and
  * publish its id, and delete the file only after both succeeded. While
  * storage or publishing fails, the movers back off exponentially (capped)
- * and crashes stay on disk, never in memory.
+ * and crashes stay on disk, never in memory. An entry that can never be moved
+ * (undecodable, or a permanent storage failure) is set aside in `corrupt/` at
+ * once and does not back off the others.
  */
 export class SpoolSink implements CrashSink {
   private readonly queue: Claimed[] = [];
@@ -88,6 +91,10 @@ export class SpoolSink implements CrashSink {
     return this.active;
   }
 
+  get retryAfterSeconds(): number {
+    return this.opts.retryAfterSeconds;
+  }
+
   /** The storage or publisher has been failing since (epoch ms), or undefined. */
   get outageSince(): number | undefined {
     return this.failures > 0 ? this.failingSince : undefined;
@@ -108,9 +115,18 @@ export class SpoolSink implements CrashSink {
     return this.usedBytes() + HEADROOM > this.opts.maxBytes;
   }
 
-  async submit(crash: CrashReport): Promise<'saved' | 'failed'> {
+  async submit(crash: CrashReport): Promise<SinkOutcome> {
     if (this.draining) throw this.refuse('draining', 'the collector is shutting down');
-    const parts = encodeEntry(crash);
+    let parts: Buffer[];
+    try {
+      parts = encodeEntry(crash);
+    } catch (err) {
+      // Never acknowledge what could not be written whole.
+      const reason = failureReason(err);
+      this.metrics.incr(M + 'save_failure.count', [`kind:${failureKind(err)}`, `reason:${reason}`]);
+      this.logger.error(`${crash.crashId}: cannot be spooled (${reason}); refused: ${(err as Error).message}`);
+      return 'unstorable';
+    }
     const bytes = byteLength(parts);
     if (this.usedBytes() + bytes > this.opts.maxBytes) {
       throw this.refuse('full', 'the spool is full (CRASHMOVER_SPOOL_MAX_BYTES)');
@@ -156,7 +172,7 @@ export class SpoolSink implements CrashSink {
 
   private refuse(reason: string, why: string): QueueFullError {
     this.metrics.incr(S + 'refused.count', [`reason:${reason}`]);
-    return new QueueFullError(this.opts.retryAfterSeconds, why);
+    return new QueueFullError(this.opts.retryAfterSeconds, why, reason);
   }
 
   private poke(): void {
@@ -267,6 +283,8 @@ export class SpoolSink implements CrashSink {
         try {
           await timed(this.metrics, M + 'crash_save.time', () => this.storage.save(crash!));
         } catch (err) {
+          // No retry can store this one: set it aside now rather than back off every mover for it.
+          if (failureKind(err) === 'permanent') return this.quarantine(file, job, err);
           this.failed('save', crashId, err);
           return false;
         }
@@ -281,6 +299,7 @@ export class SpoolSink implements CrashSink {
       try {
         await timed(this.metrics, M + 'crash_publish.time', () => this.publisher.publish(crashId));
       } catch (err) {
+        if (failureKind(err) === 'permanent') return this.quarantine(file, job, err);
         this.failed('publish', crashId, err);
         return false;
       }
@@ -293,16 +312,24 @@ export class SpoolSink implements CrashSink {
     });
   }
 
+  /** Sets aside an entry no retry can move (a permanent failure), kept for inspection; true when it is out of the way. */
   private async quarantine(file: string, job: Claimed, err: unknown): Promise<boolean> {
-    if (!(err instanceof CorruptEntryError)) {
+    if (failureKind(err) !== 'permanent') {
       this.logger.error(`${job.entry.crashId}: cannot read its spool entry ${file}: ${(err as Error).message}`);
       return (err as NodeJS.ErrnoException).code === 'ENOENT';
     }
     const target = path.join(this.opts.paths.root, 'corrupt');
-    await ensureDirExists(target);
-    await rename(file, path.join(target, job.name)).catch(() => {});
-    this.metrics.incr(S + 'corrupt.count');
-    this.logger.error(`${job.entry.crashId}: ${err.message}; moved to ${target} for inspection`);
+    try {
+      await ensureDirExists(target);
+      await rename(file, path.join(target, job.name));
+    } catch (moveErr) {
+      // Left where it is: it goes back to ready/ when this worker stops, and is tried again then.
+      this.logger.error(`${job.entry.crashId}: cannot move its spool entry to ${target}: ${(moveErr as Error).message}`);
+    }
+    job.crash = undefined;
+    if (err instanceof CorruptEntryError) this.metrics.incr(S + 'corrupt.count');
+    this.metrics.incr(S + 'quarantined.count', [`reason:${failureReason(err)}`]);
+    this.logger.error(`${job.entry.crashId}: ${(err as Error).message}; can never be moved (${failureReason(err)}); moved to ${target} for inspection`);
     return true;
   }
 

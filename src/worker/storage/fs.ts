@@ -1,10 +1,10 @@
 import { constants } from 'node:fs';
-import { access, mkdir } from 'node:fs/promises';
+import { access, mkdir, open, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { DirSyncer, prepareFile, type PreparedFile } from '../../shared/durable-file';
 import type { CrashReport } from '../../shared/crash-report';
 import type { CrashStorage } from './crash-storage';
-import { crashObjects, testFileKey, type StoredObject } from './crash-objects';
+import { crashObjects, dumpKey, dumpNamesKey, rawCrashKey, testFileKey, type StoredObject } from './crash-objects';
 
 export interface FsStorageOptions {
   root: string;
@@ -83,11 +83,40 @@ export function createFsStorage(opts: FsStorageOptions): CrashStorage {
       await writeAll([{ key: testFileKey(), data: Buffer.from('test') }]);
     },
     async checkHealth() {
-      await mkdir(root, { recursive: true });
-      await access(root, constants.W_OK);
+      // What a save needs, not just the root: the directories of the main dump, dump_names and
+      // today's raw crashes, each a directory we may write in, and a disk that takes a durable write.
+      const probeId = `00000000-0000-0000-0000-000000${utcYymmdd()}`;
+      const dirs = [dumpKey(probeId, opts.dumpField, opts.dumpField), dumpNamesKey(probeId), rawCrashKey(probeId)].map((k) => path.dirname(path.join(root, k)));
+      for (const dir of dirs) {
+        try {
+          await mkdir(dir, { recursive: true });
+          await access(dir, constants.W_OK | constants.X_OK);
+        } catch (err) {
+          throw new Error(`cannot save under ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        }
+      }
+      const probe = path.join(root, 'test', `.health-probe-${process.pid}`);
+      try {
+        await mkdir(path.dirname(probe), { recursive: true });
+        const fh = await open(probe, 'w');
+        try {
+          await fh.writeFile('ok');
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        await unlink(probe);
+      } catch (err) {
+        throw new Error(`cannot write durably under ${root}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
     },
     async close() {
       await dirs.close();
     },
   };
+}
+
+/** Today (UTC) as YYMMDD, the date digits of a crash id made now. */
+function utcYymmdd(): string {
+  return new Date().toISOString().slice(2, 10).replace(/-/g, '');
 }

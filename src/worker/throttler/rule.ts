@@ -1,3 +1,5 @@
+import { stringifyJson } from '../../shared/json-safe';
+
 /** A throttle decision that ends the rule walk. */
 export type Verdict = 'ACCEPT' | 'DEFER' | 'REJECT' | 'FAKEACCEPT';
 /** What one side of a sampling rule may yield; CONTINUE goes on to the next rule. */
@@ -42,7 +44,7 @@ export function pyStr(value: unknown): string {
   if (value === true) return 'True';
   if (value === false) return 'False';
   if (typeof value === 'string') return value;
-  if (typeof value === 'object') return JSON.stringify(value);
+  if (typeof value === 'object') return stringifyJson(value); // any depth BREAKPAD_MAX_JSON_DEPTH lets through
   return String(value);
 }
 

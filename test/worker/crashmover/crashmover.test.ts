@@ -6,6 +6,8 @@ import { QueueFullError } from '../../../src/worker/crashmover/crash-sink';
 import type { CrashPublisher } from '../../../src/worker/publish/crash-publisher';
 import type { CrashStorage } from '../../../src/worker/storage/crash-storage';
 import { Writable } from 'node:stream';
+import { KindedError } from '../../../src/shared/failure';
+import { waitFor } from '../../support/wait';
 
 const silent = createLogger({ level: 'CRITICAL', localDevEnv: false, hostname: 'test', stream: new Writable({ write: (_c, _e, cb) => cb() }) });
 
@@ -167,5 +169,84 @@ describe('Crashmover', () => {
     await new Promise((r) => setImmediate(r));
     expect(mover.inFlight).toBe(0);
     expect(mover.handled).toBe(2);
+  });
+
+  it('does not retry a permanent failure: answers unstorable at once, counts it by kind, and keeps accepting', async () => {
+    let calls = 0;
+    const b = backends(async (c) => {
+      calls++;
+      if (c.crashId === 'poison') throw new KindedError('permanent', 'unserializable', 'poison: the raw crash cannot be written as JSON');
+    });
+    const m = recordingMetrics();
+    const mover = new Crashmover(opts({ maxAttempts: 5, retrySleepSeconds: 2 }), b.storage, b.publisher, silent, m.metrics, async () => {
+      throw new Error('must not sleep: nothing to retry');
+    });
+    expect(await mover.submit(crash('poison'))).toBe('unstorable');
+    expect(calls).toBe(1);
+    expect(m.calls).toContain('incr collector.crashmover.save_failure.count kind:permanent,reason:unserializable');
+    expect(m.calls.filter((c) => c.includes('retry_count'))).toEqual([]);
+    expect(mover.saveFailure).toBeUndefined();
+    expect(await mover.submit(crash('normal'))).toBe('saved');
+  });
+
+  it('does not retry a configuration failure per crash, and treats storage as failing', async () => {
+    let calls = 0;
+    const b = backends(async () => {
+      calls++;
+      throw new KindedError('configuration', 'bucket_missing', 'bucket crashes does not exist');
+    });
+    const m = recordingMetrics();
+    const mover = new Crashmover(opts({ maxAttempts: 5 }), b.storage, b.publisher, silent, m.metrics);
+    expect(await mover.submit(crash('a'))).toBe('failed');
+    expect(calls).toBe(1);
+    expect(m.calls).toContain('incr collector.crashmover.save_failure.count kind:configuration,reason:bucket_missing');
+    expect(mover.saveFailure).toEqual(expect.objectContaining({ kind: 'configuration', reason: 'bucket_missing', message: 'bucket crashes does not exist' }));
+  });
+
+  it('once saves fail, refuses new crashes at once with Retry-After, until a health probe passes', async () => {
+    const state = { down: true };
+    let saves = 0;
+    const b = backends(async () => {
+      saves++;
+      if (state.down) throw new Error("ENOTDIR: not a directory, open '/srv/crashes/v1/dump/x'");
+    });
+    b.storage.checkHealth = async () => {
+      if (state.down) throw new Error('cannot save under /srv/crashes/v1/dump: ENOTDIR');
+    };
+    const m = recordingMetrics();
+    const mover = new Crashmover(opts({ maxAttempts: 3, probeIntervalMs: 20 }), b.storage, b.publisher, silent, m.metrics);
+    expect(await mover.submit(crash('first'))).toBe('failed');
+    expect(saves).toBe(3);
+    expect(mover.saveFailure).toEqual(expect.objectContaining({ kind: 'transient', message: expect.stringContaining('/srv/crashes/v1/dump') }));
+
+    const refused = await mover.submit(crash('second')).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(QueueFullError);
+    expect((refused as QueueFullError).reason).toBe('storage_failing');
+    expect((refused as QueueFullError).retryAfterSeconds).toBe(17);
+    expect(saves).toBe(3); // refused without touching storage
+    expect(m.calls).toContain('incr collector.crashmover.refused.count reason:storage_failing');
+
+    state.down = false;
+    await waitFor('the probe to see storage work again', () => mover.saveFailure === undefined, 10_000, 10);
+    expect(await mover.submit(crash('third'))).toBe('saved');
+    await mover.drain();
+  });
+
+  it('a successful save ends the outage too', async () => {
+    let fail = true;
+    const b = backends(async () => {
+      if (fail) throw new Error('503');
+    });
+    b.storage.checkHealth = async () => {};
+    const mover = new Crashmover(opts({ maxAttempts: 1, probeIntervalMs: 60_000, concurrentCrashmovers: 1 }), b.storage, b.publisher, silent, recordingMetrics().metrics);
+    // Two crashes queued before the outage is known: the second one's save works and ends it.
+    const first = mover.submit(crash('a'));
+    const second = mover.submit(crash('b'));
+    expect(await first).toBe('failed');
+    fail = false;
+    expect(await second).toBe('saved');
+    expect(mover.saveFailure).toBeUndefined();
+    expect(await mover.submit(crash('c'))).toBe('saved');
+    await mover.drain();
   });
 });

@@ -13,6 +13,7 @@ import { SpoolSink, type SpoolOptions } from '../../../src/worker/spool/spool-si
 import type { CrashStorage } from '../../../src/worker/storage/crash-storage';
 import { sleep, waitFor } from '../../support/wait';
 import { Writable } from 'node:stream';
+import { KindedError } from '../../../src/shared/failure';
 
 const logLines: string[] = [];
 const logger = createLogger({
@@ -33,12 +34,13 @@ function crash(size = 1000): CrashReport {
 function backends() {
   const saved = new Map<string, number>();
   const published: string[] = [];
-  const state = { saveFails: false, publishFails: false, saveDelayMs: 0 };
+  const state = { saveFails: false, publishFails: false, saveDelayMs: 0, poison: new Set<string>() };
   const storage: CrashStorage = {
     name: 'TestStorage',
     async save(c) {
       if (state.saveDelayMs) await new Promise((r) => setTimeout(r, state.saveDelayMs));
       if (state.saveFails) throw new Error('storage down');
+      if (state.poison.has(c.crashId)) throw new KindedError('permanent', 'unserializable', `${c.crashId}: the raw crash cannot be written as JSON`);
       saved.set(c.crashId, (saved.get(c.crashId) ?? 0) + 1);
     },
     verify: async () => {},
@@ -296,5 +298,27 @@ describe('SpoolSink', () => {
     expect(b.published).toHaveLength(10);
     expect(files(root)).toHaveLength(0);
     await expect(s.submit(crash())).rejects.toThrow(/shutting down/);
+  });
+
+  it('quarantines a poison entry at once, without backing off the entries around it', async () => {
+    const b = backends();
+    const counted: string[] = [];
+    const metrics: Metrics = { ...noopMetrics, incr: (name, tags) => counted.push(`${name} ${tags?.join(',') ?? ''}`) };
+    // A back-off would hold every mover for a minute: far past the wait below.
+    const s = await sink(b, { backoffBaseMs: 60_000, backoffMaxMs: 60_000, concurrentMovers: 1 }, metrics);
+    const poison = crash();
+    b.state.poison.add(poison.crashId);
+    expect(await s.submit(poison)).toBe('saved');
+    const normal = Array.from({ length: 20 }, () => crash());
+    for (const c of normal) expect(await s.submit(c)).toBe('saved');
+    await until('every normal crash moved', () => normal.every((c) => b.published.includes(c.crashId)), 15_000);
+    expect(b.published).not.toContain(poison.crashId);
+    expect(s.outageSince).toBeUndefined();
+    const corrupt = path.join(root, 'corrupt');
+    await until('the poison entry set aside', () => existsSync(corrupt) && readdirSync(corrupt).some((f) => f.includes(poison.crashId)));
+    expect(files(root).filter((f) => !f.startsWith(corrupt))).toEqual([]);
+    expect(counted).toContain('collector.spool.quarantined.count reason:unserializable');
+    expect(counted.filter((c) => c.startsWith('collector.spool.move_failed.count'))).toEqual([]);
+    expect(logLines.some((l) => l.includes(poison.crashId) && l.includes('moved to') && l.includes('corrupt'))).toBe(true);
   });
 });

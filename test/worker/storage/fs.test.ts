@@ -68,4 +68,21 @@ describe('fs storage', () => {
     expect(files.filter((f) => f.includes(id(2)))).toEqual([]);
     expect(files.filter((f) => path.basename(f).startsWith('.'))).toEqual([]);
   });
+
+  it('checkHealth tests what a save needs: a dump directory that is not writable fails it, naming the path', async () => {
+    const root = tempDir();
+    const storage = createFsStorage({ root, dumpField: 'upload_file_minidump' });
+    await storage.checkHealth();
+    rmSync(path.join(root, 'v1', 'dump'), { recursive: true, force: true });
+    writeFileSync(path.join(root, 'v1', 'dump'), 'in the way'); // every save now fails
+    await expect(storage.save(crash(1))).rejects.toThrow();
+    await expect(storage.checkHealth()).rejects.toThrow(`cannot save under ${path.join(root, 'v1', 'dump')}`);
+    rmSync(path.join(root, 'v1', 'dump'));
+    await storage.checkHealth();
+    await storage.save(crash(1));
+    // The probe leaves nothing behind in the bucket layout.
+    expect(allFiles(root).filter((f) => !f.includes(id(1)))).toEqual([]);
+    await storage.close();
+  });
 });
+

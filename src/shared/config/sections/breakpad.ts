@@ -39,6 +39,12 @@ export const breakpadOptions = {
     min: 1,
     doc: 'Largest annotation part (a text field or the JSON `extra`), in bytes; larger is 413 `Discarded=too_large`.',
   }),
+  maxJsonDepth: int({
+    env: 'BREAKPAD_MAX_JSON_DEPTH',
+    default: 200,
+    min: 1,
+    doc: 'Deepest nesting of objects and arrays in the JSON `extra` part; deeper is 400 `Discarded=malformed_json_too_deep`. Real annotations nest 1 to 3 levels; the default stays well below the recursion limits of the JSON parsers that read raw crashes downstream (Python’s is about 1000).',
+  }),
   maxPartHeaderSize: int({
     env: 'BREAKPAD_MAX_PART_HEADER_SIZE',
     default: 16384,

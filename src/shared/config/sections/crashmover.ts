@@ -53,7 +53,7 @@ export const crashmoverOptions = {
     env: 'CRASHMOVER_RETRY_AFTER_SECONDS',
     default: 30,
     min: 1,
-    doc: 'Value of the `Retry-After` header sent with 503 when the save queue is full.',
+    doc: 'Value of the `Retry-After` header sent with 503 when the save queue (or spool) is full or saves are failing, and with 500 when a crash could not be saved after the last attempt.',
   }),
   spool: choice<'auto' | 'on' | 'off'>({
     env: 'CRASHMOVER_SPOOL',
