@@ -20,6 +20,7 @@ import { mountMetricsEndpoint } from './metrics/metrics-endpoint';
 import { createWorkerPrometheus } from './metrics/prometheus';
 import { createThrottler } from './throttler';
 import { TurnBudget } from './breakpad/turn-budget';
+import { MemoryBudget } from './breakpad/memory-budget';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
@@ -47,7 +48,10 @@ export async function runWorker(config: Config): Promise<void> {
   const o = config.observability;
   const statsd = statsdFromConfig(config, logger, 'worker');
   let openUploads = 0;
-  const prom = o.metricsEnabled ? createWorkerPrometheus({ inFlight: (): number => crashmover.inFlight + openUploads }) : undefined;
+  const memoryBudget = new MemoryBudget(config.breakpad.workerMemoryBudget, config.crashmover.retryAfterSeconds);
+  const prom = o.metricsEnabled
+    ? createWorkerPrometheus({ inFlight: (): number => crashmover.inFlight + openUploads, bodyBytesInMemory: () => memoryBudget.inUse })
+    : undefined;
   const metrics = prom ? fanOut(statsd, prom.metrics) : statsd;
   const errorReporter = await errorReporterFromConfig(config, logger, metrics);
   const metricsEndpoint = prom ? (app: Parameters<typeof mountMetricsEndpoint>[0]) => mountMetricsEndpoint(app, { registry: prom.registry, timeoutMs: config.observability.metricsCollectTimeoutMs + 3000, send }) : undefined;
@@ -88,11 +92,15 @@ export async function runWorker(config: Config): Promise<void> {
       limits: {
         maxPayloadSize: b.maxPayloadSize,
         maxDecompressedSize: b.maxDecompressedSize,
+        maxGzipRatio: b.maxGzipRatio,
         maxParts: b.maxParts,
         maxAnnotationSize: b.maxAnnotationSize,
         maxPartHeaderSize: b.maxPartHeaderSize,
         bodyTimeoutMs: b.bodyTimeoutSeconds * 1000,
+        minBodyRate: b.minBodyRate,
+        minBodyRateWindowMs: b.minBodyRateWindowSeconds * 1000,
         turnBudget: new TurnBudget(b.bytesPerTurn),
+        memoryBudget,
       },
       stageSubmitterBearerToken: b.stageSubmitterBearerToken,
       rejectLingerMs: b.rejectLingerSeconds * 1000,
