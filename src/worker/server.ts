@@ -23,6 +23,8 @@ export function createServer(config: Config, handler: Handler): http.Server {
   server.keepAliveTimeout = s.keepAliveTimeoutMs;
   server.headersTimeout = s.headersTimeoutMs;
   server.requestTimeout = s.requestTimeoutMs;
+  // Past it Node closes each new connection as it is accepted ('drop').
+  if (s.maxConnectionsPerWorker > 0) server.maxConnections = s.maxConnectionsPerWorker;
 
   server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (req.method === 'POST' && req.url?.split('?')[0] === '/submit') {
@@ -43,11 +45,22 @@ export function createServer(config: Config, handler: Handler): http.Server {
   return server;
 }
 
+/** What to answer a request that broke off with `code`, when it can still be answered. */
+export function clientErrorAnswer(code: string | undefined): { status: number; text: string } {
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return { status: 408, text: 'Request Timeout' };
+  if (code === 'HPE_HEADER_OVERFLOW') return { status: 431, text: 'Request Header Fields Too Large' };
+  return { status: 400, text: 'Bad Request' };
+}
+
 /**
- * Bytes that do not parse as HTTP. When they follow a request whose answer is
- * still being written (e.g. a body longer than its Content-Length), Node's
- * default would write a bare 400 over that answer; let the answer go out
- * first instead (it closes the connection).
+ * Bytes that do not parse as HTTP (bad chunk framing, oversized headers), or
+ * a request over HTTP_REQUEST_TIMEOUT. Node's default would write a bare 400
+ * even over an answer still being written; instead:
+ * - a request whose handler has not answered yet (it waits for a body that
+ *   will never parse) is answered now, with `Connection: close`; closing the
+ *   connection then aborts the handler;
+ * - an answer already being written goes out first, then the connection closes;
+ * - with no request in progress, the answer is written to the socket directly.
  */
 function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   const pending = (socket as Duplex & { _httpMessage?: http.ServerResponse })._httpMessage;
@@ -60,13 +73,19 @@ function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
     socket.destroy();
     return;
   }
+  const answer = clientErrorAnswer(err.code);
   if (pending && !pending.writableFinished) {
-    if (timeout && !pending.headersSent) {
-      // The whole request took longer than REQUEST_TIMEOUT: answer it ourselves.
-      pending.writeHead(408, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' }).end('Discarded=timeout');
+    if (!pending.headersSent) {
+      pending
+        .writeHead(answer.status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': answer.text.length, Connection: 'close' })
+        .end(answer.text);
     } else if (timeout) {
       socket.destroy();
       return;
+    } else if (pending.getHeader('content-length') !== undefined) {
+      // Our answers are written whole at once (see respond.ts): one kept open
+      // while the body is discarded is complete, so finish it now.
+      pending.end();
     }
     pending.once('close', () => socket.destroy());
     return;
@@ -75,8 +94,7 @@ function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
     socket.destroy();
     return;
   }
-  const body = timeout ? 'Request Timeout' : 'Bad Request';
   socket.end(
-    `HTTP/1.1 ${timeout ? '408 Request Timeout' : '400 Bad Request'}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    `HTTP/1.1 ${answer.status} ${http.STATUS_CODES[answer.status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${answer.text.length}\r\n\r\n${answer.text}`,
   );
 }
