@@ -56,10 +56,11 @@ export function clientErrorAnswer(code: string | undefined): { status: number; t
  * Bytes that do not parse as HTTP (bad chunk framing, oversized headers), or
  * a request over HTTP_REQUEST_TIMEOUT. Node's default would write a bare 400
  * even over an answer still being written; instead:
- * - a request whose handler has not answered yet (it waits for a body that
- *   will never parse) is answered now, with `Connection: close`; closing the
- *   connection then aborts the handler;
- * - an answer already being written goes out first, then the connection closes;
+ * - a request whose body broke off (it waits for bytes that will never
+ *   parse) is answered now, with `Connection: close`; closing the connection
+ *   then aborts its handler;
+ * - an answer already being written, or still to come for a request whose
+ *   body was whole, goes out first, then the connection closes;
  * - with no request in progress, the answer is written to the socket directly.
  */
 function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
@@ -75,14 +76,18 @@ function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   }
   const answer = clientErrorAnswer(err.code);
   if (pending && !pending.writableFinished) {
-    if (!pending.headersSent) {
+    // A request whose body was complete is not the one at fault (e.g. junk
+    // past its Content-Length): its own answer comes first.
+    if (!pending.headersSent && (timeout || !pending.req.complete)) {
+      // A request too slow as a whole gets the answer of SPEC §1.1.
+      const text = timeout ? 'Discarded=timeout' : answer.text;
       pending
-        .writeHead(answer.status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': answer.text.length, Connection: 'close' })
-        .end(answer.text);
-    } else if (timeout) {
+        .writeHead(answer.status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': text.length, Connection: 'close' })
+        .end(text);
+    } else if (pending.headersSent && timeout) {
       socket.destroy();
       return;
-    } else if (pending.getHeader('content-length') !== undefined) {
+    } else if (pending.headersSent && pending.getHeader('content-length') !== undefined) {
       // Our answers are written whole at once (see respond.ts): one kept open
       // while the body is discarded is complete, so finish it now.
       pending.end();
