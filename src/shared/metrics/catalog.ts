@@ -82,7 +82,7 @@ const COLLECTOR_METRICS: MetricSpec[] = [
     name: B + 'refused',
     type: 'incr',
     tags: ['reason'],
-    description: 'A well-formed upload was refused with 503 and `Retry-After` before it was read whole; `reason:memory_budget`: the worker held `BREAKPAD_WORKER_MEMORY_BUDGET` bytes of bodies already.',
+    description: 'An upload was refused with 503 and `Retry-After` while it was being read; `reason:memory_budget`: the worker held `BREAKPAD_WORKER_MEMORY_BUDGET` bytes of bodies already.',
     prom: { name: 'antenna_uploads_refused_total', kind: 'counter', help: 'Uploads refused with 503 while being read.', labels: ['reason'] },
   },
   {

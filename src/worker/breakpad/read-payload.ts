@@ -81,8 +81,9 @@ function checkpoint(check: (chunk: Buffer) => void): Transform {
  * Streams a crash report body through the wire-size limit, the idle and rate
  * timeouts, gunzip (with its own size and ratio limits), the worker's memory
  * budget (counted in `held`, which the caller releases) and the multipart
- * parser, collecting parts as they arrive. Never buffers more than the limits allow and never destroys
- * the request: on a Rejection the caller answers, then discards the rest.
+ * parser, collecting parts as they arrive. Never buffers more than the limits
+ * allow and never destroys the request: on a Rejection the caller answers,
+ * then discards the rest.
  *
  * multer cannot be used here: it reads from the request itself (not from a
  * gunzip stream), decodes text fields lossily so invalid UTF-8 cannot be
@@ -232,6 +233,8 @@ export function readPayload(req: IncomingMessage, headers: SubmitHeaders, limits
       else limits.turnBudget.waitForNextTurn(resume);
     }
     function onEnd(): void {
+      // The client has sent everything: how fast it did no longer matters.
+      clearInterval(rateTimer);
       if (wireBytes === 0) fail(malformed('no_content_length'));
       else head.end();
     }
