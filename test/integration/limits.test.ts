@@ -72,6 +72,13 @@ async function closedWithin(raw: Raw, ms: number): Promise<boolean> {
 
 const write = (raw: Raw, data: string | Buffer) => new Promise<void>((resolve) => (raw.socket.writable ? raw.socket.write(data, () => resolve()) : resolve()));
 
+/** A label-less metric from `/metrics` (summed over workers). */
+async function metric(server: RunningServer, name: string): Promise<number> {
+  const text = (await get(`${server.url}/metrics`)).text;
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return Number(line?.split(' ')[1]);
+}
+
 function submitHead(contentType: string, extra: Record<string, string | number>): string {
   const lines = Object.entries({ Host: 'x', 'Content-Type': contentType, ...extra }).map(([k, v]) => `${k}: ${v}`);
   return `POST /submit HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n`;
@@ -127,7 +134,8 @@ describe('slow and broken transfers', () => {
     } finally {
       raw.socket.destroy();
     }
-    // The aborted upload left nothing in flight.
+    // The aborted upload left nothing in flight, and the worker serves on.
+    await waitFor('no upload in flight', async () => (await metric(server, 'antenna_in_flight')) === 0, 10_000);
     const res = await post(`${server.url}/submit`, { headers: { 'Content-Type': contentType, 'Content-Length': body.length }, body });
     expect(res.status).toBe(200);
   });
@@ -215,11 +223,7 @@ describe('the worker memory budget', () => {
     await server?.stop();
   });
 
-  async function bytesInMemory(): Promise<number> {
-    const text = (await get(`${server.url}/metrics`)).text;
-    const line = text.split('\n').find((l) => l.startsWith('antenna_body_bytes_in_memory '));
-    return Number(line?.split(' ')[1]);
-  }
+  const bytesInMemory = () => metric(server, 'antenna_body_bytes_in_memory');
 
   it('refuses with 503 and Retry-After the upload that would go past it, takes the other, and frees every byte after', async () => {
     // Two uploads of 700 KB on one worker with a 1 MiB budget: both cannot be held at once.
