@@ -142,6 +142,14 @@ export async function runWorker(config: Config): Promise<void> {
     }
     app(req, res);
   });
+  let dropsLogged = 0;
+  server.on('drop', () => {
+    metrics.incr('collector.connection_dropped');
+    // A flood drops many: one line a minute is enough to say so.
+    if (Date.now() - dropsLogged < 60_000) return;
+    dropsLogged = Date.now();
+    log.warn(`closed a new connection: this worker has MAX_CONNECTIONS_PER_WORKER (${config.server.maxConnectionsPerWorker}) open`);
+  });
 
   async function shutdown(reason: string, exitCode = 0): Promise<void> {
     if (shuttingDown) return;

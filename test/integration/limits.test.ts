@@ -292,5 +292,7 @@ describe('the per-worker connection cap', () => {
       for (const r of held) r.socket.destroy();
     }
     await waitFor('a health probe answered', async () => (await get(`${server.url}/__lbheartbeat__`).catch(() => ({ status: 0 }))).status === 200, 10_000);
+    expect(await metric(server, 'antenna_connections_dropped_total')).toBeGreaterThanOrEqual(1);
+    await server.waitForLog(/closed a new connection: this worker has MAX_CONNECTIONS_PER_WORKER \(4\) open/, 5000);
   });
 });

@@ -38,6 +38,13 @@ const H = 'collector.health.';
 
 const COLLECTOR_METRICS: MetricSpec[] = [
   {
+    name: 'collector.connection_dropped',
+    type: 'incr',
+    tags: [],
+    description: 'A worker closed a new connection as it was accepted: it had `MAX_CONNECTIONS_PER_WORKER` open already.',
+    prom: { name: 'antenna_connections_dropped_total', kind: 'counter', help: 'New connections closed because the worker had MAX_CONNECTIONS_PER_WORKER open.' },
+  },
+  {
     name: 'sentry_scrub_error',
     type: 'incr',
     tags: ['service'],
