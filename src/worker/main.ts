@@ -23,6 +23,7 @@ import { createMetricsEndpoint } from './metrics/metrics-endpoint';
 import { createWorkerPrometheus } from './metrics/prometheus';
 import { createThrottler } from './throttler';
 import { TurnBudget } from './breakpad/turn-budget';
+import { MemoryBudget } from './breakpad/memory-budget';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
@@ -50,7 +51,10 @@ export async function runWorker(config: Config): Promise<void> {
   const o = config.observability;
   const statsd = statsdFromConfig(config, logger, 'worker');
   let openUploads = 0;
-  const prom = o.metricsEnabled ? createWorkerPrometheus({ inFlight: (): number => crashmover.inFlight + openUploads }) : undefined;
+  const memoryBudget = new MemoryBudget(config.breakpad.workerMemoryBudget, config.crashmover.retryAfterSeconds);
+  const prom = o.metricsEnabled
+    ? createWorkerPrometheus({ inFlight: (): number => crashmover.inFlight + openUploads, bodyBytesInMemory: () => memoryBudget.inUse })
+    : undefined;
   const metrics = prom ? fanOut(statsd, prom.metrics) : statsd;
   const errorReporter = await errorReporterFromConfig(config, logger, metrics);
   const metricsEndpoint = prom ? createMetricsEndpoint({ registry: prom.registry, timeoutMs: config.observability.metricsCollectTimeoutMs + 3000, send }) : undefined;
@@ -103,13 +107,17 @@ export async function runWorker(config: Config): Promise<void> {
       limits: {
         maxPayloadSize: b.maxPayloadSize,
         maxDecompressedSize: b.maxDecompressedSize,
+        maxGzipRatio: b.maxGzipRatio,
         maxParts: b.maxParts,
         maxAnnotationSize: b.maxAnnotationSize,
         maxJsonDepth: b.maxJsonDepth,
         dumpField: b.dumpField,
         maxPartHeaderSize: b.maxPartHeaderSize,
         bodyTimeoutMs: b.bodyTimeoutSeconds * 1000,
+        minBodyRate: b.minBodyRate,
+        minBodyRateWindowMs: b.minBodyRateWindowSeconds * 1000,
         turnBudget: new TurnBudget(b.bytesPerTurn),
+        memoryBudget,
       },
       stageSubmitterBearerToken: b.stageSubmitterBearerToken,
       rejectLingerMs: b.rejectLingerSeconds * 1000,
@@ -147,6 +155,14 @@ export async function runWorker(config: Config): Promise<void> {
     app(req, res);
   });
   const admin = exposure.admin && createAdminListener(config, exposure.admin, createAdminApp(operations(exposure.admin)), () => shuttingDown);
+  let dropsLogged = 0;
+  server.on('drop', () => {
+    metrics.incr('collector.connection_dropped');
+    // A flood drops many: one line a minute is enough to say so.
+    if (Date.now() - dropsLogged < 60_000) return;
+    dropsLogged = Date.now();
+    log.warn(`closed a new connection: this worker has MAX_CONNECTIONS_PER_WORKER (${config.server.maxConnectionsPerWorker}) open`);
+  });
 
   async function shutdown(reason: string, exitCode = 0): Promise<void> {
     if (shuttingDown) return;

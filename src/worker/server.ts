@@ -23,6 +23,8 @@ export function createServer(config: Config, handler: Handler): http.Server {
   server.keepAliveTimeout = s.keepAliveTimeoutMs;
   server.headersTimeout = s.headersTimeoutMs;
   server.requestTimeout = s.requestTimeoutMs;
+  // Past it Node closes each new connection as it is accepted ('drop').
+  if (s.maxConnectionsPerWorker > 0) server.maxConnections = s.maxConnectionsPerWorker;
 
   server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (req.method === 'POST' && req.url?.split('?')[0] === '/submit') {
@@ -43,11 +45,23 @@ export function createServer(config: Config, handler: Handler): http.Server {
   return server;
 }
 
+/** What to answer a request that broke off with `code`, when it can still be answered. */
+export function clientErrorAnswer(code: string | undefined): { status: number; text: string } {
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return { status: 408, text: 'Request Timeout' };
+  if (code === 'HPE_HEADER_OVERFLOW') return { status: 431, text: 'Request Header Fields Too Large' };
+  return { status: 400, text: 'Bad Request' };
+}
+
 /**
- * Bytes that do not parse as HTTP. When they follow a request whose answer is
- * still being written (e.g. a body longer than its Content-Length), Node's
- * default would write a bare 400 over that answer; let the answer go out
- * first instead (it closes the connection).
+ * Bytes that do not parse as HTTP (bad chunk framing, oversized headers), or
+ * a request over HTTP_REQUEST_TIMEOUT. Node's default would write a bare 400
+ * even over an answer still being written; instead:
+ * - a request whose body broke off (it waits for bytes that will never
+ *   parse) is answered now, with `Connection: close`; closing the connection
+ *   then aborts its handler;
+ * - an answer already being written, or still to come for a request whose
+ *   body was whole, goes out first, then the connection closes;
+ * - with no request in progress, the answer is written to the socket directly.
  */
 function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   const pending = (socket as Duplex & { _httpMessage?: http.ServerResponse })._httpMessage;
@@ -60,13 +74,23 @@ function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
     socket.destroy();
     return;
   }
+  const answer = clientErrorAnswer(err.code);
   if (pending && !pending.writableFinished) {
-    if (timeout && !pending.headersSent) {
-      // The whole request took longer than REQUEST_TIMEOUT: answer it ourselves.
-      pending.writeHead(408, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' }).end('Discarded=timeout');
-    } else if (timeout) {
+    // A request whose body was complete is not the one at fault (e.g. junk
+    // past its Content-Length): its own answer comes first.
+    if (!pending.headersSent && (timeout || !pending.req.complete)) {
+      // A request too slow as a whole gets the answer of SPEC §1.1.
+      const text = timeout ? 'Discarded=timeout' : answer.text;
+      pending
+        .writeHead(answer.status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': text.length, Connection: 'close' })
+        .end(text);
+    } else if (pending.headersSent && timeout) {
       socket.destroy();
       return;
+    } else if (pending.headersSent && pending.getHeader('content-length') !== undefined) {
+      // Our answers are written whole at once (see respond.ts): one kept open
+      // while the body is discarded is complete, so finish it now.
+      pending.end();
     }
     pending.once('close', () => socket.destroy());
     return;
@@ -75,8 +99,7 @@ function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
     socket.destroy();
     return;
   }
-  const body = timeout ? 'Request Timeout' : 'Bad Request';
   socket.end(
-    `HTTP/1.1 ${timeout ? '408 Request Timeout' : '400 Bad Request'}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    `HTTP/1.1 ${answer.status} ${http.STATUS_CODES[answer.status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${answer.text.length}\r\n\r\n${answer.text}`,
   );
 }

@@ -98,5 +98,10 @@ function crossChecks(c: Config): string[] {
       `BREAKPAD_MAX_DECOMPRESSED_SIZE=${c.breakpad.maxDecompressedSize} is invalid: expected a value ≥ BREAKPAD_MAX_PAYLOAD_SIZE (${c.breakpad.maxPayloadSize}).`,
     );
   }
+  if (c.breakpad.workerMemoryBudget < c.breakpad.maxDecompressedSize) {
+    problems.push(
+      `BREAKPAD_WORKER_MEMORY_BUDGET=${c.breakpad.workerMemoryBudget} is invalid: expected a value ≥ BREAKPAD_MAX_DECOMPRESSED_SIZE (${c.breakpad.maxDecompressedSize}), or the largest crash accepted could never fit.`,
+    );
+  }
   return problems;
 }

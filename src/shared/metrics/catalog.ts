@@ -38,6 +38,13 @@ const H = 'collector.health.';
 
 const COLLECTOR_METRICS: MetricSpec[] = [
   {
+    name: 'collector.connection_dropped',
+    type: 'incr',
+    tags: [],
+    description: 'A worker closed a new connection as it was accepted: it had `MAX_CONNECTIONS_PER_WORKER` open already.',
+    prom: { name: 'antenna_connections_dropped_total', kind: 'counter', help: 'New connections closed because the worker had MAX_CONNECTIONS_PER_WORKER open.' },
+  },
+  {
     name: 'sentry_scrub_error',
     type: 'incr',
     tags: ['service'],
@@ -77,6 +84,13 @@ const COLLECTOR_METRICS: MetricSpec[] = [
     tags: ['reason'],
     description: 'A submission was rejected as malformed; `reason:` names the rule of SPEC §1.1 (e.g. `bad_gzip`, `no_annotations`, `too_large`).',
     prom: { name: 'antenna_malformed_total', kind: 'counter', help: 'Submissions rejected as malformed.', labels: ['reason'] },
+  },
+  {
+    name: B + 'refused',
+    type: 'incr',
+    tags: ['reason'],
+    description: 'An upload was refused with 503 and `Retry-After` while it was being read; `reason:memory_budget`: the worker held `BREAKPAD_WORKER_MEMORY_BUDGET` bytes of bodies already.',
+    prom: { name: 'antenna_uploads_refused_total', kind: 'counter', help: 'Uploads refused with 503 while being read.', labels: ['reason'] },
   },
   {
     name: B + 'incoming_crash',
@@ -287,6 +301,10 @@ export const METRICS_BY_NAME: ReadonlyMap<string, MetricSpec> = new Map(METRIC_C
 export const PROM_ONLY = {
   inFlight: { name: 'antenna_in_flight', help: 'Crashes being saved right now, plus uploads being received (summed over workers).' },
   workerRestarts: { name: 'antenna_worker_restarts_total', help: 'Workers that died unexpectedly and were replaced.' },
+  bodyBytesInMemory: {
+    name: 'antenna_body_bytes_in_memory',
+    help: 'Request body bytes (after decompression) held by uploads being read or saved, counted against BREAKPAD_WORKER_MEMORY_BUDGET (summed over workers).',
+  },
   eventLoopLag: { name: 'antenna_event_loop_lag_seconds', help: 'p99 event-loop delay per worker since the previous scrape.' },
   workers: { name: 'antenna_workers', help: 'Workers of this node, by state.' },
   spoolCrashes: { name: 'antenna_spool_crashes', help: 'Crashes in the spool (acknowledged, not yet saved and published).' },

@@ -3,6 +3,8 @@ import type { IncomingMessage } from 'node:http';
 import { Transform, type Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { classifyPart, PartCollector, PayloadBuilder, type Payload, type PayloadRules } from './payload-parts';
+import { BodyRateFloor } from './body-rate';
+import type { HeldBytes, MemoryBudget } from './memory-budget';
 import type { SubmitHeaders } from './request-headers';
 import type { TurnBudget } from './turn-budget';
 import { bodyTimeout, malformed, Rejection, tooLarge } from './rejection';
@@ -10,12 +12,19 @@ import { bodyTimeout, malformed, Rejection, tooLarge } from './rejection';
 export interface PayloadLimits extends Partial<PayloadRules> {
   maxPayloadSize: number;
   maxDecompressedSize: number;
+  /** Most inflated bytes per body byte received, once past GZIP_RATIO_FLOOR; 0 = no limit. */
+  maxGzipRatio: number;
   maxParts: number;
   maxAnnotationSize: number;
   maxPartHeaderSize: number;
   bodyTimeoutMs: number;
+  /** Bytes per second, averaged over each window after the first byte; 0 = no minimum. */
+  minBodyRate: number;
+  minBodyRateWindowMs: number;
   /** Shared by every upload of this worker. */
   turnBudget: TurnBudget;
+  /** Shared by every upload of this worker: body bytes held in memory. */
+  memoryBudget: MemoryBudget;
 }
 
 export interface ReadResult extends Payload {
@@ -40,24 +49,41 @@ export class ClientAborted extends Error {
   }
 }
 
-/** Counts bytes as they pass and fails with 413 past `max`. */
-function byteCounter(max: number): Transform & { count: number } {
-  const counter = new Transform({
+/**
+ * Inflated size below which any compression ratio is accepted: a small crash
+ * of very regular bytes is never refused for its ratio, and a bomb is stopped
+ * after inflating this much instead of BREAKPAD_MAX_DECOMPRESSED_SIZE.
+ */
+export const GZIP_RATIO_FLOOR = 10 * 1024 * 1024;
+
+/** Whether `inflated` bytes out of `received` body bytes are more than the limits allow. */
+export function inflatedTooLarge(inflated: number, received: number, limits: Pick<PayloadLimits, 'maxDecompressedSize' | 'maxGzipRatio'>): boolean {
+  if (inflated > limits.maxDecompressedSize) return true;
+  return limits.maxGzipRatio > 0 && inflated > GZIP_RATIO_FLOOR && inflated > limits.maxGzipRatio * received;
+}
+
+/** Runs each chunk through `check` (which throws a Rejection to stop) as it passes. */
+function checkpoint(check: (chunk: Buffer) => void): Transform {
+  return new Transform({
     transform(chunk: Buffer, _enc, cb) {
-      counter.count += chunk.length;
-      if (counter.count > max) cb(tooLarge());
-      else cb(null, chunk);
+      try {
+        check(chunk);
+      } catch (err) {
+        cb(err as Error);
+        return;
+      }
+      cb(null, chunk);
     },
-  }) as Transform & { count: number };
-  counter.count = 0;
-  return counter;
+  });
 }
 
 /**
- * Streams a crash report body through the wire-size limit, the idle timeout,
- * gunzip (with its own size limit) and the multipart parser, collecting parts
- * as they arrive. Never buffers more than the limits allow and never destroys
- * the request: on a Rejection the caller answers, then discards the rest.
+ * Streams a crash report body through the wire-size limit, the idle and rate
+ * timeouts, gunzip (with its own size and ratio limits), the worker's memory
+ * budget (counted in `held`, which the caller releases) and the multipart
+ * parser, collecting parts as they arrive. Never buffers more than the limits
+ * allow and never destroys the request: on a Rejection the caller answers,
+ * then discards the rest.
  *
  * multer cannot be used here: it reads from the request itself (not from a
  * gunzip stream), decodes text fields lossily so invalid UTF-8 cannot be
@@ -66,7 +92,7 @@ function byteCounter(max: number): Transform & { count: number } {
  * in its maintained fork) with `isPartAFile: () => true` hands every part over
  * as raw bytes, so the classification below is Antenna's own.
  */
-export function readPayload(req: IncomingMessage, headers: SubmitHeaders, limits: PayloadLimits): Promise<ReadResult> {
+export function readPayload(req: IncomingMessage, headers: SubmitHeaders, limits: PayloadLimits, held: HeldBytes): Promise<ReadResult> {
   return new Promise<ReadResult>((resolve, reject) => {
     let settled = false;
     const started = performance.now();
@@ -85,18 +111,38 @@ export function readPayload(req: IncomingMessage, headers: SubmitHeaders, limits
       reject(malformed('invalid_payload_structure'));
       return;
     }
+    // What enters the parser is what the parts end up holding: that is what
+    // counts against the worker's memory budget (the wire bytes of a plain
+    // body, the inflated ones of a gzip body).
+    const hold = (bytes: number) => {
+      if (!held.add(bytes)) throw limits.memoryBudget.refusal();
+    };
     const gunzip = headers.compressed ? createGunzip({ chunkSize: GUNZIP_CHUNK_SIZE }) : undefined;
-    const inflated = gunzip ? byteCounter(limits.maxDecompressedSize) : undefined;
+    let inflatedBytes = 0;
+    const inflated = gunzip
+      ? checkpoint((chunk) => {
+          inflatedBytes += chunk.length;
+          if (inflatedTooLarge(inflatedBytes, wireBytes, limits)) throw tooLarge();
+          hold(chunk.length);
+        })
+      : undefined;
     const builder = new PayloadBuilder({ maxJsonDepth: limits.maxJsonDepth, dumpField: limits.dumpField });
 
     const streams = [gunzip, inflated, parser].filter((s): s is NonNullable<typeof s> => s !== undefined);
     const head = streams[0]!;
     const timer = setTimeout(() => fail(bodyTimeout()), limits.bodyTimeoutMs);
+    const rate = new BodyRateFloor(limits.minBodyRate, limits.minBodyRateWindowMs);
+    const rateTimer = limits.minBodyRate > 0 ? setInterval(() => rate.tooSlow(performance.now()) && fail(bodyTimeout()), rate.windowMs / 4) : undefined;
+
+    function stopTimers(): void {
+      clearTimeout(timer);
+      clearInterval(rateTimer);
+    }
 
     function fail(err: unknown): void {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      stopTimers();
       req.off('data', onData).off('end', onEnd);
       for (const s of streams) s.destroy();
       reject(err);
@@ -139,7 +185,7 @@ export function readPayload(req: IncomingMessage, headers: SubmitHeaders, limits
       try {
         const payload = builder.build();
         settled = true;
-        clearTimeout(timer);
+        stopTimers();
         resolve({
           ...payload,
           payloadSize: wireBytes,
@@ -166,9 +212,18 @@ export function readPayload(req: IncomingMessage, headers: SubmitHeaders, limits
     function onData(chunk: Buffer): void {
       wireBytes += chunk.length;
       timer.refresh();
+      rate.received(chunk.length, performance.now());
       if (wireBytes > limits.maxPayloadSize) {
         fail(tooLarge());
         return;
+      }
+      if (!gunzip) {
+        try {
+          hold(chunk.length);
+        } catch (err) {
+          fail(err);
+          return;
+        }
       }
       const flowing = head.write(chunk);
       const inBudget = limits.turnBudget.spend(chunk.length);
@@ -178,6 +233,8 @@ export function readPayload(req: IncomingMessage, headers: SubmitHeaders, limits
       else limits.turnBudget.waitForNextTurn(resume);
     }
     function onEnd(): void {
+      // The client has sent everything: how fast it did no longer matters.
+      clearInterval(rateTimer);
       if (wireBytes === 0) fail(malformed('no_content_length'));
       else head.end();
     }

@@ -7,6 +7,8 @@ export class Rejection extends Error {
     readonly status: number,
     readonly body: string,
     readonly reason: string,
+    /** For a 503: sent as `Retry-After`. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(body);
     this.name = 'Rejection';

@@ -16,21 +16,45 @@ export function sendText(res: ServerResponse, status: number, body: string): voi
  * kernel then sends RST and the client reports EPIPE/ECONNRESET instead of
  * our 413. A client still sending after `lingerMs` is cut off, so nobody can
  * keep us reading forever.
+ *
+ * The connection is kept for the next request unless the client asked to
+ * close it or `close` is set; then the answer says `Connection: close` and the
+ * connection closes once the body is read (or at `lingerMs`).
  */
-export function sendTextAndDiscard(req: IncomingMessage, res: ServerResponse, status: number, body: string, lingerMs: number): void {
+export function sendTextAndDiscard(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  body: string,
+  lingerMs: number,
+  opts: { close?: boolean } = {},
+): void {
+  const close = opts.close === true || !clientKeepsAlive(req) || /\bclose\b/i.test(String(res.getHeader('connection') ?? ''));
   if (req.complete) {
+    if (close && !res.headersSent) res.setHeader('Connection', 'close');
     sendText(res, status, body);
     return;
   }
-  res.shouldKeepAlive = true;
-  sendText(res, status, body);
+  if (res.headersSent) return;
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  if (close) {
+    // Node destroys the socket the moment an answer with `Connection: close`
+    // finishes, unread body and all. So the whole answer is written now, and
+    // finished (which closes the connection cleanly) once the body is read.
+    res.setHeader('Connection', 'close');
+    res.write(body);
+  } else {
+    res.shouldKeepAlive = true;
+    res.end(body);
+  }
   req.resume();
   const socket = req.socket;
   const timer = setTimeout(() => socket.destroy(), lingerMs).unref();
   req.once('end', () => {
     clearTimeout(timer);
-    // Everything was read, so closing now is a clean FIN, not a reset.
-    if (!clientKeepsAlive(req)) socket.end();
+    if (close) res.end();
   });
   req.once('close', () => clearTimeout(timer));
 }

@@ -4,6 +4,7 @@ import type { Logger } from '../../shared/logging';
 import type { Metrics } from '../../shared/metrics';
 import { QueueFullError, type CrashSink, type SinkOutcome } from '../crashmover/crash-sink';
 import { buildRawCrash, removePrivacyFields, utcNow } from './raw-crash';
+import type { HeldBytes } from './memory-budget';
 import { ClientAborted, readPayload, type PayloadLimits } from './read-payload';
 import { Rejection } from './rejection';
 import { checkSubmitHeaders } from './request-headers';
@@ -34,19 +35,26 @@ export function createSubmitHandler(deps: SubmitDeps) {
   const { logger, metrics } = deps;
 
   function reject(req: IncomingMessage, res: ServerResponse, rejection: Rejection): void {
-    metrics.incr(M + 'malformed', [`reason:${rejection.reason}`]);
-    logger.info(`rejected crash report: ${rejection.body}`);
-    sendTextAndDiscard(req, res, rejection.status, rejection.body, deps.rejectLingerMs);
+    if (rejection.retryAfterSeconds !== undefined) {
+      metrics.incr(M + 'refused', [`reason:${rejection.reason}`]);
+      logger.warn(`refused crash report: ${rejection.body}`);
+      res.setHeader('Retry-After', String(rejection.retryAfterSeconds));
+    } else {
+      metrics.incr(M + 'malformed', [`reason:${rejection.reason}`]);
+      logger.info(`rejected crash report: ${rejection.body}`);
+    }
+    // A client too slow to finish its body is not kept for another request.
+    sendTextAndDiscard(req, res, rejection.status, rejection.body, deps.rejectLingerMs, { close: rejection.status === 408 });
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, held: HeldBytes): Promise<void> {
     const now = utcNow();
     const headers = checkSubmitHeaders(req.headers, deps.limits.maxPayloadSize);
     if (headers.compressed) metrics.incr(M + 'gzipped_crash');
 
     let payload;
     try {
-      payload = await readPayload(req, headers, deps.limits);
+      payload = await readPayload(req, headers, deps.limits, held);
     } catch (err) {
       if (headers.compressed && err instanceof Rejection && err.reason === 'bad_gzip') {
         metrics.histogram(M + 'gzipped_crash_decompress', 0, ['result:fail']);
@@ -122,13 +130,17 @@ export function createSubmitHandler(deps: SubmitDeps) {
 
   return async function submit(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): Promise<void> {
     const start = performance.now();
+    // The parts' bytes stay in memory until the sink has the crash (saved, or
+    // spooled) or it is refused: the handler awaits both, so they are released here.
+    const held = deps.limits.memoryBudget.hold();
     try {
-      await handle(req, res);
+      await handle(req, res, held);
     } catch (err) {
       if (err instanceof Rejection) reject(req, res, err);
       else if (err instanceof ClientAborted) logger.debug('client aborted its crash upload');
       else next(err);
     } finally {
+      held.release();
       metrics.timing(M + 'on_post.time', performance.now() - start);
     }
   };

@@ -27,6 +27,8 @@ function labelsOf(mapping: PromMapping, tags: string[] | undefined): Record<stri
 export interface WorkerPrometheusOptions {
   /** Crashes being saved plus uploads being received, read at scrape time. */
   inFlight: () => number;
+  /** Body bytes held against BREAKPAD_WORKER_MEMORY_BUDGET, read at scrape time. */
+  bodyBytesInMemory: () => number;
 }
 
 /**
@@ -64,6 +66,16 @@ export function createWorkerPrometheus(opts: WorkerPrometheusOptions): { registr
     aggregator: 'sum',
     collect() {
       this.set(opts.inFlight());
+    },
+  });
+
+  new Gauge({
+    name: PROM_ONLY.bodyBytesInMemory.name,
+    help: PROM_ONLY.bodyBytesInMemory.help,
+    registers: [registry],
+    aggregator: 'sum',
+    collect() {
+      this.set(opts.bodyBytesInMemory());
     },
   });
 

@@ -1,7 +1,9 @@
 import { gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { toBuffer } from '../../../src/shared/crash-report';
-import { readPayload, type PayloadLimits } from '../../../src/worker/breakpad/read-payload';
+import type { IncomingMessage } from 'node:http';
+import { GZIP_RATIO_FLOOR, readPayload as readPayloadHolding, type PayloadLimits } from '../../../src/worker/breakpad/read-payload';
+import { MemoryBudget } from '../../../src/worker/breakpad/memory-budget';
 import { Rejection } from '../../../src/worker/breakpad/rejection';
 import { checkSubmitHeaders, MAX_BOUNDARY_LENGTH, type SubmitHeaders } from '../../../src/worker/breakpad/request-headers';
 import { multipartBody, type Part } from '../../../src/tools/multipart-body';
@@ -14,9 +16,19 @@ const LIMITS: PayloadLimits = {
   maxParts: 1000,
   maxAnnotationSize: 5242880,
   maxPartHeaderSize: 16384,
+  maxGzipRatio: 100,
   bodyTimeoutMs: 30000,
+  minBodyRate: 0,
+  minBodyRateWindowMs: 30000,
   turnBudget: new TurnBudget(512 * 1024),
+  memoryBudget: new MemoryBudget(1 << 30, 30),
 };
+
+/** readPayload with a share of the limits' memory budget, released once it settles. */
+function readPayload(req: IncomingMessage, headers: SubmitHeaders, limits: PayloadLimits) {
+  const held = limits.memoryBudget.hold();
+  return readPayloadHolding(req, headers, limits, held).finally(() => held.release());
+}
 const B = 'XyZboundary';
 
 function read(body: Buffer, opts: { gzip?: boolean; limits?: Partial<PayloadLimits>; chunks?: number; hang?: boolean; type?: string } = {}) {
@@ -242,3 +254,73 @@ describe('readPayload', () => {
     expect(await rejected(p)).toBe('408 Discarded=timeout');
   });
 });
+
+describe('readPayload: bounded amplification and memory', () => {
+  it('refuses a gzip body past the ratio limit once it inflates past the floor, whatever the decompressed limit', async () => {
+    const plain = multipartBody([{ name: 'ProductName', data: 'Test' }, { name: 'd', data: Buffer.alloc(GZIP_RATIO_FLOOR + (1 << 20)), contentType: 'application/octet-stream' }], B);
+    const body = gzipSync(plain);
+    expect(plain.length / body.length).toBeGreaterThan(100);
+    expect(await rejected(read(body, { gzip: true, limits: { maxDecompressedSize: 100 << 20 } }))).toBe('413 Discarded=too_large');
+    // Without the ratio limit, the same body is accepted.
+    const r = await read(body, { gzip: true, limits: { maxDecompressedSize: 100 << 20, maxGzipRatio: 0 } });
+    expect(r.dumps.has('d')).toBe(true);
+  });
+
+  it('accepts any ratio below the floor', async () => {
+    const plain = multipartBody([{ name: 'ProductName', data: 'Test' }, { name: 'd', data: Buffer.alloc(GZIP_RATIO_FLOOR - (1 << 20)), contentType: 'application/octet-stream' }], B);
+    const r = await read(gzipSync(plain), { gzip: true, limits: { maxGzipRatio: 2 } });
+    expect(r.dumps.has('d')).toBe(true);
+  });
+
+  it('holds the bytes it parses against the memory budget until released', async () => {
+    const memoryBudget = new MemoryBudget(1 << 20, 7);
+    const body = multipartBody([{ name: 'ProductName', data: 'Test' }, { name: 'd', data: fakeBytes(200_000), contentType: 'application/octet-stream' }], B);
+    const headers = checkSubmitHeaders({ 'content-type': `multipart/form-data; boundary=${B}`, 'content-length': String(body.length) }, LIMITS.maxPayloadSize);
+    const held = memoryBudget.hold();
+    await readPayloadHolding(fakeRequest([body]), headers, { ...LIMITS, memoryBudget }, held);
+    expect(memoryBudget.inUse).toBe(body.length);
+    held.release();
+    held.release();
+    expect(memoryBudget.inUse).toBe(0);
+  });
+
+  it('refuses with 503 and Retry-After the upload that does not fit, while another holds the budget', async () => {
+    const memoryBudget = new MemoryBudget(300_000, 7);
+    const body = multipartBody([{ name: 'ProductName', data: 'Test' }, { name: 'd', data: fakeBytes(200_000), contentType: 'application/octet-stream' }], B);
+    const gz = gzipSync(body);
+    const limits = { ...LIMITS, memoryBudget };
+    const first = memoryBudget.hold();
+    await readPayloadHolding(fakeRequest([body]), checkSubmitHeaders({ 'content-type': `multipart/form-data; boundary=${B}`, 'content-length': String(body.length) }, 1e9), limits, first);
+    for (const [b, compressed] of [[body, false], [gz, true]] as const) {
+      const second = memoryBudget.hold();
+      const headers = checkSubmitHeaders(
+        { 'content-type': `multipart/form-data; boundary=${B}`, 'content-length': String(b.length), ...(compressed ? { 'content-encoding': 'gzip' } : {}) },
+        1e9,
+      );
+      const err = await readPayloadHolding(fakeRequest([b.subarray(0, 1000), b.subarray(1000)]), headers, limits, second).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Rejection);
+      expect([(err as Rejection).status, (err as Rejection).retryAfterSeconds]).toEqual([503, 7]);
+      expect((err as Rejection).body).toMatch(/BREAKPAD_WORKER_MEMORY_BUDGET.*retry after 7 seconds/);
+      second.release();
+    }
+    first.release();
+    expect(memoryBudget.inUse).toBe(0);
+    // With the budget free again, the same upload fits.
+    await read(body, { limits: { memoryBudget } });
+    expect(memoryBudget.inUse).toBe(0);
+  });
+
+  it('times out a body trickled below the minimum rate, though bytes keep coming', async () => {
+    const body = multipartBody([{ name: 'A', data: 'x'.repeat(200) }], B);
+    const headers = checkSubmitHeaders({ 'content-type': `multipart/form-data; boundary=${B}`, 'content-length': String(body.length) }, LIMITS.maxPayloadSize);
+    const bytes = Array.from(body.subarray(0, 30), (b) => Buffer.from([b]));
+    const p = readPayload(fakeRequest(bytes, { delayMs: 20, hang: true }), headers, { ...LIMITS, bodyTimeoutMs: 5000, minBodyRate: 1000, minBodyRateWindowMs: 200 });
+    expect(await rejected(p)).toBe('408 Discarded=timeout');
+  });
+});
+
+function fakeBytes(n: number): Buffer {
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 7919) & 0xff;
+  return b;
+}

@@ -23,9 +23,21 @@ export const breakpadOptions = {
   }),
   maxDecompressedSize: int({
     env: 'BREAKPAD_MAX_DECOMPRESSED_SIZE',
-    default: 104857600,
+    default: 52428800,
     min: 1,
-    doc: 'Largest body after gzip decompression, in bytes (100 MiB); protects against gzip bombs (413).',
+    doc: 'Largest body after gzip decompression, in bytes (50 MiB); larger is 413 `Discarded=too_large` (a gzip bomb). Twice `BREAKPAD_MAX_PAYLOAD_SIZE`: an uncompressed crash is refused above 25 MiB, so a gzipped one has no reason to be much larger once inflated, and real minidumps are far below either (mostly under a few MiB). At 100 MiB a 97 KB request stored a 95 MiB dump.',
+  }),
+  maxGzipRatio: int({
+    env: 'BREAKPAD_MAX_GZIP_RATIO',
+    default: 100,
+    min: 0,
+    doc: 'Once a gzip body has inflated past 10 MiB, it may not be more than this many times the bytes received so far; more is 413 `Discarded=too_large` (0 = no ratio limit). Minidumps compress about 3 to 20 times; a gzip bomb about 1000 times. Below 10 MiB any ratio is accepted, so small, very regular crashes are never refused.',
+  }),
+  workerMemoryBudget: int({
+    env: 'BREAKPAD_WORKER_MEMORY_BUDGET',
+    default: 268435456,
+    min: 1048576,
+    doc: 'Bytes of request bodies (after decompression) one worker holds in memory across all its uploads at once (256 MiB), from the moment they are read until the crash is saved (or spooled) or refused. An upload that would go past it gets 503 with `Retry-After` (`CRASHMOVER_RETRY_AFTER_SECONDS`) and is not acknowledged; the others go on. Together with the worker baseline (about 100 MiB) this bounds a worker\'s peak RSS. Must be at least `BREAKPAD_MAX_DECOMPRESSED_SIZE`.',
   }),
   maxParts: int({
     env: 'BREAKPAD_MAX_PARTS',
@@ -62,6 +74,18 @@ export const breakpadOptions = {
     default: 30,
     min: 1,
     doc: 'A client that sends no body byte for this long gets 408 `Discarded=timeout` and is disconnected.',
+  }),
+  minBodyRate: int({
+    env: 'BREAKPAD_MIN_BODY_RATE',
+    default: 1024,
+    min: 0,
+    doc: 'Slowest body a client may send, in bytes per second, averaged over each `BREAKPAD_MIN_BODY_RATE_WINDOW_SECONDS` after the first byte (like Apache `mod_reqtimeout` MinRate; nginx only has the between-reads `client_body_timeout`). A slower client gets 408 `Discarded=timeout` with `Connection: close` (0 = no rate limit). 1 KiB/s is far below any real uplink, even GPRS; without it a client sending 1 byte every few seconds held an upload for `HTTP_REQUEST_TIMEOUT_MS`.',
+  }),
+  minBodyRateWindowSeconds: int({
+    env: 'BREAKPAD_MIN_BODY_RATE_WINDOW_SECONDS',
+    default: 30,
+    min: 1,
+    doc: 'Window over which `BREAKPAD_MIN_BODY_RATE` is averaged; a short stall inside a window is forgiven.',
   }),
   rejectLingerSeconds: num({
     env: 'BREAKPAD_REJECT_LINGER_SECONDS',
