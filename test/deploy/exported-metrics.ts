@@ -49,7 +49,7 @@ function parseExposition(text: string, into: Map<string, ExportedMetric>): void 
 export async function exportedMetrics(): Promise<Map<string, ExportedMetric>> {
   const exported = new Map<string, ExportedMetric>();
 
-  const worker = createWorkerPrometheus({ inFlight: () => 1 });
+  const worker = createWorkerPrometheus({ inFlight: () => 1, bodyBytesInMemory: () => 1 });
   try {
     for (const spec of METRIC_CATALOG) {
       const tags = (spec.prom?.labels ?? []).map((l) => `${l}:${PLACEHOLDER}`);
