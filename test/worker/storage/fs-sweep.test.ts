@@ -38,10 +38,10 @@ function seed(file: string, ageMs: number, content = 'x'): void {
   age(file, ageMs);
 }
 
-function allFiles(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => !e.isDirectory())
-    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+/** Every entry that is not a directory, links included and never followed (node 22's recursive readdir follows them). */
+function allFiles(dir: string, base = dir): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? allFiles(path.join(dir, e.name), base) : [path.relative(base, path.join(dir, e.name))]))
     .sort();
 }
 
