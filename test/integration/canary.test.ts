@@ -166,7 +166,7 @@ describe('canary against GCS + Pub/Sub (fakes), spool on', () => {
       CRASHMOVER_CRASHPUBLISH_TOPIC_NAME: TOPIC,
       PUBSUB_EMULATOR_HOST: pubsub.host,
     };
-    server = await startServer({ ...env, WORKERS: '1', CRASHMOVER_SPOOL_DIR: path.join(tempDir(), 'spool') });
+    server = await startServer({ ...env, WORKERS: '1', CRASHMOVER_SPOOL_DIR: path.join(tempDir(), 'spool'), CRASHMOVER_SPOOL_MAX_BACKOFF_SECONDS: '1' });
   });
   afterAll(async () => {
     await server?.stop();
@@ -191,6 +191,20 @@ describe('canary against GCS + Pub/Sub (fakes), spool on', () => {
     const forProcessors = pubsub.unacked(PROJECT, 'processors').map((m) => m.data.toString());
     expect(ids.every((id) => forProcessors.includes(id))).toBe(true);
     expect(pubsub.unacked(PROJECT, 'antenna-canary').filter((m) => ids.includes(m.data.toString()))).toEqual([]);
+  });
+
+  test('publishing down: crashes are answered and stored but not on the queue, so the run fails at the queue stage; exit 1', async () => {
+    pubsub.faults.failNext(Number.MAX_SAFE_INTEGER, { method: 'Publish' });
+    try {
+      const r = await canary(['--url', server.url, '--rate', '5/s', '--duration', '1s', '--timeout', '2s', '--subscription', 'antenna-canary'], env);
+      expect(r.code).toBe(1);
+      expect(row(r.stdout, 'stored')).toMatch(/^5 /);
+      expect(row(r.stdout, 'published')).toMatch(/^0 /);
+      expect(r.stdout).toContain('failures by stage: queue 5');
+      expect(r.stdout).toMatch(/: queue: id not seen on Pub\/Sub subscription projects\/canary-project\/subscriptions\/antenna-canary within 2 s/);
+    } finally {
+      pubsub.faults.clear();
+    }
   });
 
   test('without --subscription the canary refuses to run and says what to create', async () => {
