@@ -4,6 +4,7 @@
  * without taking messages from the processors' subscription) and S3 + SQS.
  */
 import { execFile, execFileSync } from 'node:child_process';
+import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { crashFiles, readStored } from '../support/crashes';
@@ -11,6 +12,7 @@ import { startAwsSetup, type CloudSetup } from '../support/cloud-setups';
 import { startFakeGcs, type FakeGcs } from '../support/fake-gcs';
 import { startFakePubSub, type FakePubSub } from '../support/fake-pubsub';
 import { startServer, tempDir, type RunningServer } from '../support/server';
+import { waitFor } from '../support/wait';
 
 jest.setTimeout(90_000);
 
@@ -88,6 +90,30 @@ describe('canary against a node with fs storage', () => {
     expect(prom).toMatch(/^antenna_canary_run_finished\{[^}]*\} 1$/m);
     if (hasPromtool()) execFileSync('promtool', ['check', 'metrics'], { input: prom });
     else console.warn('promtool not installed: the textfile format is not checked by promtool');
+  });
+
+  test('--statsd sends counters, latencies by path and the final success rate, tagged with the target', async () => {
+    const udp = dgram.createSocket('udp4');
+    const packets: string[] = [];
+    udp.on('message', (m) => packets.push(...m.toString().split('\n')));
+    await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
+    try {
+      const r = await canary(['--url', server.url, '--rate', '5/s', '--duration', '1s', '--statsd', `127.0.0.1:${udp.address().port}`], {
+        CRASHMOVER_CRASHSTORAGE_FS_ROOT: server.fsRoot,
+        STATSD_NAMESPACE: 'acme',
+      });
+      expect(r.code).toBe(0);
+      const target = `target:127.0.0.1:${server.port}`;
+      const named = (re: RegExp) => packets.filter((p) => re.test(p) && p.includes(target));
+      await waitFor('the final gauge', () => named(/^acme\.canary\.success_rate:/).length > 0, 5000); // datagrams may still be on their way
+      expect(named(/^acme\.canary\.sent:1\|c\|#/)).toHaveLength(5);
+      expect(named(/^acme\.canary\.stored:1\|c\|#/)).toHaveLength(5);
+      expect(named(/^acme\.canary\.latency:\d+(\.\d+)?\|ms\|#.*to:stored/)).toHaveLength(5);
+      expect(named(/^acme\.canary\.success_rate:100\|g\|#/)).toHaveLength(1);
+      expect(named(/^acme\.canary\.failed:/)).toEqual([]);
+    } finally {
+      udp.close();
+    }
   });
 
   test('storage read from the wrong root: every crash fails at the storage stage; exit 1', async () => {

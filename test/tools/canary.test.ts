@@ -153,6 +153,17 @@ describe('runCanary with injected backends', () => {
     expect(r.summary.successRate).toBe(40);
   });
 
+  test('an abort stops sending; the crashes already sent are followed and reported', async () => {
+    const c = memoryCollector();
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(), 150);
+    const r = await runCanary(opts({ rate: 10, durationMs: 60_000 }), { ...base, ...c, signal: stop.signal });
+    expect(r.summary.sent).toBeGreaterThanOrEqual(1);
+    expect(r.summary.sent).toBeLessThan(600);
+    expect(r.summary).toMatchObject({ pending: 0, successRate: 100 });
+    expect(r.summary.succeeded).toBe(r.summary.sent);
+  });
+
   test('the Prometheus text names every stage and has a summary per latency path', async () => {
     const c = memoryCollector();
     const r = await runCanary(opts(), { ...base, ...c });
