@@ -68,9 +68,17 @@ export interface ChaosNode {
   /** Log lines so far: workers that died without being asked, and replacements forked. */
   deaths(): number;
   replacements(): number;
+  /** The primary's last error line (why it exited), or its last line. */
+  lastError(): string;
   /** SIGKILL the whole process tree at once (primary and workers). */
   killTree(): Promise<void>;
   stop(): Promise<void>;
+}
+
+function lastError(server: RunningServer): string {
+  const errors = server.logs.filter((l) => (l.Severity ?? 6) <= 3);
+  const last = errors[errors.length - 1] ?? server.logs[server.logs.length - 1];
+  return (last?.Fields?.message ?? last?.raw ?? server.stderr.join('').slice(-400)).slice(0, 400);
 }
 
 const count = (s: RunningServer, re: RegExp) => s.logs.filter((l) => re.test(l.Fields?.message ?? l.raw)).length;
@@ -84,7 +92,8 @@ export async function startNode(env: Record<string, string>, port: number, timeo
   } catch (err) {
     killGroup(server.proc.pid, 'SIGKILL');
     live.delete(server);
-    throw err;
+    const why = server.proc.exitCode !== null || server.proc.signalCode !== null ? `exited before it was ready: ${lastError(server)}` : (err as Error).message.split('\n')[0];
+    throw new Error(`the node did not start: ${why}`);
   }
   server.port = port;
   server.url = `http://127.0.0.1:${port}`;
@@ -98,6 +107,7 @@ export async function startNode(env: Record<string, string>, port: number, timeo
     workerPids: () => (alive() ? processTree(pid).filter((p) => p !== pid) : []),
     deaths: () => count(server, /died unexpectedly/),
     replacements: () => count(server, /^replaced worker/),
+    lastError: () => lastError(server),
     async killTree() {
       killGroup(pid, 'SIGKILL');
       await server.exited;

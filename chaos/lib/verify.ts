@@ -11,6 +11,9 @@ import type { ExpectedCrash } from './corpus';
 
 export type Read = (key: string) => Promise<Buffer | undefined>;
 
+/** Every file fs storage may hold (SPEC §2, and the start-up test file): anything else escaped the layout. */
+export const STORED_LAYOUT = /^(v1\/(raw_crash\/\d{8}|[A-Za-z0-9_]{1,30})\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|test\/testfile-[0-9a-f-]{36}\.txt)$/;
+
 export const rawCrashKey = (id: string) => `v1/raw_crash/20${id.slice(-6)}/${id}`;
 export const dumpKey = (name: string, id: string) => `v1/${name === 'upload_file_minidump' ? 'dump' : name}/${id}`;
 

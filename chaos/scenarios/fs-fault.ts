@@ -27,7 +27,7 @@ export async function fsFault(o: ScenarioOptions): Promise<ScenarioResult> {
   const v1 = path.join(root, 'v1');
   const away = path.join(root, 'v1.chaos-away');
   mkdirSync(v1, { recursive: true });
-  const faultMs = Math.min(8000, o.durationS * 250);
+  const faultMs = Math.min(8000, Math.max(5000, o.durationS * 250));
   renameSync(v1, away);
   writeFileSync(v1, 'not a directory\n');
   o.log(`fs-fault: ${v1} is a file for ${faultMs / 1000} s`);

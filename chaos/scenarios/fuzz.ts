@@ -10,10 +10,7 @@ import { sendCases, tallyOf } from '../lib/fuzz';
 import { chaosTemp, freePort, startNode, type ChaosNode } from '../lib/node';
 import { emptyAudit, lostFailures, probe, workerEvents, type CategoryRow, type ScenarioOptions, type ScenarioResult } from '../lib/scenario';
 import { Tally } from '../lib/tally';
-import { audit, fsReader } from '../lib/verify';
-
-/** Every file fs storage may hold (SPEC §2 and the start-up test file). */
-export const STORED_LAYOUT = /^(v1\/(raw_crash\/\d{8}|[A-Za-z0-9_]{1,30})\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|test\/testfile-[0-9a-f-]{36}\.txt)$/;
+import { audit, fsReader, STORED_LAYOUT } from '../lib/verify';
 
 export async function fuzz(o: ScenarioOptions): Promise<ScenarioResult> {
   const started = Date.now();

@@ -20,11 +20,19 @@ const SLOWLORIS = 300;
 const TRICKLERS = 100;
 const STALLERS = 50;
 
-/** Opens a connection that sends one header line every 2 s until `until`; resolves with what became of it. */
+/**
+ * How long slowloris connections keep trickling: past HTTP_HEADERS_TIMEOUT_MS
+ * (20 s) plus Node's 30 s interval for checking it, so the run shows whether
+ * the node ever cuts them.
+ */
+const SLOWLORIS_S = 55;
+
+/** Opens a connection that sends one header line every 2 s until `until`; resolves with what became of it (and when, in s). */
 function slowloris(port: number, until: number): Promise<string> {
   return new Promise((resolve) => {
     const socket = net.connect({ host: '127.0.0.1', port });
-    let outcome = 'open at the end';
+    const opened = Date.now();
+    let outcome = 'still open when the client gave up';
     let timer: NodeJS.Timeout | undefined;
     const done = () => {
       clearInterval(timer);
@@ -36,10 +44,10 @@ function slowloris(port: number, until: number): Promise<string> {
       timer = setInterval(() => (Date.now() > until ? done() : socket.write(`X-Slow-${Date.now()}: 1\r\n`)), 2000);
     });
     socket.on('data', (d: Buffer) => {
-      outcome = `answered ${/^HTTP\/1\.[01] (\d{3})/.exec(d.toString('latin1'))?.[1] ?? '?'}`;
+      outcome = `answered ${/^HTTP\/1\.[01] (\d{3})/.exec(d.toString('latin1'))?.[1] ?? '?'} after ${Math.round((Date.now() - opened) / 10000) * 10} s`;
     });
     socket.on('close', () => {
-      if (outcome === 'open at the end' && Date.now() <= until) outcome = 'closed by the server';
+      if (outcome.startsWith('still open') && Date.now() <= until) outcome = `closed by the server after ${Math.round((Date.now() - opened) / 10000) * 10} s`;
       done();
     });
     socket.on('error', () => undefined);
@@ -66,7 +74,7 @@ export async function slowClients(o: ScenarioOptions): Promise<ScenarioResult> {
   const end = Date.now() + o.durationS * 1000;
   const seed = o.seed + 5;
   const outcomes = new Map<string, number>();
-  const loris = Array.from({ length: SLOWLORIS }, () => slowloris(port, end).then((r) => outcomes.set(r, (outcomes.get(r) ?? 0) + 1)));
+  const loris = Array.from({ length: SLOWLORIS }, () => slowloris(port, Math.max(end, Date.now() + SLOWLORIS_S * 1000)).then((r) => outcomes.set(r, (outcomes.get(r) ?? 0) + 1)));
   // Trickled crashes use load numbers from 100000 up, stalled ones from 200000, normal ones from 0.
   let trickled = 0;
   const tricklers = Array.from({ length: TRICKLERS }, async (_, k) => {
@@ -88,7 +96,7 @@ export async function slowClients(o: ScenarioOptions): Promise<ScenarioResult> {
   await submitLoad(port, seed, tally, { clients: 2, stop: () => Date.now() > end, maxTotal: 20000, gapMs: 100 });
   await Promise.all([...loris, ...tricklers, ...stallers]);
   const probeStats = await hb.stop();
-  notes.push(`slowloris ×${SLOWLORIS}: ${[...outcomes].map(([k, v]) => `${k} ×${v}`).join(', ')}`);
+  notes.push(`slowloris ×${SLOWLORIS} (one header line every 2 s for up to ${SLOWLORIS_S} s): ${[...outcomes].map(([k, v]) => `${k} ×${v}`).join(', ')}`);
   notes.push(`stalled bodies ×${STALLERS}: ${[...stalled].map(([k, v]) => `${k} ×${v}`).join(', ')}`);
   notes.push(`${trickled} crashes trickled (8 KiB every 100 ms)`);
   if (probeStats.failures > 0) failures.push(`${probeStats.failures} of ${probeStats.samples} /__lbheartbeat__ probes failed or took over 2 s`);

@@ -41,7 +41,7 @@ export async function treeKill(o: ScenarioOptions): Promise<ScenarioResult> {
       restarted = await startNode(env, port, 30000);
       o.log('tree-kill: restarted during the outage');
     } catch (err) {
-      failures.push(`restart during the storage outage refused (SPEC §4 says it must start): ${(err as Error).message.split('\n')[0]!.slice(0, 300)}`);
+      failures.push(`restart during the storage outage refused (SPEC §4 says it must start): ${(err as Error).message}`);
     }
     await sleep(3000);
     cloud.outage(false);

@@ -40,7 +40,7 @@ export async function workerKill(o: ScenarioOptions): Promise<ScenarioResult> {
   await load;
   const probeStats = await hb.stop();
   o.log(`worker-kill: ${kills} workers killed, ${tally.acked.length}/${tally.sent} acknowledged; verifying`);
-  if (!node.alive()) failures.push('the primary exited during worker kills');
+  if (!node.alive()) failures.push(`the primary exited during worker kills: ${node.lastError()}`);
   else if (!(await poll(() => node.workerPids().length === WORKERS, 30000))) failures.push(`only ${node.workerPids().length} of ${WORKERS} workers running 30 s after the last kill`);
   const result = await audit(fsReader(root), tally.acked, loadExpect(o.seed));
   const { deaths, replacements } = workerEvents([node]);
