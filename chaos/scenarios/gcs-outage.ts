@@ -8,13 +8,14 @@ import { startCloud } from '../lib/cloud';
 import { submitLoad, loadExpect } from '../lib/load';
 import { chaosTemp, freePort, startNode } from '../lib/node';
 import { lostFailures, probe, sleep, workerEvents, type ScenarioOptions, type ScenarioResult } from '../lib/scenario';
-import { waitForEmptySpool } from '../lib/spool';
+import { drainFindings, waitForDrain } from '../lib/spool';
 import { Tally } from '../lib/tally';
 import { audit } from '../lib/verify';
 
+export const spoolDirOf = (dir: string) => path.join(dir, 'spool');
 export const spoolEnv = (dir: string): Record<string, string> => ({
   CRASHMOVER_CRASHSTORAGE_FS_ROOT: path.join(dir, 'unused-fs-root'),
-  CRASHMOVER_SPOOL_DIR: path.join(dir, 'spool'),
+  CRASHMOVER_SPOOL_DIR: spoolDirOf(dir),
   CRASHMOVER_CRASHSTORAGE_TIMEOUT: '5',
   CRASHMOVER_RETRY_SLEEP_SECONDS: '0.5',
   CRASHMOVER_SPOOL_MAX_BACKOFF_SECONDS: '2',
@@ -29,7 +30,8 @@ export async function gcsOutage(o: ScenarioOptions): Promise<ScenarioResult> {
   const tally = new Tally();
   try {
     const port = await freePort();
-    const node = await startNode({ ...cloud.env, ...spoolEnv(chaosTemp('gcs')) }, port);
+    const dir = chaosTemp('gcs');
+    const node = await startNode({ ...cloud.env, ...spoolEnv(dir) }, port);
     const hb = probe(port);
     const end = Date.now() + o.durationS * 1000;
     const load = submitLoad(port, o.seed + 2, tally, { clients: 6, stop: () => Date.now() > end, maxTotal: 20000 });
@@ -41,7 +43,9 @@ export async function gcsOutage(o: ScenarioOptions): Promise<ScenarioResult> {
     o.log('gcs-outage: back');
     await load;
     const probeStats = await hb.stop();
-    if (!(await waitForEmptySpool(port, 120000))) failures.push('the spool did not drain within 120 s of the outage ending');
+    const drain = drainFindings(await waitForDrain(port, spoolDirOf(dir), 120000), 120);
+    failures.push(...drain.failures);
+    notes.push(...drain.notes);
     const result = await audit(cloud.read, tally.acked, loadExpect(o.seed + 2));
     const publishedIds = new Set(cloud.published());
     const unpublished = tally.acked.filter((a) => !publishedIds.has(a.id)).length;

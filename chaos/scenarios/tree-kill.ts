@@ -9,10 +9,10 @@ import { startCloud } from '../lib/cloud';
 import { submitLoad, loadExpect } from '../lib/load';
 import { chaosTemp, freePort, startNode, type ChaosNode } from '../lib/node';
 import { lostFailures, probe, sleep, workerEvents, type ScenarioOptions, type ScenarioResult } from '../lib/scenario';
-import { waitForEmptySpool } from '../lib/spool';
+import { drainFindings, waitForDrain } from '../lib/spool';
 import { Tally } from '../lib/tally';
 import { audit } from '../lib/verify';
-import { spoolEnv } from './gcs-outage';
+import { spoolDirOf, spoolEnv } from './gcs-outage';
 
 export async function treeKill(o: ScenarioOptions): Promise<ScenarioResult> {
   const started = Date.now();
@@ -23,7 +23,8 @@ export async function treeKill(o: ScenarioOptions): Promise<ScenarioResult> {
   const nodes: ChaosNode[] = [];
   try {
     const port = await freePort();
-    const env = { ...cloud.env, ...spoolEnv(chaosTemp('treekill')) };
+    const dir = chaosTemp('treekill');
+    const env = { ...cloud.env, ...spoolEnv(dir) };
     nodes.push(await startNode(env, port));
     const hb = probe(port);
     cloud.outage(true);
@@ -50,7 +51,9 @@ export async function treeKill(o: ScenarioOptions): Promise<ScenarioResult> {
       o.log('tree-kill: restarted after the outage');
     }
     nodes.push(restarted);
-    if (!(await waitForEmptySpool(port, 120000))) failures.push('the spool did not drain within 120 s of the restart');
+    const drain = drainFindings(await waitForDrain(port, spoolDirOf(dir), 120000), 120);
+    failures.push(...drain.failures);
+    notes.push(...drain.notes);
     const probeStats = await hb.stop();
     notes.push('probe failures include the seconds the node was down on purpose');
     const result = await audit(cloud.read, tally.acked, loadExpect(o.seed + 3));

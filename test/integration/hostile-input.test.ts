@@ -5,6 +5,7 @@
  * never silence when an answer is owed — no worker may die, and every 200
  * must be in storage byte for byte with matching dump_checksums.
  */
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { CATEGORY_NAMES, CORPUS_SERVER_ENV, fuzzCase, sliceIndexes } from '../../chaos/lib/corpus';
 import { sendCases } from '../../chaos/lib/fuzz';
@@ -61,6 +62,7 @@ async function node(): Promise<RunningServer> {
 
 afterAll(async () => {
   await server?.stop();
+  rmSync(path.dirname(root), { recursive: true, force: true });
 });
 
 const slice = sliceIndexes(PER_CATEGORY);
