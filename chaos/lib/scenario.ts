@@ -58,7 +58,7 @@ export function workerEvents(nodes: ChaosNode[]): { deaths: number; replacements
 
 /** The audit's verdict lines. */
 export function lostFailures(audit: Audit): string[] {
-  return audit.lost > 0 ? [`${audit.lost} acknowledged crashes lost or not byte for byte: ${audit.examples.join(' | ')}`] : [];
+  return audit.lost > 0 ? [`${audit.lost} acknowledged crashes lost or not byte for byte, e.g. ${audit.examples.slice(0, 3).join(' | ')}`] : [];
 }
 
 /** Polls `fn` until true or `timeoutMs`; returns whether it held. */

@@ -86,7 +86,7 @@ export async function audit(read: Read, acked: ReadonlyArray<{ id: string; label
         result.checked++;
         if (problems.length > 0) {
           result.lost++;
-          if (result.examples.length < 8) result.examples.push(`${label} ${id}: ${problems.slice(0, 3).join('; ')}`);
+          if (result.examples.length < 8) result.examples.push(`${label} ${id}: ${problems[0]!.replace(/\b[0-9a-f]{64}\b/g, (h) => `${h.slice(0, 8)}…`).slice(0, 200)}`);
         }
       }),
     );

@@ -40,7 +40,8 @@ export async function fuzz(o: ScenarioOptions): Promise<ScenarioResult> {
       tallyOf(tallies, fuzz.category, () => new Tally()).record(answer, `fuzz#${fuzz.index}`);
       if (answer.status === 0 && fuzz.answerDue) dropped.set(fuzz.category, (dropped.get(fuzz.category) ?? 0) + 1);
       if (fuzz.mustAccept && answer.status !== 200) refusedControls.set(fuzz.category, (refusedControls.get(fuzz.category) ?? 0) + 1);
-      if (p.length > 0 && problems.length < 12) problems.push(...p);
+      // The first problem of each category, for the findings.
+      if (p.length > 0 && !problems.some((q) => q.startsWith(`${fuzz.category} #`))) problems.push(p[0]!.slice(0, 160));
       if (++done % 1000 === 0) o.log(`fuzz: ${done}/${o.fuzzCount} sent`);
       const node = nodes[nodes.length - 1]!;
       if (!node.alive()) {
@@ -79,7 +80,7 @@ export async function fuzz(o: ScenarioOptions): Promise<ScenarioResult> {
   if (droppedTotal > 0) failures.push(`${droppedTotal} requests owed an answer got none`);
   const refusedTotal = [...refusedControls.values()].reduce((a, b) => a + b, 0);
   if (refusedTotal > 0) failures.push(`${refusedTotal} well-formed crashes refused`);
-  if (problems.length > 0) notes.push(`first problems: ${problems.slice(0, 12).join(' | ')}`);
+  if (problems.length > 0) notes.push(`first answer problem per category: ${problems.join(' | ')}`);
   for (const n of nodes) await n.stop();
   return { name: 'fuzz', tally, audit: result, kills: 0, deaths, replacements, probe: probeStats, failures: [...failures, ...lostFailures(result)], notes, categories, seconds: (Date.now() - started) / 1000 };
 }
