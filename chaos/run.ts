@@ -30,11 +30,11 @@ const USAGE = `usage: npm run chaos -- [--only LIST] [--duration S] [--fuzz-coun
 
   --only LIST       comma-separated scenarios (default all): ${Object.keys(SCENARIOS).join(', ')}
   --duration S      seconds of load per fault scenario (default 25; 5..300)
-  --fuzz-count N    requests in the hostile corpus (default 10000)
+  --fuzz-count N    requests in the hostile corpus (default 12000: over 10,000 hostile ones besides the controls)
   --seed N          corpus and load seed (default 12); the same seed sends the same bytes`;
 
 function parse(argv: string[]): { only: string[]; durationS: number; fuzzCount: number; seed: number } {
-  const o = { only: Object.keys(SCENARIOS), durationS: 25, fuzzCount: 10000, seed: 12 };
+  const o = { only: Object.keys(SCENARIOS), durationS: 25, fuzzCount: 12000, seed: 12 };
   for (let i = 0; i < argv.length; i++) {
     const value = () => {
       const v = argv[++i];

@@ -31,12 +31,14 @@ export async function fuzz(o: ScenarioOptions): Promise<ScenarioResult> {
   let restarting: Promise<void> | undefined;
   const indexes = Array.from({ length: o.fuzzCount }, (_, i) => i);
   let done = 0;
+  let controls = 0;
   await sendCases(() => port, o.seed, indexes, {
     concurrency: 32,
     timeoutMs: 40000,
     deadline,
     async onAnswer({ fuzz, answer, problems: p }) {
       tally.record(answer, `fuzz#${fuzz.index}`);
+      if (fuzz.mustAccept) controls++;
       tallyOf(tallies, fuzz.category, () => new Tally()).record(answer, `fuzz#${fuzz.index}`);
       if (answer.status === 0 && fuzz.answerDue) dropped.set(fuzz.category, (dropped.get(fuzz.category) ?? 0) + 1);
       if (fuzz.mustAccept && answer.status !== 200) refusedControls.set(fuzz.category, (refusedControls.get(fuzz.category) ?? 0) + 1);
@@ -57,6 +59,7 @@ export async function fuzz(o: ScenarioOptions): Promise<ScenarioResult> {
     },
   });
   const probeStats = await hb.stop();
+  notes.push(`${tally.sent - controls} hostile requests and ${controls} well-formed controls`);
   if (tally.sent < o.fuzzCount) failures.push(`only ${tally.sent} of ${o.fuzzCount} cases sent before the time limit`);
   o.log(`fuzz: ${tally.sent} sent, ${tally.acked.length} acknowledged; verifying`);
   // Each category's acknowledged crashes audited on their own, so the table says where a loss came from.
