@@ -3,7 +3,6 @@
  * the fast slice in test/integration/hostile-input.test.ts).
  */
 import { fuzzCase, type FuzzCase } from './corpus';
-import type { Tally } from './tally';
 import { exchange, type WireAnswer } from './wire';
 
 export interface Judged {
@@ -24,7 +23,7 @@ export function judge(fuzz: FuzzCase, answer: WireAnswer): string[] {
   return problems;
 }
 
-/** Sends the cases `indexes` of `seed` from `concurrency` clients; each answer is recorded in `tallies[category]`. */
+/** Sends the cases `indexes` of `seed` from `concurrency` clients, judging each answer (and handing it to `onAnswer`). */
 export async function sendCases(
   port: () => number,
   seed: number,
@@ -46,10 +45,4 @@ export async function sendCases(
     }),
   );
   return judged;
-}
-
-export function tallyOf(tallies: Map<string, Tally>, category: string, make: () => Tally): Tally {
-  let t = tallies.get(category);
-  if (!t) tallies.set(category, (t = make()));
-  return t;
 }

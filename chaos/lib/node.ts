@@ -68,6 +68,8 @@ export interface ChaosNode {
   /** Log lines so far: workers that died without being asked, and replacements forked. */
   deaths(): number;
   replacements(): number;
+  /** Log lines (of the primary and workers) whose message matches. */
+  countLogs(re: RegExp): number;
   /** The primary's last error line (why it exited), or its last line. */
   lastError(): string;
   /** SIGKILL the whole process tree at once (primary and workers). */
@@ -107,6 +109,7 @@ export async function startNode(env: Record<string, string>, port: number, timeo
     workerPids: () => (alive() ? processTree(pid).filter((p) => p !== pid) : []),
     deaths: () => count(server, /died unexpectedly/),
     replacements: () => count(server, /^replaced worker/),
+    countLogs: (re) => count(server, re),
     lastError: () => lastError(server),
     async killTree() {
       killGroup(pid, 'SIGKILL');

@@ -40,6 +40,10 @@ export async function fsFault(o: ScenarioOptions): Promise<ScenarioResult> {
   if (!node.alive()) failures.push('the node exited during the storage fault');
   const result = await audit(fsReader(root), tally.acked, loadExpect(o.seed + 1));
   if (tally.unanswered > 0) failures.push(`${tally.unanswered} requests closed without an answer during a storage fault (${tally.noAnswerText()})`);
+  // Proof that the fault bit: saves that failed and were retried (a fault no save noticed tests nothing).
+  const retried = node.countLogs(/attempt \d+ failed; retrying/);
+  notes.push(`${retried} save attempts failed during the fault and were retried`);
+  if (retried === 0) failures.push('no save failed during the fault: the scenario did not test anything');
   if (tally.fiveXx > 0) notes.push(`${tally.fiveXx} crashes refused with 5xx while storage failed (never acknowledged: the client retries)`);
   const { deaths, replacements } = workerEvents([node]);
   if (deaths > 0) failures.push(`${deaths} workers died during the storage fault`);

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { storedFiles } from '../../test/support/crashes';
 import { CATEGORY_NAMES, CORPUS_SERVER_ENV, fuzzCase } from '../lib/corpus';
-import { sendCases, tallyOf } from '../lib/fuzz';
+import { sendCases } from '../lib/fuzz';
 import { chaosTemp, freePort, startNode, type ChaosNode } from '../lib/node';
 import { emptyAudit, lostFailures, probe, workerEvents, type CategoryRow, type ScenarioOptions, type ScenarioResult } from '../lib/scenario';
 import { Tally } from '../lib/tally';
@@ -39,7 +39,7 @@ export async function fuzz(o: ScenarioOptions): Promise<ScenarioResult> {
     async onAnswer({ fuzz, answer, problems: p }) {
       tally.record(answer, `fuzz#${fuzz.index}`);
       if (fuzz.mustAccept) controls++;
-      tallyOf(tallies, fuzz.category, () => new Tally()).record(answer, `fuzz#${fuzz.index}`);
+      tallies.get(fuzz.category)!.record(answer, `fuzz#${fuzz.index}`);
       if (answer.status === 0 && fuzz.answerDue) dropped.set(fuzz.category, (dropped.get(fuzz.category) ?? 0) + 1);
       if (fuzz.mustAccept && answer.status !== 200) refusedControls.set(fuzz.category, (refusedControls.get(fuzz.category) ?? 0) + 1);
       // The first problem of each category, for the findings.
