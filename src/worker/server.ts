@@ -41,7 +41,7 @@ export function createServer(config: Config, handler: Handler): http.Server {
     res.writeContinue();
     handler(req, res);
   });
-  server.on('clientError', onClientError);
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => onClientError(err, socket, config.breakpad.rejectLingerSeconds * 1000));
   return server;
 }
 
@@ -63,7 +63,11 @@ export function clientErrorAnswer(code: string | undefined): { status: number; t
  *   body was whole, goes out first, then the connection closes;
  * - with no request in progress, the answer is written to the socket directly.
  */
-function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+/** Sockets answered by onClientError and lingering: node's parser reports each further chunk as another error. */
+const lingering = new WeakSet<Duplex>();
+
+function onClientError(err: NodeJS.ErrnoException, socket: Duplex, lingerMs: number): void {
+  if (lingering.has(socket)) return;
   const pending = (socket as Duplex & { _httpMessage?: http.ServerResponse })._httpMessage;
   const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
   if (err.code === 'ECONNRESET' || (err.code === 'HPE_INVALID_EOF_STATE' && !pending?.headersSent)) {
@@ -102,4 +106,14 @@ function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   socket.end(
     `HTTP/1.1 ${answer.status} ${http.STATUS_CODES[answer.status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${answer.text.length}\r\n\r\n${answer.text}`,
   );
+  // The client may still be sending (the rest of a 1 MB header block): closing
+  // with unread bytes makes the kernel reset the connection, which can destroy
+  // the answer before the client reads it (1 time in 10 in the chaos corpus).
+  // Read and drop what still comes, for BREAKPAD_REJECT_LINGER_SECONDS at most.
+  lingering.add(socket);
+  socket.on('data', () => {});
+  socket.resume();
+  const linger = setTimeout(() => socket.destroy(), lingerMs);
+  linger.unref();
+  socket.once('close', () => clearTimeout(linger));
 }

@@ -24,20 +24,13 @@ const FEWER: Record<string, number> = { 'oversize-chunked': 2, 'huge-annotation'
  * the defect. They run as `test.failing` (jest fails them if they pass), so
  * whoever fixes a defect moves its category out of this list.
  */
-const KNOWN_FAILING: Record<string, string> = {
-  'deep-json-3000': 'issue 12 item 1 (deep JSON): an `extra` JSON nested 3,000 deep answers 500 after every save attempt fails',
-  'deep-json-100000': 'issue 12 item 1 (deep JSON): an `extra` JSON nested 100,000 deep answers 500 after every save attempt fails',
-  'dump-named-dump': 'issue 12 item 1 (dump names): a dump named `dump` beside `upload_file_minidump` is acknowledged, but both are stored as v1/dump/<id> and one overwrites the other',
-};
+const KNOWN_FAILING: Record<string, string> = {};
 
 /**
  * Categories left out of this slice (the chaos run still sends them), each with the defect: they fail
  * only some of the time, so neither `test` nor `test.failing` would be a stable verdict.
  */
-const SKIPPED: Record<string, string> = {
-  'giant-request-headers-1mb':
-    'issue 12 (431 / headers): the node answers a 1 MB header block, then closes while the client is still sending it; about one time in ten the reset destroys the answer before the client reads it',
-};
+const SKIPPED: Record<string, string> = {};
 
 jest.setTimeout(60_000);
 
