@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Bytes } from './crash-report';
 
@@ -127,18 +127,46 @@ export class DirSyncer {
   }
 }
 
+/** A directory handle and the directory it opened, to notice when another has taken its name. */
+interface OpenDir {
+  fh: FileHandle;
+  dev: number;
+  ino: number;
+}
+
+async function openDir(dir: string): Promise<OpenDir> {
+  const fh = await open(dir, 'r');
+  try {
+    const { dev, ino } = await fh.stat();
+    return { fh, dev, ino };
+  } catch (err) {
+    await fh.close().catch(() => {});
+    throw err;
+  }
+}
+
 function dirSyncer(dir: string): { sync: () => Promise<void>; close: () => Promise<void> } {
-  let handle: Promise<FileHandle> | undefined;
+  let handle: Promise<OpenDir> | undefined;
   let closed = false;
-  const drop = async (h: Promise<FileHandle>) => {
+  const drop = async (h: Promise<OpenDir>) => {
     if (handle === h) handle = undefined;
-    await h.then((fh) => fh.close()).catch(() => {});
+    await h.then((d) => d.fh.close()).catch(() => {});
+  };
+  /**
+   * Whether the kept handle is still the directory under `dir`: one removed
+   * and made again (a retention job, an operator, another worker) has a new
+   * inode, and an fsync of the old one makes nothing under the name durable.
+   */
+  const current = async (h: Promise<OpenDir>) => {
+    const [d, now] = await Promise.all([h, stat(dir).catch(() => undefined)]);
+    return now !== undefined && now.ino === d.ino && now.dev === d.dev;
   };
   const once = async () => {
-    const h = handle ?? open(dir, 'r');
+    if (handle && !(await current(handle).catch(() => false))) await drop(handle);
+    const h = handle ?? openDir(dir);
     if (!closed) handle = h;
     try {
-      await (await h).sync();
+      await (await h).fh.sync();
     } catch (err) {
       // Start afresh next time (the directory may have been replaced, or the disk recovered).
       await drop(h);

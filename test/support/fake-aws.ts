@@ -92,6 +92,12 @@ export interface FakeAws {
   /** Destroys the connection of the next `n` requests without answering. */
   dropNextConnections(n: number): void;
   /**
+   * Keeps (matching) requests open, neither forwarded nor answered (no fault
+   * applied yet), until the returned function is called; stop() lets them go
+   * too. Lets a test look at what the client sends meanwhile.
+   */
+  hold(match?: (req: FakeAwsRequest) => boolean): () => void;
+  /**
    * An outage until called with `false`: every (matching) request is answered
    * with an error (`status`, default 503) or, with `drop`, has its connection
    * destroyed. Requests already forwarded finish normally.
@@ -222,6 +228,7 @@ export async function startFakeAws(): Promise<FakeAws> {
   let down: { status: number; code?: string; drop: boolean; match?: (req: FakeAwsRequest) => boolean } | undefined;
   const timers = new Set<NodeJS.Timeout>();
   const sockets = new Set<Socket>();
+  const holds: Array<{ match?: (req: FakeAwsRequest) => boolean; released: Promise<void>; release: () => void }> = [];
 
   function takeFault(entry: FakeAwsRequest): FailOptions | undefined {
     for (const f of fails) {
@@ -257,6 +264,15 @@ export async function startFakeAws(): Promise<FakeAws> {
   const proxy = http.createServer((req, res) => {
     const entry = describeRequest(req);
     requests.push(entry);
+    const held = holds.filter((h) => !h.match || h.match(entry));
+    if (held.length === 0) return handle(req, res, entry);
+    void Promise.all(held.map((h) => h.released)).then(() => {
+      if (res.destroyed) entry.status ??= 'aborted';
+      else handle(req, res, entry);
+    });
+  });
+
+  function handle(req: http.IncomingMessage, res: http.ServerResponse, entry: FakeAwsRequest): void {
     const outage = down && (!down.match || down.match(entry)) ? down : undefined;
     if (dropsLeft > 0 || outage?.drop) {
       if (!outage) dropsLeft--;
@@ -288,7 +304,7 @@ export async function startFakeAws(): Promise<FakeAws> {
       return;
     }
     forward(req, res, entry);
-  });
+  }
   proxy.on('connection', (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
@@ -372,6 +388,12 @@ export async function startFakeAws(): Promise<FakeAws> {
     dropNextConnections(n) {
       dropsLeft += n;
     },
+    hold(match) {
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      holds.push({ match, released, release });
+      return release;
+    },
     setDown(opts) {
       down = opts ? { status: opts.status ?? 503, drop: opts.drop ?? false, match: opts.match } : undefined;
     },
@@ -399,6 +421,7 @@ export async function startFakeAws(): Promise<FakeAws> {
       };
     },
     async stop() {
+      for (const h of holds.splice(0)) h.release();
       for (const t of timers) clearTimeout(t);
       timers.clear();
       s3.destroy();

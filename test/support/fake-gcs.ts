@@ -115,6 +115,12 @@ export interface FakeGcs {
   setLatency(ms: number, match?: RequestMatcher): void;
   /** Destroys the socket of the next `n` (matching) requests without reading or answering them. */
   dropNextConnections(n: number, match?: RequestMatcher): void;
+  /**
+   * Keeps (matching) requests open, body read but unanswered (not stored, no
+   * fault applied yet), until the returned function is called; stop() lets
+   * them go too. Lets a test look at what the client sends meanwhile.
+   */
+  hold(match?: RequestMatcher): () => void;
   /** Flips a byte in the body of the next `n` media downloads, keeping the stored hashes: checksum validation must catch it. */
   corruptNextDownloads(n: number): void;
   /** While down, every request gets 503. */
@@ -250,6 +256,7 @@ export async function startFakeGcs(opts: FakeGcsOptions = {}): Promise<FakeGcs> 
   let drops: { n: number; match?: RequestMatcher } = { n: 0 };
   let corruptions = 0;
   let down = false;
+  const holds: Array<{ match?: RequestMatcher; released: Promise<void>; release: () => void }> = [];
   let stopped = false;
   let baseUrl = '';
 
@@ -610,6 +617,7 @@ export async function startFakeGcs(opts: FakeGcsOptions = {}): Promise<FakeGcs> 
     void (async () => {
       const body = await readBody(req);
       entry.bytes = body.length;
+      for (const h of holds) if (matches(h.match, entry)) await h.released;
       if (latency.ms > 0 && matches(latency.match, entry)) await delay(latency.ms);
       if (res.destroyed || stopped) return;
       if (down) return sendError(res, (entry.status = 503), 'The fake GCS server is down.', 'backendError');
@@ -676,6 +684,12 @@ export async function startFakeGcs(opts: FakeGcsOptions = {}): Promise<FakeGcs> 
     dropNextConnections(n, m) {
       drops = { n, match: m };
     },
+    hold(m) {
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      holds.push({ match: m, released, release });
+      return release;
+    },
     corruptNextDownloads(n) {
       corruptions = n;
     },
@@ -695,6 +709,7 @@ export async function startFakeGcs(opts: FakeGcsOptions = {}): Promise<FakeGcs> 
       if (stopped) return;
       stopped = true;
       clearFaults();
+      for (const h of holds.splice(0)) h.release();
       for (const t of timers) clearTimeout(t);
       timers.clear();
       for (const s of sockets) s.destroy();

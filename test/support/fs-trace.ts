@@ -1,0 +1,185 @@
+/**
+ * Records the calls the code under test makes into `node:fs/promises` (open,
+ * then each FileHandle's writes, syncs and close; rename; unlink), so a test
+ * can check the order that makes a file durable, and fails or holds chosen
+ * calls.
+ *
+ * It works by replacing the module object's functions: ts-jest compiles
+ * `import { open } from 'node:fs/promises'` to `promises_1.open(...)`, a
+ * property read at each call, and Jest hands node's own module object to the
+ * code under test. Call `install()` in a test (or beforeEach) and `restore()`
+ * afterwards.
+ */
+import fsp from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import path from 'node:path';
+
+export type TracedOp = 'open' | 'write' | 'writev' | 'writeFile' | 'sync' | 'datasync' | 'close' | 'rename' | 'unlink';
+
+export interface TracedCall {
+  op: TracedOp;
+  /** open/unlink/rename: the path given; a handle's call: the path it was opened with. */
+  path: string;
+  /** rename: the new name. */
+  to?: string;
+  /** open: the flags. */
+  flags?: string;
+  /** open: the inode it opened (to tell a directory from one that replaced it under the same name). */
+  ino?: number;
+  /** A handle's call, and the open that made it: which handle (1, 2, …). */
+  handle?: number;
+  /** Position in the trace when the call was made and when it settled (one counter for both). */
+  start: number;
+  end?: number;
+  /** The call failed (for real or injected). */
+  error?: string;
+}
+
+/** What a fault or hold sees of a call about to be made. */
+export type CallMatcher = (call: Pick<TracedCall, 'op' | 'path' | 'to' | 'flags'>) => boolean;
+
+const HANDLE_OPS = ['write', 'writev', 'writeFile', 'sync', 'datasync', 'close'] as const;
+
+export class FsTrace {
+  readonly calls: TracedCall[] = [];
+  private seq = 0;
+  private handles = 0;
+  private readonly faults: Array<{ match: CallMatcher; code: string; left: number }> = [];
+  private readonly holds: Array<{ match: CallMatcher; released: Promise<void> }> = [];
+  private spies: jest.SpyInstance[] = [];
+
+  /** A point in the trace (e.g. when save() resolved), comparable with calls' start/end. */
+  mark(): number {
+    return ++this.seq;
+  }
+
+  /** The next `n` matching calls fail with an errno error (`code`, e.g. 'EIO') instead of being made. */
+  fail(match: CallMatcher, code = 'EIO', n = 1): void {
+    this.faults.push({ match, code, left: n });
+  }
+
+  /** Matching calls wait (after being recorded as started) until the returned function is called. */
+  hold(match: CallMatcher): () => void {
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    this.holds.push({ match, released });
+    return release;
+  }
+
+  install(): this {
+    const mod = fsp as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    const realOpen = mod.open!.bind(fsp);
+    const realRename = mod.rename!.bind(fsp);
+    const realUnlink = mod.unlink!.bind(fsp);
+    this.spies = [
+      jest.spyOn(fsp, 'open').mockImplementation((async (file: unknown, flags?: unknown, mode?: unknown) => {
+        const handle = ++this.handles;
+        const fh = (await this.run({ op: 'open', path: String(file), flags: String(flags ?? 'r'), handle }, () =>
+          realOpen(file, flags, mode),
+        )) as FileHandle;
+        this.calls.find((c) => c.op === 'open' && c.handle === handle)!.ino = (await fh.stat()).ino;
+        this.wrapHandle(fh, String(file), handle);
+        return fh;
+      }) as typeof fsp.open),
+      jest.spyOn(fsp, 'rename').mockImplementation(((from: unknown, to: unknown) =>
+        this.run({ op: 'rename', path: String(from), to: String(to) }, () => realRename(from, to))) as typeof fsp.rename),
+      jest.spyOn(fsp, 'unlink').mockImplementation(((file: unknown) => this.run({ op: 'unlink', path: String(file) }, () => realUnlink(file))) as typeof fsp.unlink),
+    ];
+    return this;
+  }
+
+  restore(): void {
+    for (const s of this.spies) s.mockRestore();
+    this.spies = [];
+  }
+
+  /** Successful calls of one kind, optionally filtered. */
+  ok(op: TracedOp, where: (c: TracedCall) => boolean = () => true): TracedCall[] {
+    return this.calls.filter((c) => c.op === op && c.end !== undefined && c.error === undefined && where(c));
+  }
+
+  /** Calls made on the handle an open returned. */
+  onHandle(handle: number, op?: TracedOp): TracedCall[] {
+    return this.calls.filter((c) => c.handle === handle && c.op !== 'open' && (op === undefined || c.op === op));
+  }
+
+  /** The trace, one line per call, for failure messages. */
+  describe(): string {
+    return this.calls
+      .map((c) => `${c.start}-${c.end ?? '…'} ${c.op}${c.handle ? `#${c.handle}` : ''} ${c.path}${c.to ? ` -> ${c.to}` : ''}${c.error ? ` !${c.error}` : ''}`)
+      .join('\n');
+  }
+
+  private wrapHandle(fh: FileHandle, file: string, handle: number): void {
+    const methods = fh as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    for (const op of HANDLE_OPS) {
+      const real = methods[op]!.bind(fh);
+      methods[op] = (...args: unknown[]) => this.run({ op, path: file, handle }, () => real(...args));
+    }
+  }
+
+  private async run<T>(call: Omit<TracedCall, 'start'>, real: () => Promise<T>): Promise<T> {
+    const entry: TracedCall = { ...call, start: ++this.seq };
+    this.calls.push(entry);
+    try {
+      for (const h of this.holds) if (h.match(entry)) await h.released;
+      const fault = this.faults.find((f) => f.left > 0 && f.match(entry));
+      if (fault) {
+        fault.left--;
+        throw Object.assign(new Error(`${fault.code}: injected by the test, ${entry.op} '${entry.path}'`), { code: fault.code });
+      }
+      const result = await real();
+      entry.end = ++this.seq;
+      return result;
+    } catch (err) {
+      entry.end = ++this.seq;
+      entry.error = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      throw err;
+    }
+  }
+}
+
+export interface DurableWrite {
+  /** The temporary file's open, its last write, its fsync, the rename to the final name, and the first fsync of the final name's directory after it. */
+  open: TracedCall;
+  lastWrite: TracedCall;
+  fsync: TracedCall;
+  rename: TracedCall;
+  dirSync: TracedCall;
+}
+
+/**
+ * Finds how `target` came to be, and throws (with the trace) unless it was:
+ * written under another name, that file fsynced after its last write, then
+ * renamed to `target`, then `target`'s directory fsynced by a sync that started
+ * after the rename had finished; every step finished before `answer`.
+ */
+export function durableWrite(trace: FsTrace, target: string, answer: number): DurableWrite {
+  const fail = (why: string): never => {
+    throw new Error(`${target} was not written durably before the answer (${answer}): ${why}\ntrace:\n${trace.describe()}`);
+  };
+  const renames = trace.ok('rename', (c) => c.to === target);
+  if (renames.length !== 1) fail(`${renames.length} successful renames to it, expected 1`);
+  const rename = renames[0]!;
+  const tmp = rename.path;
+  if (path.resolve(tmp) === path.resolve(target)) fail('renamed onto itself');
+  const open = trace.ok('open', (c) => c.path === tmp && c.flags === 'wx')[0] ?? fail(`no open of ${tmp} with 'wx'`);
+  const writes = trace.onHandle(open.handle!).filter((c) => c.op === 'write' || c.op === 'writev' || c.op === 'writeFile');
+  if (writes.length === 0) fail(`nothing written to ${tmp}`);
+  if (writes.some((w) => w.error !== undefined || w.end === undefined)) fail(`a write to ${tmp} failed or never finished`);
+  const lastWrite = writes.reduce((a, b) => (b.end! > a.end! ? b : a));
+  const fsync =
+    trace.onHandle(open.handle!).find((c) => (c.op === 'sync' || c.op === 'datasync') && c.error === undefined && c.end !== undefined && c.start > lastWrite.end!) ??
+    fail(`${tmp} was not fsynced after its last write`);
+  if (!(fsync.end! < rename.start)) fail(`${tmp} was renamed (${rename.start}) before its fsync finished (${fsync.end})`);
+  const dir = path.dirname(target);
+  // The directory the name is in now, not one it replaced (a handle kept open on a removed directory syncs nothing useful).
+  const dirIno = statSync(dir).ino;
+  const inoOf = (handle: number | undefined) => trace.calls.find((c) => c.op === 'open' && c.handle === handle)?.ino;
+  const dirSyncs = trace.ok('sync', (c) => c.path === dir && c.start > rename.end! && inoOf(c.handle) === dirIno);
+  if (dirSyncs.length === 0) fail(`no fsync of ${dir} (inode ${dirIno}) started after the rename finished (${rename.end})`);
+  const dirSync = dirSyncs.reduce((a, b) => (b.end! < a.end! ? b : a));
+  if (!(dirSync.end! < answer)) fail(`the fsync of ${dir} finished (${dirSync.end}) after the answer`);
+  return { open, lastWrite, fsync, rename, dirSync };
+}
