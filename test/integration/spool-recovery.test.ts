@@ -103,8 +103,17 @@ describe('spool: a worker killed while storage is down', () => {
     await waitFor('every acknowledged crash in the bucket', async () => (await cloud!.keys('v1/raw_crash/')).length >= acked.length, 60_000, 300);
     expect((await cloud.keys('v1/raw_crash/')).map((k) => path.basename(k)).sort()).toEqual([...acked].sort());
     await waitFor('every id published', async () => (await publishedIds()).length >= acked.length, 30_000, 300);
+    // Counted as Antenna counts them: each crash saved once, each failed attempt a retry with its tag.
+    const total = (name: string) =>
+      statsd.filter((l) => l.startsWith(`socorro.collector.${name}:`)).reduce((n, l) => n + Number(/:(\d+)\|c\|/.exec(l)![1]), 0);
+    await waitFor('every save counted', () => total('crashmover.save_crash.count') >= acked.length, 10_000);
     await sleep(1000); // a duplicate would show up now
     expect((await publishedIds()).sort()).toEqual([...acked].sort());
+    expect(total('crashmover.save_crash.count')).toBe(acked.length);
+    expect(total('spool.moved.count')).toBe(acked.length);
+    const retries = statsd.filter((l) => l.startsWith('socorro.collector.crashmover.retry_count:'));
+    expect(retries.length).toBeGreaterThan(0);
+    expect(new Set(retries)).toEqual(new Set(['socorro.collector.crashmover.retry_count:1|c|#host:collector-r,count:save_crash_exception.count']));
 
     // The same node did all of it: the primary never exited, never started over.
     expect(server.proc.exitCode).toBeNull();
