@@ -76,7 +76,11 @@ export class PrimarySpool {
   /** A worker exited (or was killed): whatever it had claimed goes back to `ready/`. */
   workerGone(pid: number): void {
     const release = releaseClaims(this.paths, pid).then(
-      (n) => n > 0 && this.logger.info(`spool: released ${n} crashes claimed by worker ${pid}`),
+      (n) => {
+        if (n === 0) return;
+        this.logger.info(`spool: released ${n} crashes claimed by worker ${pid}`);
+        this.metrics.incr(S + 'released.count', [], n);
+      },
       (err: Error) => this.logger.error(`spool: cannot release the crashes claimed by worker ${pid}: ${err.message}`),
     );
     this.releasing.add(release);

@@ -1,12 +1,14 @@
 import dgram from 'node:dgram';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { crashBody, crashIdFrom, crashParts, fakeDump } from '../support/crashes';
 import { get, post } from '../support/http';
+import { METRICS_BY_NAME } from '../../src/shared/metrics/catalog';
 import { startServer, tempDir, type RunningServer } from '../support/server';
+import { waitFor } from '../support/wait';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -18,14 +20,61 @@ async function submit(server: RunningServer, annotations: Record<string, string>
   return post(`${server.url}/submit`, { headers, body: sent });
 }
 
+/**
+ * SPEC §5: the StatsD metrics of Antenna's dashboards, with their exact type
+ * and DogStatsD tag keys (besides `host`). Written out here, not taken from
+ * the catalog, so that a rename in the code and the catalog together still
+ * fails.
+ */
+const ANTENNA_STATSD: Record<string, { type: 'c' | 'g' | 'ms' | 'h'; tags: string[] }> = {
+  'collector.breakpad_resource.gzipped_crash': { type: 'c', tags: [] },
+  'collector.breakpad_resource.gzipped_crash_decompress': { type: 'h', tags: ['result'] },
+  'collector.breakpad_resource.crash_size': { type: 'h', tags: ['payload'] },
+  'collector.breakpad_resource.on_post.time': { type: 'ms', tags: [] },
+  'collector.breakpad_resource.malformed': { type: 'c', tags: ['reason'] },
+  'collector.breakpad_resource.incoming_crash': { type: 'c', tags: [] },
+  'collector.breakpad_resource.throttle_rule': { type: 'c', tags: ['rule'] },
+  'collector.breakpad_resource.throttle': { type: 'c', tags: ['result'] },
+  'collector.breakpad_resource.unauthorized_uuid': { type: 'c', tags: [] },
+  'collector.crashmover.retry_count': { type: 'c', tags: ['count'] },
+  'collector.crashmover.crash_handling.time': { type: 'ms', tags: [] },
+  'collector.crashmover.save_crash_dropped.count': { type: 'c', tags: [] },
+  'collector.crashmover.save_crash.count': { type: 'c', tags: [] },
+  'collector.crashmover.publish_crash_dropped.count': { type: 'c', tags: [] },
+  'collector.crashmover.crash_save.time': { type: 'ms', tags: [] },
+  'collector.crashmover.crash_publish.time': { type: 'ms', tags: [] },
+  'collector.crashmover.save_queue_size': { type: 'g', tags: [] },
+  'collector.health.broken.count': { type: 'c', tags: [] },
+  'collector.health.version.count': { type: 'c', tags: [] },
+  'collector.health.lbheartbeat.count': { type: 'c', tags: [] },
+  'collector.health.heartbeat.count': { type: 'c', tags: [] },
+};
+/** Sent only when publishing fails for good, which the noop publisher of this run never does (test/worker/crashmover covers it). */
+const NOT_IN_THIS_RUN = ['collector.crashmover.publish_crash_dropped.count'];
+const STATSD_TYPE = { incr: 'c', gauge: 'g', timing: 'ms', histogram: 'h' } as const;
+
+/** Storage outage for `fs`: a file where `v1/` belongs makes every save fail. */
+function breakStorage(fsRoot: string): void {
+  mkdirSync(fsRoot, { recursive: true });
+  if (existsSync(path.join(fsRoot, 'v1'))) renameSync(path.join(fsRoot, 'v1'), path.join(fsRoot, `v1.before-outage-${Date.now()}`));
+  writeFileSync(path.join(fsRoot, 'v1'), 'outage');
+}
+
 describe('StatsD', () => {
   let udp: dgram.Socket;
+  /** Every metric line, with the UDP source port of its packet: one port per process. */
+  const received: Array<{ line: string; port: number }> = [];
   const lines: string[] = [];
   let server: RunningServer;
 
   beforeAll(async () => {
     udp = dgram.createSocket('udp4');
-    udp.on('message', (m) => lines.push(...m.toString().split('\n').filter(Boolean)));
+    udp.on('message', (m, rinfo) => {
+      for (const line of m.toString().split('\n').filter(Boolean)) {
+        lines.push(line);
+        received.push({ line, port: rinfo.port });
+      }
+    });
     await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
     const rules = path.join(tempDir(), 'rules.json');
     writeFileSync(rules, JSON.stringify([{ name: 'reject_this', key: 'ProductName', equals: 'Reject', result: 'REJECT' }, { name: 'keep', key: '*', result: 'ACCEPT' }]));
@@ -36,6 +85,9 @@ describe('StatsD', () => {
       HEARTBEAT_INTERVAL: '200',
       BROKEN_ENDPOINT_ENABLED: '1',
       BREAKPAD_THROTTLER_RULES: rules,
+      CRASHMOVER_MAX_ATTEMPTS: '3',
+      CRASHMOVER_RETRY_SLEEP_SECONDS: '0.1',
+      HEALTH_CHECK_INTERVAL: '1',
     });
   });
   afterAll(async () => {
@@ -70,13 +122,7 @@ describe('StatsD', () => {
     expect(lines.filter((l) => l.startsWith(P + 'breakpad_resource.throttle:')).every((l) => !l.includes('rule:'))).toBe(true);
   });
 
-  it('the primary sends the fleet’s save_queue_size gauge; workers do not send their own', async () => {
-    await packets(/^socorro\.collector\.crashmover\.save_queue_size:0\|g\|#host:collector-7$/);
-    const gauges = lines.filter((l) => l.includes('save_queue_size'));
-    expect(gauges.length).toBeGreaterThanOrEqual(1);
-  });
-
-  it('a gzip crash, a malformed post, a throttled crash and /__broken__', async () => {
+  it('a gzip crash, a malformed post, a throttled crash, a uuid without the token, and every health endpoint', async () => {
     expect((await submit(server, { ProductName: 'Test' }, true)).status).toBe(200);
     await packets(/^socorro\.collector\.breakpad_resource\.gzipped_crash:1\|c\|#host:collector-7$/);
     await packets(/^socorro\.collector\.breakpad_resource\.gzipped_crash_decompress:[\d.]+\|h\|#host:collector-7,result:success$/);
@@ -90,23 +136,104 @@ describe('StatsD', () => {
     await packets(/^socorro\.collector\.breakpad_resource\.throttle:1\|c\|#host:collector-7,result:reject$/);
     await packets(/^socorro\.collector\.breakpad_resource\.throttle_rule:1\|c\|#host:collector-7,rule:reject_this$/);
 
+    expect((await submit(server, { ProductName: 'Test', uuid: 'de1bb258-cbbf-4589-a673-34f800160918' })).status).toBe(401);
+    await packets(/^socorro\.collector\.breakpad_resource\.unauthorized_uuid:1\|c\|#host:collector-7$/);
+
     expect((await get(`${server.url}/__broken__`)).status).toBe(500);
     await packets(/^socorro\.collector\.health\.broken\.count:1\|c\|#host:collector-7$/);
-    expect((await get(`${server.url}/__lbheartbeat__`)).status).toBe(200);
-    await packets(/^socorro\.collector\.health\.lbheartbeat\.count:1\|c\|#host:collector-7$/);
+    for (const endpoint of ['lbheartbeat', 'heartbeat', 'version']) {
+      expect((await get(`${server.url}/__${endpoint}__`)).status).toBe(200);
+      await packets(new RegExp(`^socorro\\.collector\\.health\\.${endpoint}\\.count:1\\|c\\|#host:collector-7$`));
+    }
+  });
+
+  it('the primary sends the fleet’s save_queue_size gauge; workers, which handled every crash, never send their own', async () => {
+    await packets(/^socorro\.collector\.crashmover\.save_queue_size:0\|g\|#host:collector-7$/);
+    const GAUGE = 'socorro.collector.crashmover.save_queue_size:';
+    const gaugePorts = new Set(received.filter((r) => r.line.startsWith(GAUGE)).map((r) => r.port));
+    // A crash or a health request is counted by the worker that answered it.
+    const workerPorts = new Set(received.filter((r) => /^socorro\.collector\.(breakpad_resource|health)\./.test(r.line)).map((r) => r.port));
+    expect(gaugePorts.size).toBe(1);
+    const [primaryPort] = gaugePorts;
+    expect(workerPorts.has(primaryPort!)).toBe(false);
+    // Each heartbeat, not once: the primary keeps sending it.
+    await waitFor('a few heartbeats of the gauge', () => received.filter((r) => r.port === primaryPort && r.line.startsWith(GAUGE)).length >= 3, 10_000);
+    expect(received.filter((r) => workerPorts.has(r.port) && r.line.includes('save_queue_size'))).toEqual([]);
+  });
+
+  it('saves that fail: each retry with its tag, the drop counted once, the refusals that follow', async () => {
+    breakStorage(server.fsRoot);
+    const failed = await submit(server, { ProductName: 'Test' });
+    expect(failed.status).toBe(500);
+    // CRASHMOVER_MAX_ATTEMPTS=3: two retries, then dropped.
+    await packets(/^socorro\.collector\.crashmover\.save_crash_dropped\.count:1\|c\|#host:collector-7$/);
+    const retries = lines.filter((l) => l.startsWith('socorro.collector.crashmover.retry_count:'));
+    expect(retries).toEqual(Array(2).fill('socorro.collector.crashmover.retry_count:1|c|#host:collector-7,count:save_crash_exception.count'));
+    expect(lines.filter((l) => l.startsWith('socorro.collector.crashmover.save_crash_dropped.count:'))).toHaveLength(1);
+    await packets(/^socorro\.collector\.crashmover\.save_failure\.count:1\|c\|#host:collector-7,kind:transient,reason:\w+$/);
+    rmSync(path.join(server.fsRoot, 'v1'), { force: true });
+    await waitFor('crashes accepted again', async () => (await submit(server, { ProductName: 'Test' })).status === 200, 20_000, 300);
+  });
+
+  it('every line: a name of SPEC §5 (or of the catalog) with its exact type and tag keys, host first; every SPEC metric seen', async () => {
+    const seen = new Set<string>();
+    const problems: string[] = [];
+    for (const line of new Set(lines)) {
+      const m = /^socorro\.([\w.]+):[\d.]+\|(c|g|ms|h)\|#host:collector-7((?:,[\w]+:[^,]+)*)$/.exec(line);
+      if (!m) {
+        problems.push(`malformed: ${line}`);
+        continue;
+      }
+      const [, name, type, tagText] = m as unknown as [string, string, string, string];
+      const keys = tagText.split(',').filter(Boolean).map((t) => t.slice(0, t.indexOf(':')));
+      const catalog = METRICS_BY_NAME.get(name);
+      const want = ANTENNA_STATSD[name] ?? (catalog && { type: STATSD_TYPE[catalog.type], tags: catalog.tags });
+      if (!want) problems.push(`not Antenna's nor in the catalog: ${line}`);
+      else if (type !== want.type || keys.join(',') !== want.tags.join(',')) problems.push(`want |${want.type}| with tags [${want.tags}]: ${line}`);
+      seen.add(name);
+    }
+    expect(problems).toEqual([]);
+    expect(Object.keys(ANTENNA_STATSD).filter((n) => !seen.has(n))).toEqual(NOT_IN_THIS_RUN);
   });
 });
 
 describe('StatsD unreachable', () => {
+  it('a send error on every packet is logged once per process, not once per packet', async () => {
+    // The broadcast address: every send fails at once with EACCES (no SO_BROADCAST), nothing leaves the machine.
+    const server = await startServer({ STATSD_HOST: '255.255.255.255', STATSD_PORT: '8125', HEARTBEAT_INTERVAL: '100' });
+    try {
+      const warnings = () => server.logs.filter((l) => /cannot send metrics to StatsD at 255\.255\.255\.255:8125 \(STATSD_HOST\/STATSD_PORT\): .*EACCES/.test(l.raw));
+      for (let i = 0; i < 6; i++) {
+        expect((await submit(server, { ProductName: 'Test' })).status).toBe(200);
+        await sleep(250); // past the flush interval: one packet, one failed send, each time
+      }
+      // The primary sends every heartbeat; a worker only once it handled a crash.
+      await waitFor('a warning from the primary and a worker', () => new Set(warnings().map((l) => l.Pid)).size >= 2, 20_000);
+      for (let i = 0; i < 4; i++) {
+        expect((await submit(server, { ProductName: 'Test' })).status).toBe(200);
+        await sleep(250);
+      }
+      const perProcess = new Map<number, number>();
+      for (const l of warnings()) perProcess.set(l.Pid!, (perProcess.get(l.Pid!) ?? 0) + 1);
+      expect(perProcess.get(server.proc.pid!)).toBe(1);
+      expect([...perProcess.values()]).toEqual(Array(perProcess.size).fill(1));
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('never affects requests: crashes are still accepted and the send error is logged once', async () => {
     // A port nobody listens on: UDP sends succeed locally or fail with ECONNREFUSED, never block.
     const server = await startServer({ STATSD_HOST: 'statsd.invalid', STATSD_PORT: '9' });
     try {
       for (let i = 0; i < 5; i++) expect((await submit(server, { ProductName: 'Test' })).status).toBe(200);
-      await sleep(300);
-      const warnings = server.logs.filter((l) => /cannot send metrics to StatsD/.test(l.raw));
-      // hot-shots resolves the host once; at most one warning per process per minute.
-      expect(warnings.length).toBeLessThanOrEqual(3);
+      const warnings = () => server.logs.filter((l) => /cannot send metrics to StatsD at statsd\.invalid:9 \(STATSD_HOST\/STATSD_PORT\)/.test(l.raw));
+      // The primary and both workers each fail to resolve the host and say so...
+      await waitFor('a warning from each process', () => new Set(warnings().map((l) => l.Pid)).size === 3, 20_000);
+      for (let i = 0; i < 5; i++) expect((await submit(server, { ProductName: 'Test' })).status).toBe(200);
+      await sleep(500);
+      // ...once: at most one warning per process per minute, however many metrics are dropped.
+      expect(warnings()).toHaveLength(3);
     } finally {
       await server.stop();
     }
@@ -147,7 +274,8 @@ describe('Prometheus /metrics', () => {
         expect(m.get('antenna_publish_seconds_count')).toBe(N);
         expect(m.get('antenna_crash_size_bytes_count{payload="uncompressed"}')).toBe(N);
         expect(m.get('antenna_save_queue_size')).toBe(0);
-        expect(m.get('antenna_in_flight')).toBeGreaterThanOrEqual(0);
+        // Every crash was answered, and so saved: nothing is in flight any more.
+        expect(m.get('antenna_in_flight')).toBe(0);
         expect(m.get('antenna_worker_restarts_total')).toBe(0);
         expect([...m.keys()].filter((k) => k.startsWith('antenna_event_loop_lag_seconds{')).length).toBe(2);
         expect(m.has('process_resident_memory_bytes')).toBe(true);

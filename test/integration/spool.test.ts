@@ -119,10 +119,19 @@ describe('spool: a spool directory the primary cannot list', () => {
       renameSync(claimed, `${claimed}.moved`);
       writeFileSync(claimed, 'not a directory');
       await server.waitForLog(/spool: cannot list .*ENOTDIR.*check that CRASHMOVER_SPOOL_DIR is a directory this user can read/);
+      const cannotList = () => server.logs.filter((l) => /spool: cannot list/.test(l.raw)).map((l) => l.Fields!.message!);
+      // The swap above is not atomic: a listing caught half-way fails on claimed/<pid> instead,
+      // a second message of its own. Once claimed/ is a file, every listing fails alike.
+      const steady = `ENOTDIR: not a directory, scandir '${claimed}'`;
+      await waitFor('a listing failing on claimed/ itself', () => cannotList().some((m) => m.includes(steady)), 10_000);
+      const logged = cannotList();
       await sleep(1000); // five more heartbeats, each with a failing listing
       expect(server.proc.exitCode).toBeNull();
       expect((await get(`${server.url}/__lbheartbeat__`)).status).toBe(200);
-      expect(server.logs.filter((l) => /spool: cannot list/.test(l.raw))).toHaveLength(1);
+      // Logged when it starts, not every heartbeat: nothing new, and no message twice.
+      expect(cannotList()).toEqual(logged);
+      expect(logged.filter((m) => m.includes(steady))).toHaveLength(1);
+      expect(new Set(logged).size).toBe(logged.length);
 
       rmSync(claimed);
       renameSync(`${claimed}.moved`, claimed);

@@ -22,8 +22,12 @@ function setup(env: Record<string, string> = {}) {
   const root = path.join(tempDir(), 'spool');
   const config = loadConfig({ CRASHMOVER_SPOOL: 'on', CRASHMOVER_SPOOL_DIR: root, CRASHMOVER_SPOOL_SWEEP_MIN_AGE: '600', ...env });
   const swept: number[] = [];
+  const counts: string[] = [];
   const metrics: Metrics = {
-    incr: (name, _tags, value) => name === 'collector.spool.swept.count' && swept.push(value ?? 1),
+    incr: (name, tags, value) => {
+      counts.push(`${name} ${value ?? 1} [${(tags ?? []).join(',')}]`);
+      if (name === 'collector.spool.swept.count') swept.push(value ?? 1);
+    },
     gauge() {},
     timing() {},
     histogram() {},
@@ -33,7 +37,7 @@ function setup(env: Record<string, string> = {}) {
   const logger = createLogger({ level: 'INFO', localDevEnv: false, hostname: 'test', stream: new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }) });
   const spool = new PrimarySpool(config, logger, metrics);
   const tmp = (name: string) => path.join(root, 'tmp', name);
-  return { root, spool, swept, lines, tmp, total: () => swept.reduce((a, b) => a + b, 0) };
+  return { root, spool, swept, counts, lines, tmp, total: () => swept.reduce((a, b) => a + b, 0) };
 }
 
 describe('PrimarySpool sweeping', () => {
@@ -68,5 +72,23 @@ describe('PrimarySpool sweeping', () => {
     const afterExit = seed(s.tmp('.late.0123456789ab.tmp'), 2 * HOUR);
     await sleep(1500);
     expect(existsSync(afterExit)).toBe(true);
+  });
+});
+
+describe('PrimarySpool releasing a dead worker’s claims', () => {
+  it('moves them back to ready/ while the node runs, logs the number with the pid, and counts it once', async () => {
+    const s = setup({ CRASHMOVER_SPOOL_SWEEP_INTERVAL: '0' });
+    await s.spool.recover();
+    const names = ['1700000000000-12-de1bb258-cbbf-4589-a673-000010160918.crash', '1700000000001-12-de1bb258-cbbf-4589-a673-000020160918.crash'];
+    for (const name of names) seed(path.join(s.root, 'claimed', '4242', name), 0);
+    seed(path.join(s.root, 'claimed', '4343', 'untouched.crash'), 0);
+    s.spool.workerGone(4242);
+    s.spool.workerGone(5555); // no claims: nothing to say
+    await s.spool.reportLeftover(); // waits for releases in progress
+    expect(names.every((n) => existsSync(path.join(s.root, 'ready', n)))).toBe(true);
+    expect(existsSync(path.join(s.root, 'claimed', '4242'))).toBe(false);
+    expect(existsSync(path.join(s.root, 'claimed', '4343', 'untouched.crash'))).toBe(true);
+    expect(s.lines.filter((l) => /released/.test(l)).map((l) => JSON.parse(l).Fields.message)).toEqual(['spool: released 2 crashes claimed by worker 4242']);
+    expect(s.counts.filter((c) => c.startsWith('collector.spool.released.count'))).toEqual(['collector.spool.released.count 2 []']);
   });
 });

@@ -273,6 +273,14 @@ const SPOOL_METRICS: MetricSpec[] = [
     prom: { name: 'antenna_spool_refused_total', kind: 'counter', help: 'Crashes refused because they could not be spooled.', labels: ['reason'] },
   },
   {
+    name: SP + 'released.count',
+    type: 'incr',
+    tags: [],
+    statsdFrom: 'primary',
+    description:
+      'Spool mode: crashes a worker had claimed, put back in `<spool>/ready/` for the other workers after it exited or was killed (logged with its pid); the node keeps running and moves them.',
+  },
+  {
     name: SP + 'swept.count',
     type: 'incr',
     tags: [],

@@ -23,6 +23,20 @@ function recordingMetrics() {
   return { calls, metrics };
 }
 
+/** Every call with its exact type, name, value and tags, as StatsD would get them. */
+function exactMetrics() {
+  const calls: Array<{ type: string; name: string; value: number; tags: string[] | undefined }> = [];
+  const metrics: Metrics = {
+    incr: (name, tags, value = 1) => calls.push({ type: 'c', name, value, tags }),
+    gauge: (name, value, tags) => calls.push({ type: 'g', name, value, tags }),
+    timing: (name, value, tags) => calls.push({ type: 'ms', name, value, tags }),
+    histogram: (name, value, tags) => calls.push({ type: 'h', name, value, tags }),
+    close: async () => {},
+  };
+  const named = (name: string) => calls.filter((c) => c.name === name).map(({ type, value, tags }) => ({ type, value, tags }));
+  return { calls, metrics, named };
+}
+
 const crash = (id: string): CrashReport => ({ crashId: id, rawCrash: {}, dumps: new Map() });
 
 function deferred() {
@@ -95,16 +109,49 @@ describe('Crashmover', () => {
     expect(mover.handled).toBe(4);
   });
 
-  it('retries a failed save and succeeds', async () => {
+  it('retries a failed save and succeeds: each retry counted with Antenna’s exact tag, the crash saved and counted once', async () => {
     let failures = 2;
+    let attempts = 0;
     const b = backends(async () => {
+      attempts++;
       if (failures-- > 0) throw new Error('503');
     });
-    const m = recordingMetrics();
+    const m = exactMetrics();
     const mover = new Crashmover(opts(), b.storage, b.publisher, silent, m.metrics);
     expect(await mover.submit(crash('x'))).toBe('saved');
-    expect(m.calls.filter((c) => c.startsWith('incr collector.crashmover.retry_count'))).toHaveLength(2);
-    expect(m.calls).toContain('incr collector.crashmover.save_crash.count');
+    expect(attempts).toBe(3);
+    expect(b.saved).toEqual(['x']);
+    expect(b.published).toEqual(['x']);
+    const retry = { type: 'c', value: 1, tags: ['count:save_crash_exception.count'] };
+    expect(m.named('collector.crashmover.retry_count')).toEqual([retry, retry]);
+    expect(m.named('collector.crashmover.save_crash.count')).toEqual([{ type: 'c', value: 1, tags: undefined }]);
+    expect(m.named('collector.crashmover.crash_save.time').map((c) => c.type)).toEqual(['ms', 'ms', 'ms']);
+    expect(m.named('collector.crashmover.save_crash_dropped.count')).toEqual([]);
+  });
+
+  it.each([2, 4])('publish fails %i−1 times, then succeeds: published once, saved counted once, each retry with its exact tag', async (N) => {
+    let publishAttempts = 0;
+    const sleeps: number[] = [];
+    const b = backends(
+      async () => {},
+      async () => {
+        if (++publishAttempts < N) throw new Error('UNAVAILABLE');
+      },
+    );
+    const m = exactMetrics();
+    const mover = new Crashmover(opts({ maxAttempts: N, retrySleepSeconds: 1 }), b.storage, b.publisher, silent, m.metrics, async (ms) => {
+      sleeps.push(ms);
+    });
+    expect(await mover.submit(crash('x'))).toBe('saved');
+    expect(publishAttempts).toBe(N);
+    expect(b.published).toEqual(['x']);
+    expect(b.saved).toEqual(['x']);
+    expect(sleeps).toEqual(Array(N - 1).fill(1000));
+    expect(m.named('collector.crashmover.retry_count')).toEqual(Array(N - 1).fill({ type: 'c', value: 1, tags: ['count:publish_crash_exception.count'] }));
+    expect(m.named('collector.crashmover.save_crash.count')).toEqual([{ type: 'c', value: 1, tags: undefined }]);
+    expect(m.named('collector.crashmover.publish_crash_dropped.count')).toEqual([]);
+    expect(m.named('collector.crashmover.crash_publish.time').map((c) => c.type)).toEqual(Array(N).fill('ms'));
+    expect(m.named('collector.crashmover.crash_handling.time').map((c) => c.type)).toEqual(['ms']);
   });
 
   it('gives up after the last attempt: failed, counted as dropped, not published', async () => {
@@ -132,6 +179,10 @@ describe('Crashmover', () => {
     expect(b.saved).toEqual(['x']);
     expect(m.calls).toContain('incr collector.crashmover.publish_crash_dropped.count');
     expect(m.calls).not.toContain('incr collector.crashmover.save_crash.count');
+    expect(m.calls.filter((c) => c.startsWith('incr collector.crashmover.retry_count'))).toEqual([
+      'incr collector.crashmover.retry_count count:publish_crash_exception.count',
+      'incr collector.crashmover.retry_count count:publish_crash_exception.count',
+    ]);
   });
 
   it('drain waits for queued work and then refuses new crashes', async () => {
