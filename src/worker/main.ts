@@ -293,7 +293,8 @@ function spoolHeartbeat(sink: SpoolSink, warnings: Array<{ name: string; msg: st
   const view = fleet?.spool;
   const outage = sink.outageSince;
   return {
-    crashes: view?.crashes ?? 0,
+    // null until the primary's first listing reaches this worker: 0 would tell a monitor a full spool is empty.
+    crashes: view?.crashes ?? null,
     bytes: sink.usedBytes(),
     max_bytes: view?.maxBytes,
     oldest_age_seconds: view?.oldestSpooledAt === undefined ? 0 : Math.round((Date.now() - view.oldestSpooledAt) / 1000),

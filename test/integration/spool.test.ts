@@ -248,3 +248,19 @@ if (!tmpfs) console.warn('spool disk-full test skipped: this machine cannot moun
     }
   });
 });
+
+describe('spool: the heartbeat before the first listing', () => {
+  it('says crashes: null until the primary has listed the spool, never a 0 that a monitor would take for empty', async () => {
+    const dir = tempDir();
+    const fsRoot = path.join(dir, 'crashes');
+    // A slow heartbeat: the first listing reaches the workers 4 s after the start.
+    const server = await startServer(spoolEnv(dir, fsRoot, { HEARTBEAT_INTERVAL: '4000' }));
+    try {
+      const early = JSON.parse((await get(`${server.url}/__heartbeat__`)).text) as { spool: { crashes: number | null } };
+      expect(early.spool.crashes).toBeNull();
+      await waitFor('the first listing', async () => JSON.parse((await get(`${server.url}/__heartbeat__`)).text).spool.crashes === 0, 15000);
+    } finally {
+      await server.stop();
+    }
+  });
+});
