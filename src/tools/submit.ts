@@ -86,7 +86,7 @@ export function parseArgs(argv: string[]): Options {
       case '--help':
       case '-h':
         process.stdout.write(USAGE + '\n');
-        process.exit(0);
+        return process.exit(0);
       default:
         fail(`unknown option ${arg}`);
     }

@@ -12,6 +12,7 @@ const DIR = path.join(ROOT, 'deploy', 'kubernetes');
 const LIBRARY_VARIABLES = new Set(['METADATA_SERVER_DETECTION']);
 
 // Loose shapes of the parts the checks read; the schemas check the rest.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = Record<string, any>;
 interface Manifest {
   where: string;
@@ -43,6 +44,8 @@ function modelModule(doc: Obj): string {
 function schemaErrors(m: Manifest): string[] {
   let Model: new (data: Obj) => { validate(): void };
   try {
+    // The model's module depends on the manifest's apiVersion, known only here.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     Model = (require(modelModule(m.doc)) as Record<string, typeof Model>)[m.doc.kind]!;
   } catch {
     return [`${m.where}: no schema for apiVersion ${m.doc.apiVersion}, kind ${m.doc.kind}`];

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { ConfigError, loadConfig } from '../../src/shared/config';
 
 function problems(env: Record<string, string>): string[] {
@@ -78,7 +79,7 @@ describe('loadConfig', () => {
   });
 
   it('defaults WORKERS to 2 × CPUs + 1, like Gunicorn', () => {
-    const cpus = require('node:os').availableParallelism() as number;
+    const cpus = os.availableParallelism();
     expect(loadConfig({}).cluster.workers).toBe(2 * cpus + 1);
     expect(loadConfig({ WORKERS: '4', GUNICORN_WORKERS: '9' }).cluster.workers).toBe(4);
   });

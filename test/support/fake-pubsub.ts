@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- gRPC handlers of a service loaded from .proto files at run time: their message types are not known to TypeScript. */
 /**
  * An in-process Google Pub/Sub server for tests that speaks the real gRPC wire
  * protocol (@grpc/grpc-js, insecure, on 127.0.0.1, a free port). It loads the

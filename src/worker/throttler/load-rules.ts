@@ -79,7 +79,9 @@ export function loadRulesFile(file: string): Rule[] {
     if (file.endsWith('.json')) {
       loaded = JSON.parse(readFileSync(full, 'utf8'));
     } else {
-      // Rules are loaded once, at start-up, before any request is served.
+      // Rules are loaded once, at start-up, before any request is served; the
+      // path is the operator's, known only at run time.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       loaded = require(full);
     }
   } catch (err) {

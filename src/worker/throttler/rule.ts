@@ -27,6 +27,8 @@ export interface ThrottlerContext {
 export interface Rule {
   name: string;
   key: string;
+  // Rules written in JS get the annotation's value as it came (a string, or any JSON value from `extra`).
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   condition: (value: any, ctx: ThrottlerContext) => boolean;
   result: RuleResult;
 }
