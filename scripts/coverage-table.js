@@ -118,6 +118,56 @@ async function toIstanbul(v8ToIstanbul, file, functions) {
   return data;
 }
 
+/**
+ * Line numbers (1-based) that hold code: V8 coverage maps every line of a
+ * source, so blank and comment-only lines would otherwise count as covered
+ * (or uncovered) code.
+ */
+function codeLines(source) {
+  const lines = new Set();
+  let inComment = false;
+  source.split('\n').forEach((raw, i) => {
+    let text = raw.trim();
+    if (inComment) {
+      const end = text.indexOf('*/');
+      if (end < 0) return;
+      inComment = false;
+      text = text.slice(end + 2).trim();
+    }
+    while (text.startsWith('/*')) {
+      const end = text.indexOf('*/', 2);
+      if (end < 0) {
+        inComment = true;
+        return;
+      }
+      text = text.slice(end + 2).trim();
+    }
+    if (text !== '' && !text.startsWith('//')) lines.add(i + 1);
+  });
+  return lines;
+}
+
+/** Drops the line statements of blank and comment-only lines from a file's coverage. */
+function onlyCodeLines(fileCoverage, source) {
+  const code = codeLines(source);
+  const { statementMap, s } = fileCoverage.data;
+  for (const k of Object.keys(statementMap)) {
+    if (!code.has(statementMap[k].start.line)) {
+      delete statementMap[k];
+      delete s[k];
+    }
+  }
+}
+
+/** A module of types only compiles to no code: nothing can run it, so it is not counted. */
+function typeOnly(js) {
+  const code = js
+    .replace(/^"use strict";$/m, '')
+    .replace(/^Object\.defineProperty\(exports, "__esModule", \{ value: true \}\);$/m, '')
+    .replace(/^\/\/# sourceMappingURL=.*$/m, '');
+  return code.trim() === '';
+}
+
 function listFiles(dir, ext) {
   if (!fs.existsSync(dir)) return [];
   return fs.readdirSync(dir, { recursive: true }).map((f) => path.join(dir, String(f))).filter((f) => f.endsWith(ext));
@@ -146,13 +196,16 @@ async function report(coverageDir = path.join(ROOT, 'coverage')) {
   const srcRoot = path.join(ROOT, 'src') + path.sep;
   const seen = new Set(map.files());
   for (const js of listFiles(path.join(ROOT, 'dist'), '.js')) {
+    if (typeOnly(fs.readFileSync(js, 'utf8'))) continue;
     const data = await toIstanbul(v8ToIstanbul, js, null);
     for (const key of Object.keys(data)) if (key.startsWith(srcRoot) && !seen.has(key)) map.addFileCoverage(data[key]);
   }
 
   const files = {};
   for (const file of map.files()) {
-    const s = map.fileCoverageFor(file).toSummary();
+    const fc = map.fileCoverageFor(file);
+    onlyCodeLines(fc, fs.readFileSync(file, 'utf8'));
+    const s = fc.toSummary();
     files[path.relative(ROOT, file)] = {
       lines: { covered: s.lines.covered, total: s.lines.total },
       branches: { covered: s.branches.covered, total: s.branches.total },
@@ -166,7 +219,7 @@ async function report(coverageDir = path.join(ROOT, 'coverage')) {
   return rows;
 }
 
-module.exports = { moduleOf, moduleRows, formatTable, report, THRESHOLD };
+module.exports = { moduleOf, moduleRows, formatTable, codeLines, typeOnly, report, THRESHOLD };
 
 if (require.main === module) {
   report(process.argv[2] ? path.resolve(process.argv[2]) : undefined).catch((err) => {

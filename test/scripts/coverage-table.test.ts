@@ -11,6 +11,8 @@ const table = require('../../scripts/coverage-table') as {
   moduleOf(rel: string): string | null;
   moduleRows(files: Record<string, { lines: Counts; branches: Counts }>): Row[];
   formatTable(rows: Row[]): string;
+  codeLines(source: string): Set<number>;
+  typeOnly(js: string): boolean;
   report(dir: string): Promise<Row[]>;
 };
 
@@ -40,6 +42,17 @@ describe('coverage table (npm run coverage)', () => {
     expect(lines.find((l) => l.includes('src/primary'))).toMatch(/45\.0 % \(90\/200\).*< 85 %/);
     expect(lines.find((l) => l.includes('src/tools'))).not.toMatch(/< 85 %/);
     expect(lines.find((l) => l.includes('all of src'))).toMatch(/47\.1 % \(99\/210\)/);
+  });
+
+  it('counts code lines only: blank and comment lines are neither covered nor uncovered code', () => {
+    const source = ['/**', ' * doc', ' */', 'const a = 1;', '', '  // note', 'f(a); // call', '/* x */ g();', '/* open', 'still comment */ h();'].join('\n');
+    expect([...table.codeLines(source)]).toEqual([4, 7, 8, 10]);
+  });
+
+  it('leaves out modules of types only, which compile to no code', () => {
+    const header = '"use strict";\nObject.defineProperty(exports, "__esModule", { value: true });\n';
+    expect(table.typeOnly(`${header}//# sourceMappingURL=crash-storage.js.map`)).toBe(true);
+    expect(table.typeOnly(`${header}exports.f = f;\nfunction f() { }\n//# sourceMappingURL=noop.js.map`)).toBe(false);
   });
 
   it('counts what a child process ran from dist/ against src/*.ts, and files nothing loaded as uncovered', async () => {
