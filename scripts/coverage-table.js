@@ -6,7 +6,9 @@
 //    tests start from dist/ (the server, its workers, the tools), mapped back
 //    to src/*.ts through dist's source maps.
 // Usage: node scripts/coverage-table.js [coverageDir]   (default: coverage/)
-// Writes <coverageDir>/coverage-summary.json and prints the table.
+// Writes <coverageDir>/coverage-summary.json (per module and file),
+// <coverageDir>/coverage-final.json (istanbul, per line: for editors and
+// istanbul reporters) and prints the table.
 const fs = require('node:fs');
 const path = require('node:path');
 const { pathToFileURL } = require('node:url');
@@ -213,6 +215,7 @@ async function report(coverageDir = path.join(ROOT, 'coverage')) {
   }
   const rows = moduleRows(files);
   fs.mkdirSync(coverageDir, { recursive: true });
+  fs.writeFileSync(path.join(coverageDir, 'coverage-final.json'), JSON.stringify(map.toJSON()));
   fs.writeFileSync(path.join(coverageDir, 'coverage-summary.json'), JSON.stringify({ modules: rows, files }, null, 2) + '\n');
   console.log(`coverage of src/ per module (in-process jest + ${children.processes} child processes from ${children.files} V8 dumps${children.skipped ? `, ${children.skipped} unreadable` : ''}):`);
   console.log(formatTable(rows));
