@@ -54,8 +54,12 @@ export async function scanSpool(p: SpoolPaths): Promise<SpoolStats> {
 /** Gives a worker's claimed entries back to `ready/` (the worker is gone). */
 export async function releaseClaims(p: SpoolPaths, pid: number | string): Promise<number> {
   const dir = path.join(p.claimed, String(pid));
+  const names = await listDir(dir);
+  // A missing ready/ would fail every rename with ENOENT, read below as "the
+  // entry is gone", and the rm would then delete acknowledged crashes.
+  if (names.length > 0) await mkdir(p.ready, { recursive: true });
   let released = 0;
-  for (const name of await listDir(dir)) {
+  for (const name of names) {
     try {
       await rename(path.join(dir, name), path.join(p.ready, name));
       released++;
