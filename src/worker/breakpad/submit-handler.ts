@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createCrashId, isValidCrashId } from '../../shared/crash-id';
 import type { Logger } from '../../shared/logging';
 import type { Metrics } from '../../shared/metrics';
+import type { Throttler } from '../throttler';
 import { QueueFullError, type CrashSink, type SinkOutcome } from '../crashmover/crash-sink';
 import { buildRawCrash, removePrivacyFields, utcNow } from './raw-crash';
 import type { HeldBytes } from './memory-budget';
@@ -11,18 +12,12 @@ import { checkSubmitHeaders } from './request-headers';
 import { isStageSubmitter } from './stage-submitter';
 import { sendText, sendTextAndDiscard } from './respond';
 
-export type ThrottleResult = 'ACCEPT' | 'DEFER' | 'REJECT' | 'FAKEACCEPT';
-
-export interface CrashThrottler {
-  throttle(rawCrash: Record<string, unknown>): { result: ThrottleResult; ruleName: string; percentage?: number };
-}
-
 export interface SubmitDeps {
   limits: PayloadLimits;
   stageSubmitterBearerToken: string;
   /** BREAKPAD_REJECT_LINGER_SECONDS, in ms. */
   rejectLingerMs: number;
-  throttler: CrashThrottler;
+  throttler: Pick<Throttler, 'throttle'>;
   sink: CrashSink;
   logger: Logger;
   metrics: Metrics;
