@@ -3,7 +3,7 @@ import { createCrashId, isValidCrashId } from '../../shared/crash-id';
 import type { Logger } from '../../shared/logging';
 import type { Metrics } from '../../shared/metrics';
 import type { Throttler } from '../throttler';
-import { QueueFullError, type CrashSink, type SinkOutcome } from '../crashmover/crash-sink';
+import { SinkRefusal, type CrashSink, type SinkOutcome } from '../crashmover/crash-sink';
 import { buildRawCrash, removePrivacyFields, utcNow } from './raw-crash';
 import type { HeldBytes } from './memory-budget';
 import { ClientAborted, readPayload, type PayloadLimits } from './read-payload';
@@ -102,7 +102,7 @@ export function createSubmitHandler(deps: SubmitDeps) {
     try {
       outcome = await deps.sink.submit({ crashId, rawCrash, dumps: payload.dumps });
     } catch (err) {
-      if (!(err instanceof QueueFullError)) throw err;
+      if (!(err instanceof SinkRefusal)) throw err;
       logger.warn(`${crashId}: ${err.why}; answered 503`);
       res.setHeader('Retry-After', String(err.retryAfterSeconds));
       sendText(res, 503, `Error: ${err.why}; retry after ${err.retryAfterSeconds} seconds`);

@@ -4,7 +4,7 @@ import { timed, type Metrics } from '../../shared/metrics';
 import type { CrashReport } from '../../shared/crash-report';
 import type { CrashPublisher } from '../publish/crash-publisher';
 import type { CrashStorage } from '../storage/crash-storage';
-import { QueueFullError, type CrashSink, type SinkOutcome } from './crash-sink';
+import { SINK_REFUSALS, SinkRefusal, type CrashSink, type SinkRefusalReason, type SinkOutcome } from './crash-sink';
 import { withRetry } from './retry';
 import { SaveHealth, type SaveFailure } from './save-health';
 
@@ -75,9 +75,9 @@ export class Crashmover implements CrashSink {
   }
 
   submit(crash: CrashReport): Promise<SinkOutcome> {
-    if (this.draining) return Promise.reject(this.refuse('draining', 'the collector is shutting down'));
+    if (this.draining) return Promise.reject(this.refuse('draining'));
     if (this.health.failing) {
-      return Promise.reject(this.refuse('storage_failing', `the collector cannot save crashes right now (${this.storage.name} is failing)`));
+      return Promise.reject(this.refuse('storage_failing', `${SINK_REFUSALS.storage_failing} (${this.storage.name} is failing)`));
     }
     if (this.active >= this.opts.concurrentCrashmovers && this.queue.length >= this.opts.maxQueueSize) {
       return Promise.reject(this.refuse('queue_full'));
@@ -96,9 +96,9 @@ export class Crashmover implements CrashSink {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private refuse(reason: string, why?: string): QueueFullError {
+  private refuse(reason: SinkRefusalReason, why?: string): SinkRefusal {
     this.metrics.incr('collector.crashmover.refused.count', [`reason:${reason}`]);
-    return new QueueFullError(this.opts.retryAfterSeconds, why, reason);
+    return new SinkRefusal(reason, this.opts.retryAfterSeconds, why);
   }
 
   private pump(): void {

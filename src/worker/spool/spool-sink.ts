@@ -8,7 +8,7 @@ import { timed, type Metrics } from '../../shared/metrics';
 import { CorruptEntryError, decodeEntry, encodeEntry } from '../../shared/spool/entry-codec';
 import { entryFileName, parseEntryName, withState, type EntryName, type SpoolPaths } from '../../shared/spool/layout';
 import { ensureSpoolDirs, listDir, type SpoolStats } from '../../shared/spool/spool-dir';
-import { QueueFullError, type CrashSink, type SinkOutcome } from '../crashmover/crash-sink';
+import { SinkRefusal, type CrashSink, type SinkRefusalReason, type SinkOutcome } from '../crashmover/crash-sink';
 import type { CrashPublisher } from '../publish/crash-publisher';
 import type { CrashStorage } from '../storage/crash-storage';
 
@@ -114,7 +114,7 @@ export class SpoolSink implements CrashSink {
   }
 
   async submit(crash: CrashReport): Promise<SinkOutcome> {
-    if (this.draining) throw this.refuse('draining', 'the collector is shutting down');
+    if (this.draining) throw this.refuse('draining');
     let parts: Buffer[];
     try {
       parts = encodeEntry(crash);
@@ -127,7 +127,7 @@ export class SpoolSink implements CrashSink {
     }
     const bytes = byteLength(parts);
     if (this.usedBytes() + bytes > this.opts.maxBytes) {
-      throw this.refuse('full', 'the spool is full (CRASHMOVER_SPOOL_MAX_BYTES)');
+      throw this.refuse('full');
     }
     const entry: EntryName = { spooledAt: Date.now(), bytes, crashId: crash.crashId, state: 'crash' };
     const name = entryFileName(entry);
@@ -139,7 +139,7 @@ export class SpoolSink implements CrashSink {
     } catch (err) {
       // Disk full, read-only, gone: the crash is refused, never acknowledged.
       this.logger.error(`${crash.crashId}: cannot write to the spool ${this.opts.paths.root}: ${(err as Error).message}`);
-      throw this.refuse('write_error', 'the crash could not be stored locally');
+      throw this.refuse('write_error');
     }
     this.addedSince.push({ at: Date.now(), bytes });
     this.logger.info(`${crash.crashId} spooled`);
@@ -168,9 +168,9 @@ export class SpoolSink implements CrashSink {
     await Promise.all(this.loops);
   }
 
-  private refuse(reason: string, why: string): QueueFullError {
+  private refuse(reason: SinkRefusalReason): SinkRefusal {
     this.metrics.incr('collector.spool.refused.count', [`reason:${reason}`]);
-    return new QueueFullError(this.opts.retryAfterSeconds, why, reason);
+    return new SinkRefusal(reason, this.opts.retryAfterSeconds);
   }
 
   private poke(): void {
