@@ -12,13 +12,11 @@ const DS = { type: 'prometheus', uid: '${datasource}' };
 const SEL = 'job=~"$job", instance=~"$instance"';
 
 /**
- * Shapes of the Prometheus-only metrics (src/*\/prometheus.ts), which the
- * catalog lists by name and help only. The test checks these labels against
- * the collector's registries.
+ * How a per-worker gauge of the Prometheus-only metrics is aggregated when it
+ * is not summed (its labels come from the catalog).
  */
-const PROM_ONLY_SHAPES = {
-  antenna_workers: { labels: ['state'] },
-  antenna_event_loop_lag_seconds: { labels: ['pid'], aggregate: 'max' },
+const AGGREGATE = {
+  antenna_event_loop_lag_seconds: 'max',
 };
 
 function unitOf(name, kind) {
@@ -38,9 +36,8 @@ function promMetrics(catalog, promOnly) {
     for (const l of [...(p.labels || []), ...Object.keys(p.constLabels || {})]) if (!m.labels.includes(l)) m.labels.push(l);
     byName.set(p.name, m);
   }
-  for (const { name, help } of Object.values(promOnly)) {
-    const shape = PROM_ONLY_SHAPES[name] || {};
-    byName.set(name, { name, kind: name.endsWith('_total') ? 'counter' : 'gauge', help, labels: shape.labels || [], aggregate: shape.aggregate });
+  for (const { name, kind, help, labels } of Object.values(promOnly)) {
+    byName.set(name, { name, kind, help, labels: [...(labels || [])], aggregate: AGGREGATE[name] });
   }
   return [...byName.values()];
 }

@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
 import type { Config } from '../shared/config';
-import { sendIpc, type WorkerReport } from '../shared/ipc';
+import { sendIpc } from '../shared/ipc';
 import type { ErrorReporter } from '../shared/error-reporting';
 import { spoolEnabled } from '../shared/spool';
 import { componentLogger, type Logger } from '../shared/logging';
@@ -15,8 +15,6 @@ export interface PrimaryDeps {
   /** Start-up checks run once before any worker forks (config-dependent: rules, backends). */
   verify: (config: Config) => Promise<void>;
   metrics: Metrics;
-  /** Called with every worker report and the fleet view, e.g. to aggregate metrics. */
-  onReport?: (report: WorkerReport) => void;
   /** Start-up failures are reported here before the primary exits. */
   errorReporter?: ErrorReporter;
 }
@@ -73,7 +71,6 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
 
   const supervisor: Supervisor = new Supervisor(config, log, fleet, {
     listening: maybeAnnounceReady,
-    report: (report) => deps.onReport?.(report),
     otherMessage: (msg, reply) => prometheus?.onWorkerMessage(reply, msg),
     gone: (pid) => spool?.workerGone(pid),
     restarted: () => prometheus?.workerRestarted(),

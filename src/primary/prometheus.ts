@@ -23,7 +23,7 @@ export function createPrimaryPrometheus(opts: PrimaryPrometheusOptions) {
   new Gauge({
     name: PROM_ONLY.workers.name,
     help: PROM_ONLY.workers.help,
-    labelNames: ['state'],
+    labelNames: PROM_ONLY.workers.labels,
     registers: [registry],
     collect() {
       const s = opts.workerStates();

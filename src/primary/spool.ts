@@ -5,8 +5,6 @@ import type { Metrics } from '../shared/metrics';
 import { configuredSpoolPaths, recoverSpool, releaseClaims, resolveSpoolLimit, scanSpool, sweepSpoolTmp, type SpoolPaths } from '../shared/spool';
 import { startPeriodic, type Periodic } from '../shared/stale-files';
 
-const S = 'collector.spool.';
-
 /**
  * The primary's side of the spool: recovery before any worker starts, the
  * node-wide listing every heartbeat (count, bytes, oldest entry, from file
@@ -35,7 +33,7 @@ export class PrimarySpool {
     const view = await this.scan();
     if (discarded > 0) {
       this.logger.warn(`spool: discarded ${discarded} half-written entries from a previous run (they were never acknowledged)`);
-      this.metrics.incr(S + 'swept.count', [], discarded);
+      this.metrics.incr('collector.spool.swept.count', [], discarded);
     }
     this.logger.info(
       `spool at ${this.paths.root}: ${view.crashes} crashes (${view.bytes} bytes) waiting` +
@@ -51,7 +49,7 @@ export class PrimarySpool {
   private async sweep(minAgeMs: number): Promise<void> {
     try {
       const { removed, failed, firstError } = await sweepSpoolTmp(this.paths, Date.now() - minAgeMs);
-      if (removed > 0) this.metrics.incr(S + 'swept.count', [], removed);
+      if (removed > 0) this.metrics.incr('collector.spool.swept.count', [], removed);
       this.logger.info(`spool sweep: removed ${removed} files left in ${this.paths.tmp} by interrupted writes`);
       if (failed > 0) this.logger.warn(`spool sweep: ${failed} files could not be removed; first: ${firstError}`);
     } catch (err) {
@@ -64,9 +62,9 @@ export class PrimarySpool {
       .then((stats) => {
         const view: SpoolView = { ...stats, maxBytes: this.maxBytes };
         this.last = view;
-        this.metrics.gauge(S + 'crashes', view.crashes);
-        this.metrics.gauge(S + 'bytes', view.bytes);
-        this.metrics.gauge(S + 'oldest_age_seconds', view.oldestSpooledAt === undefined ? 0 : (Date.now() - view.oldestSpooledAt) / 1000);
+        this.metrics.gauge('collector.spool.crashes', view.crashes);
+        this.metrics.gauge('collector.spool.bytes', view.bytes);
+        this.metrics.gauge('collector.spool.oldest_age_seconds', view.oldestSpooledAt === undefined ? 0 : (Date.now() - view.oldestSpooledAt) / 1000);
         return view;
       })
       .finally(() => (this.scanning = undefined));
@@ -79,7 +77,7 @@ export class PrimarySpool {
       (n) => {
         if (n === 0) return;
         this.logger.info(`spool: released ${n} crashes claimed by worker ${pid}`);
-        this.metrics.incr(S + 'released.count', [], n);
+        this.metrics.incr('collector.spool.released.count', [], n);
       },
       (err: Error) => this.logger.error(`spool: cannot release the crashes claimed by worker ${pid}: ${err.message}`),
     );

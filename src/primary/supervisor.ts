@@ -25,7 +25,6 @@ export interface Tracked {
 export interface SupervisorEvents {
   /** A worker started listening. */
   listening(): void;
-  report(report: WorkerReport): void;
   /** Any other message from a worker (Prometheus scrapes); `reply` answers that worker. */
   otherMessage(msg: unknown, reply: (msg: PrimaryToWorker) => void): void;
   /** A worker is gone, whatever the reason (the spool releases what it held). */
@@ -135,7 +134,6 @@ export class Supervisor {
         this.on.listening();
       } else if (isMessage<WorkerReport>(msg, 'antenna:report')) {
         this.fleet.record(msg);
-        this.on.report(msg);
       } else if (isMessage<StartupFailedMessage>(msg, 'antenna:startup-failed')) {
         this.lastStartupFailure = msg.reason;
       } else {

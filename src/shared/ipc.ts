@@ -16,8 +16,6 @@ export interface WorkerReport {
   pid: number;
   saveQueueSize: number;
   inFlight: number;
-  crashesHandled: number;
-  healthErrors: Array<{ name: string; msg: string }>;
 }
 
 export interface FleetWorker {

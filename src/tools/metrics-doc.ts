@@ -1,8 +1,8 @@
-import { METRIC_CATALOG, PROM_ONLY } from '../shared/metrics/catalog';
+import { METRIC_CATALOG, PROM_ONLY, type PromMapping } from '../shared/metrics/catalog';
 
 const STATSD_TYPE = { incr: 'counter (`c`)', gauge: 'gauge (`g`)', timing: 'timing (`ms`)', histogram: 'histogram (`h`)' } as const;
 
-function promLabels(labels: string[] | undefined, constLabels: Record<string, string> | undefined): string {
+function promLabels(labels: readonly string[] | undefined, constLabels: Readonly<Record<string, string>> | undefined): string {
   const all = [...(labels ?? []), ...Object.entries(constLabels ?? {}).map(([k, v]) => `${k}="${v}"`)];
   return all.length ? `{${all.join(', ')}}` : '';
 }
@@ -52,12 +52,9 @@ export function renderMetricsDoc(): string {
     seen.add(key);
     lines.push(`| \`${m.prom.name}${promLabels(m.prom.labels, m.prom.constLabels)}\` | ${m.prom.kind} | \`${m.name}\` | ${m.prom.help} |`);
   }
-  lines.push(
-    `| \`${PROM_ONLY.inFlight.name}\` | gauge | — | ${PROM_ONLY.inFlight.help} |`,
-    `| \`${PROM_ONLY.eventLoopLag.name}{pid}\` | gauge | — | ${PROM_ONLY.eventLoopLag.help} |`,
-    `| \`${PROM_ONLY.workerRestarts.name}\` | counter | — | ${PROM_ONLY.workerRestarts.help} |`,
-    `| \`${PROM_ONLY.workers.name}{state}\` | gauge | — | ${PROM_ONLY.workers.help} |`,
-    '',
-  );
+  for (const p of Object.values(PROM_ONLY) as PromMapping[]) {
+    lines.push(`| \`${p.name}${promLabels(p.labels, undefined)}\` | ${p.kind} | — | ${p.help} |`);
+  }
+  lines.push('');
   return lines.join('\n');
 }

@@ -35,24 +35,23 @@ export function publicHeartbeat(view: HeartbeatView): HeartbeatView {
 /** The Dockerflow endpoints of SPEC §3. Nothing here waits on I/O. */
 export function mountDockerflow(router: Router, deps: DockerflowDeps): string[] {
   const version = readVersion(deps.basedir);
-  const M = 'collector.health.';
   router.get('/__lbheartbeat__', (_req: Request, res: Response) => {
-    deps.metrics.incr(M + 'lbheartbeat.count');
+    deps.metrics.incr('collector.health.lbheartbeat.count');
     res.status(200).json({});
   });
   router.get('/__heartbeat__', (_req: Request, res: Response) => {
-    deps.metrics.incr(M + 'heartbeat.count');
+    deps.metrics.incr('collector.health.heartbeat.count');
     const view = deps.heartbeat();
     res.status(view.errors.length > 0 ? 503 : 200).json(deps.heartbeatDetails ? view : publicHeartbeat(view));
   });
   router.get('/__version__', (_req: Request, res: Response) => {
-    deps.metrics.incr(M + 'version.count');
+    deps.metrics.incr('collector.health.version.count');
     res.status(200).json(version);
   });
   const paths = ['/__lbheartbeat__', '/__heartbeat__', '/__version__'];
   if (deps.brokenEnabled) {
     router.get('/__broken__', () => {
-      deps.metrics.incr(M + 'broken.count');
+      deps.metrics.incr('collector.health.broken.count');
       throw new Error('intentional exception from /__broken__');
     });
     paths.push('/__broken__');

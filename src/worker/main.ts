@@ -53,7 +53,7 @@ export async function runWorker(config: Config): Promise<void> {
   let openUploads = 0;
   const memoryBudget = new MemoryBudget(config.breakpad.workerMemoryBudget, config.crashmover.retryAfterSeconds);
   const prom = o.metricsEnabled
-    ? createWorkerPrometheus({ inFlight: (): number => crashmover.inFlight + openUploads, bodyBytesInMemory: () => memoryBudget.inUse })
+    ? createWorkerPrometheus({ inFlight: (): number => sink.inFlight + openUploads, bodyBytesInMemory: () => memoryBudget.inUse })
     : undefined;
   const metrics = prom ? fanOut(statsd, prom.metrics) : statsd;
   const errorReporter = await errorReporterFromConfig(config, logger, metrics);
@@ -71,7 +71,7 @@ export async function runWorker(config: Config): Promise<void> {
         componentLogger(logger, 'antenna.crashmover'),
         metrics,
       );
-  const crashmover: CrashSink & { handled: number } = spool ?? mover!;
+  const sink: CrashSink = spool ?? mover!;
   const health = new HealthMonitor(
     [
       // Behind a spool, a storage or publish outage is a warning: crashes are still accepted safely.
@@ -122,7 +122,7 @@ export async function runWorker(config: Config): Promise<void> {
       stageSubmitterBearerToken: b.stageSubmitterBearerToken,
       rejectLingerMs: b.rejectLingerSeconds * 1000,
       throttler: createThrottler(config.throttler),
-      sink: crashmover,
+      sink,
       logger: componentLogger(logger, 'antenna.breakpad_resource'),
       metrics,
     },
@@ -133,10 +133,8 @@ export async function runWorker(config: Config): Promise<void> {
     send({
       type: 'antenna:report',
       pid: process.pid,
-      saveQueueSize: crashmover.queueSize,
-      inFlight: crashmover.inFlight,
-      crashesHandled: crashmover.handled,
-      healthErrors: health.errors,
+      saveQueueSize: sink.queueSize,
+      inFlight: sink.inFlight,
     });
   // Report once now, before listening: the primary counts a worker silent for
   // three intervals since its fork as unresponsive, and start-up alone can
@@ -167,7 +165,7 @@ export async function runWorker(config: Config): Promise<void> {
   async function shutdown(reason: string, exitCode = 0): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
-    log.info(`shutting down (${reason}): finishing ${crashmover.inFlight + crashmover.queueSize} queued crashes and open uploads`);
+    log.info(`shutting down (${reason}): finishing ${sink.inFlight + sink.queueSize} queued crashes and open uploads`);
     health.stop();
     // The reporter keeps running: the primary sees the save queue go down, and
     // a silent worker would be taken for a stuck one (WORKER_TIMEOUT).
@@ -178,11 +176,11 @@ export async function runWorker(config: Config): Promise<void> {
     if (spool) {
       // Spooled crashes are durable: keep moving them while there is time, then leave the rest for the next start.
       const budgetMs = Math.max(500, config.cluster.gracefulTimeoutSeconds * 1000 - 1500);
-      const drained = await Promise.race([crashmover.drain().then(() => true), sleep(budgetMs).then(() => false)]);
+      const drained = await Promise.race([sink.drain().then(() => true), sleep(budgetMs).then(() => false)]);
       if (!drained) log.warn(`stopping with crashes still in the spool after ${budgetMs} ms; they will be moved on the next start`);
       await spool.stop();
     } else {
-      await crashmover.drain();
+      await sink.drain();
     }
     prom?.close();
     await Promise.allSettled([storage.close(), publisher.close(), metrics.close(), errorReporter.flush(2000)]);

@@ -2,7 +2,7 @@ import { Fleet } from '../../src/primary/fleet';
 import type { WorkerReport } from '../../src/shared/ipc';
 
 function report(pid: number, saveQueueSize = 0): WorkerReport {
-  return { type: 'antenna:report', pid, saveQueueSize, inFlight: 1, crashesHandled: 0, healthErrors: [] };
+  return { type: 'antenna:report', pid, saveQueueSize, inFlight: 1 };
 }
 
 describe('fleet view', () => {

@@ -1,42 +1,40 @@
 /**
  * Every metric the collector emits, in one table: the StatsD name (Antenna's,
  * without the namespace prefix), its type and tags, and how it appears in
- * Prometheus. docs/metrics.md is generated from this table.
+ * Prometheus; then the Prometheus-only metrics. docs/metrics.md and the
+ * Grafana dashboard are generated from these tables, and `Metrics` calls take
+ * only a `MetricName` of the first.
  */
 export type StatsdType = 'incr' | 'gauge' | 'timing' | 'histogram';
 
 export interface PromMapping {
-  name: string;
-  kind: 'counter' | 'gauge' | 'histogram';
-  help: string;
+  readonly name: string;
+  readonly kind: 'counter' | 'gauge' | 'histogram';
+  readonly help: string;
   /** Tag keys that become labels (taken from the call's tags). */
-  labels?: string[];
+  readonly labels?: readonly string[];
   /** Labels fixed by the mapping, e.g. `{endpoint: "heartbeat"}`. */
-  constLabels?: Record<string, string>;
+  readonly constLabels?: Readonly<Record<string, string>>;
   /** Multiplier from the StatsD value (ms → s: 0.001). */
-  scale?: number;
-  buckets?: number[];
+  readonly scale?: number;
+  readonly buckets?: readonly number[];
 }
 
-export interface MetricSpec {
-  name: string;
-  type: StatsdType;
+export interface MetricSpec<N extends string = string> {
+  readonly name: N;
+  readonly type: StatsdType;
   /** DogStatsD tag keys sent with the metric (besides `host`). Other tags on a call go to Prometheus only. */
-  tags: string[];
-  description: string;
+  readonly tags: readonly string[];
+  readonly description: string;
   /** Which process sends it to StatsD; the worker's per-process value of a fleet gauge stays in Prometheus. */
-  statsdFrom?: 'worker' | 'primary';
-  prom?: PromMapping;
+  readonly statsdFrom?: 'worker' | 'primary';
+  readonly prom?: PromMapping;
 }
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const BYTES = [1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 33554432];
 
-const B = 'collector.breakpad_resource.';
-const C = 'collector.crashmover.';
-const H = 'collector.health.';
-
-const COLLECTOR_METRICS: MetricSpec[] = [
+const COLLECTOR_METRICS = [
   {
     name: 'collector.connection_dropped',
     type: 'incr',
@@ -52,96 +50,96 @@ const COLLECTOR_METRICS: MetricSpec[] = [
     prom: { name: 'antenna_sentry_scrub_errors_total', kind: 'counter', help: 'Sentry events dropped because scrubbing failed.' },
   },
   {
-    name: B + 'gzipped_crash',
+    name: 'collector.breakpad_resource.gzipped_crash',
     type: 'incr',
     tags: [],
     description: 'A crash report payload arrived gzip-compressed.',
     prom: { name: 'antenna_gzipped_crashes_total', kind: 'counter', help: 'Crash payloads received gzip-compressed.' },
   },
   {
-    name: B + 'gzipped_crash_decompress',
+    name: 'collector.breakpad_resource.gzipped_crash_decompress',
     type: 'histogram',
     tags: ['result'],
     description: 'Milliseconds spent decompressing a gzipped payload; `result:success` or `result:fail`.',
   },
   {
-    name: B + 'crash_size',
+    name: 'collector.breakpad_resource.crash_size',
     type: 'histogram',
     tags: ['payload'],
     description: 'Payload size in bytes as received; `payload:compressed` or `payload:uncompressed`.',
     prom: { name: 'antenna_crash_size_bytes', kind: 'histogram', help: 'Crash payload size on the wire.', labels: ['payload'], buckets: BYTES },
   },
   {
-    name: B + 'on_post.time',
+    name: 'collector.breakpad_resource.on_post.time',
     type: 'timing',
     tags: [],
     description: 'Milliseconds to handle one `POST /submit`, from headers to answer.',
     prom: { name: 'antenna_submit_seconds', kind: 'histogram', help: 'Time to handle one POST /submit.', scale: 0.001, buckets: SECONDS },
   },
   {
-    name: B + 'malformed',
+    name: 'collector.breakpad_resource.malformed',
     type: 'incr',
     tags: ['reason'],
     description: 'A submission was rejected as malformed; `reason:` names the rule of SPEC §1.1 (e.g. `bad_gzip`, `no_annotations`, `too_large`).',
     prom: { name: 'antenna_malformed_total', kind: 'counter', help: 'Submissions rejected as malformed.', labels: ['reason'] },
   },
   {
-    name: B + 'refused',
+    name: 'collector.breakpad_resource.refused',
     type: 'incr',
     tags: ['reason'],
     description: 'An upload was refused with 503 and `Retry-After` while it was being read; `reason:memory_budget`: the worker held `BREAKPAD_WORKER_MEMORY_BUDGET` bytes of bodies already.',
     prom: { name: 'antenna_uploads_refused_total', kind: 'counter', help: 'Uploads refused with 503 while being read.', labels: ['reason'] },
   },
   {
-    name: B + 'incoming_crash',
+    name: 'collector.breakpad_resource.incoming_crash',
     type: 'incr',
     tags: [],
     description: 'A well-formed crash report was received.',
     prom: { name: 'antenna_crashes_received_total', kind: 'counter', help: 'Well-formed crash reports received.' },
   },
   {
-    name: B + 'throttle_rule',
+    name: 'collector.breakpad_resource.throttle_rule',
     type: 'incr',
     tags: ['rule'],
     description: 'The throttle rule that decided a crash; `rule:<name>` (or `NO_MATCH`).',
   },
   {
-    name: B + 'throttle',
+    name: 'collector.breakpad_resource.throttle',
     type: 'incr',
     tags: ['result'],
     description: 'The throttle result; `result:accept`, `defer`, `reject` or `fakeaccept`.',
     prom: { name: 'antenna_throttle_total', kind: 'counter', help: 'Throttle decisions by result and rule.', labels: ['result', 'rule'] },
   },
   {
-    name: B + 'unauthorized_uuid',
+    name: 'collector.breakpad_resource.unauthorized_uuid',
     type: 'incr',
     tags: [],
     description: 'A submission carried a `uuid` without the stage submitter’s bearer token.',
     prom: { name: 'antenna_unauthorized_uuid_total', kind: 'counter', help: 'Submissions with a uuid but no valid bearer token.' },
   },
   {
-    name: C + 'retry_count',
+    name: 'collector.crashmover.retry_count',
     type: 'incr',
     tags: ['count'],
     description: 'A save or publish attempt failed and will be retried; `count:save_crash_exception.count` or `count:publish_crash_exception.count`.',
     prom: { name: 'antenna_crashmover_retries_total', kind: 'counter', help: 'Failed save/publish attempts that were retried.', labels: ['count'] },
   },
   {
-    name: C + 'crash_handling.time',
+    name: 'collector.crashmover.crash_handling.time',
     type: 'timing',
     tags: [],
     description: 'Milliseconds to save and publish one crash, retries included.',
     prom: { name: 'antenna_crash_handling_seconds', kind: 'histogram', help: 'Time to save and publish one crash.', scale: 0.001, buckets: SECONDS },
   },
   {
-    name: C + 'save_crash_dropped.count',
+    name: 'collector.crashmover.save_crash_dropped.count',
     type: 'incr',
     tags: [],
     description: 'A crash could not be saved after the last attempt (the client got 500).',
     prom: { name: 'antenna_save_failures_total', kind: 'counter', help: 'Crashes that could not be saved after the last attempt.' },
   },
   {
-    name: C + 'save_crash.count',
+    name: 'collector.crashmover.save_crash.count',
     type: 'incr',
     tags: [],
     description: 'A crash was saved and published.',
@@ -153,7 +151,7 @@ const COLLECTOR_METRICS: MetricSpec[] = [
     },
   },
   {
-    name: C + 'publish_crash_dropped.count',
+    name: 'collector.crashmover.publish_crash_dropped.count',
     type: 'incr',
     tags: [],
     description: 'A crash was saved but its id could not be published after the last attempt.',
@@ -165,7 +163,7 @@ const COLLECTOR_METRICS: MetricSpec[] = [
     },
   },
   {
-    name: C + 'save_failure.count',
+    name: 'collector.crashmover.save_failure.count',
     type: 'incr',
     tags: ['kind', 'reason'],
     description:
@@ -173,7 +171,7 @@ const COLLECTOR_METRICS: MetricSpec[] = [
     prom: { name: 'antenna_save_failures_by_kind_total', kind: 'counter', help: 'Crashes whose save failed for good, by failure kind and reason.', labels: ['kind', 'reason'] },
   },
   {
-    name: C + 'refused.count',
+    name: 'collector.crashmover.refused.count',
     type: 'incr',
     tags: ['reason'],
     description:
@@ -181,30 +179,29 @@ const COLLECTOR_METRICS: MetricSpec[] = [
     prom: { name: 'antenna_crashmover_refused_total', kind: 'counter', help: 'Crashes refused with 503 by the crashmover, by reason.', labels: ['reason'] },
   },
   {
-    name: C + 'crash_save.time',
+    name: 'collector.crashmover.crash_save.time',
     type: 'timing',
     tags: [],
     description: 'Milliseconds of one save attempt.',
     prom: { name: 'antenna_save_seconds', kind: 'histogram', help: 'Time of one save attempt.', scale: 0.001, buckets: SECONDS },
   },
   {
-    name: C + 'crash_publish.time',
+    name: 'collector.crashmover.crash_publish.time',
     type: 'timing',
     tags: [],
     description: 'Milliseconds of one publish attempt.',
     prom: { name: 'antenna_publish_seconds', kind: 'histogram', help: 'Time of one publish attempt.', scale: 0.001, buckets: SECONDS },
   },
   {
-    name: C + 'save_queue_size',
+    name: 'collector.crashmover.save_queue_size',
     type: 'gauge',
     tags: [],
     statsdFrom: 'primary',
     description: 'Crashes waiting to be saved, summed over the node’s workers (sent by the primary every `HEARTBEAT_INTERVAL`).',
     prom: { name: 'antenna_save_queue_size', kind: 'gauge', help: 'Crashes waiting to be saved (summed over workers).' },
   },
-  ...(['broken', 'version', 'lbheartbeat', 'heartbeat'] as const).map(
-    (endpoint): MetricSpec => ({
-      name: `${H}${endpoint}.count`,
+  ...(['broken', 'version', 'lbheartbeat', 'heartbeat'] as const).map((endpoint) => ({
+      name: `collector.health.${endpoint}.count` as const,
       type: 'incr',
       tags: [],
       description: `A request to \`/__${endpoint}__\`.`,
@@ -214,51 +211,49 @@ const COLLECTOR_METRICS: MetricSpec[] = [
         help: 'Requests to the Dockerflow endpoints.',
         constLabels: { endpoint },
       },
-    }),
+    }) satisfies MetricSpec,
   ),
-];
+] as const satisfies readonly MetricSpec[];
 
-const SP = 'collector.spool.';
-const SPOOL_METRICS: MetricSpec[] = [
-  ...(['crashes', 'bytes', 'oldest_age_seconds'] as const).map(
-    (what): MetricSpec => ({
-      name: SP + what,
+const SPOOL_METRICS = [
+  ...(['crashes', 'bytes', 'oldest_age_seconds'] as const).map((what) => ({
+      name: `collector.spool.${what}` as const,
       type: 'gauge',
       tags: [],
       statsdFrom: 'primary',
       description: `Spool mode: ${what === 'crashes' ? 'crashes' : what === 'bytes' ? 'bytes' : 'age in seconds of the oldest crash'} in the spool, node-wide (sent by the primary every \`HEARTBEAT_INTERVAL\`).`,
-    }),
+    }) satisfies MetricSpec,
   ),
   {
-    name: SP + 'moved.count',
+    name: 'collector.spool.moved.count',
     type: 'incr',
     tags: [],
     description: 'Spool mode: a spooled crash was saved and published, and left the spool.',
     prom: { name: 'antenna_spool_moved_total', kind: 'counter', help: 'Spooled crashes saved, published and removed from the spool.' },
   },
   {
-    name: SP + 'move_failed.count',
+    name: 'collector.spool.move_failed.count',
     type: 'incr',
     tags: ['operation'],
     description: 'Spool mode: an attempt to move a spooled crash failed and will be retried with back-off; `operation:save` or `operation:publish`.',
     prom: { name: 'antenna_spool_move_failures_total', kind: 'counter', help: 'Failed attempts to move spooled crashes.', labels: ['operation'] },
   },
   {
-    name: SP + 'expired.count',
+    name: 'collector.spool.expired.count',
     type: 'incr',
     tags: [],
     description: 'Spool mode: a crash waited longer than `CRASHMOVER_SPOOL_MAX_AGE` and was deleted unsaved (logged with its id).',
     prom: { name: 'antenna_spool_expired_total', kind: 'counter', help: 'Spooled crashes deleted unsaved after CRASHMOVER_SPOOL_MAX_AGE.' },
   },
   {
-    name: SP + 'corrupt.count',
+    name: 'collector.spool.corrupt.count',
     type: 'incr',
     tags: [],
     description: 'Spool mode: a spool entry could not be decoded and was moved to `<spool>/corrupt/`.',
     prom: { name: 'antenna_spool_corrupt_total', kind: 'counter', help: 'Spool entries that could not be decoded.' },
   },
   {
-    name: SP + 'quarantined.count',
+    name: 'collector.spool.quarantined.count',
     type: 'incr',
     tags: ['reason'],
     description:
@@ -266,14 +261,14 @@ const SPOOL_METRICS: MetricSpec[] = [
     prom: { name: 'antenna_spool_quarantined_total', kind: 'counter', help: 'Spool entries set aside in corrupt/ because they can never be moved, by reason.', labels: ['reason'] },
   },
   {
-    name: SP + 'refused.count',
+    name: 'collector.spool.refused.count',
     type: 'incr',
     tags: ['reason'],
     description: 'Spool mode: a crash was refused with 503; `reason:full`, `write_error` (e.g. disk full) or `draining`.',
     prom: { name: 'antenna_spool_refused_total', kind: 'counter', help: 'Crashes refused because they could not be spooled.', labels: ['reason'] },
   },
   {
-    name: SP + 'released.count',
+    name: 'collector.spool.released.count',
     type: 'incr',
     tags: [],
     statsdFrom: 'primary',
@@ -281,16 +276,16 @@ const SPOOL_METRICS: MetricSpec[] = [
       'Spool mode: crashes a worker had claimed, put back in `<spool>/ready/` for the other workers after it exited or was killed (logged with its pid); the node keeps running and moves them.',
   },
   {
-    name: SP + 'swept.count',
+    name: 'collector.spool.swept.count',
     type: 'incr',
     tags: [],
     statsdFrom: 'primary',
     description:
       'Spool mode: files a killed writer left in `<spool>/tmp/` (temporary entries, write probes) removed, at start-up or by a sweep (`CRASHMOVER_SPOOL_SWEEP_INTERVAL`). None of them had been acknowledged.',
   },
-];
+] as const satisfies readonly MetricSpec[];
 
-const STORAGE_METRICS: MetricSpec[] = [
+const STORAGE_METRICS = [
   {
     name: 'collector.storage.swept.count',
     type: 'incr',
@@ -299,24 +294,33 @@ const STORAGE_METRICS: MetricSpec[] = [
     description:
       '`fs` storage: what interrupted saves left behind, removed by a sweep (`CRASHMOVER_CRASHSTORAGE_FS_SWEEP_INTERVAL`); `kind:tmp` = temporary files, `kind:orphan` = crashes whose dumps and dump_names were written but never their raw crash (never acknowledged).',
   },
-];
+] as const satisfies readonly MetricSpec[];
 
-export const METRIC_CATALOG: readonly MetricSpec[] = [...COLLECTOR_METRICS, ...SPOOL_METRICS, ...STORAGE_METRICS];
+/** Every name a `Metrics` call may take: a name missing here, or misspelt, fails to compile. */
+export type MetricName = (typeof COLLECTOR_METRICS | typeof SPOOL_METRICS | typeof STORAGE_METRICS)[number]['name'];
 
-export const METRICS_BY_NAME: ReadonlyMap<string, MetricSpec> = new Map(METRIC_CATALOG.map((m) => [m.name, m]));
+export const METRIC_CATALOG: readonly MetricSpec<MetricName>[] = [...COLLECTOR_METRICS, ...SPOOL_METRICS, ...STORAGE_METRICS];
 
-/** Prometheus-only metrics, kept outside the StatsD table. */
+export const METRICS_BY_NAME: ReadonlyMap<string, MetricSpec<MetricName>> = new Map(METRIC_CATALOG.map((m) => [m.name, m]));
+
+/**
+ * Metrics only Prometheus has, registered by src/worker/metrics/prometheus.ts
+ * (per worker, summed by the primary unless labelled by `pid`) and
+ * src/primary/prometheus.ts (the node's own); they have no StatsD name.
+ * `labels` are the labels their registrations set.
+ */
 export const PROM_ONLY = {
-  inFlight: { name: 'antenna_in_flight', help: 'Crashes being saved right now, plus uploads being received (summed over workers).' },
-  workerRestarts: { name: 'antenna_worker_restarts_total', help: 'Workers that died unexpectedly and were replaced.' },
+  inFlight: { name: 'antenna_in_flight', kind: 'gauge', help: 'Crashes being saved right now, plus uploads being received (summed over workers).' },
+  workerRestarts: { name: 'antenna_worker_restarts_total', kind: 'counter', help: 'Workers that died unexpectedly and were replaced.' },
   bodyBytesInMemory: {
     name: 'antenna_body_bytes_in_memory',
+    kind: 'gauge',
     help: 'Request body bytes (after decompression) held by uploads being read or saved, counted against BREAKPAD_WORKER_MEMORY_BUDGET (summed over workers).',
   },
-  eventLoopLag: { name: 'antenna_event_loop_lag_seconds', help: 'p99 event-loop delay per worker since the previous scrape.' },
-  workers: { name: 'antenna_workers', help: 'Workers of this node, by state.' },
-  spoolCrashes: { name: 'antenna_spool_crashes', help: 'Crashes in the spool (acknowledged, not yet saved and published).' },
-  spoolBytes: { name: 'antenna_spool_bytes', help: 'Bytes in the spool.' },
-  spoolMaxBytes: { name: 'antenna_spool_max_bytes', help: 'The spool limit (CRASHMOVER_SPOOL_MAX_BYTES).' },
-  spoolOldest: { name: 'antenna_spool_oldest_age_seconds', help: 'Age of the oldest crash in the spool.' },
-} as const;
+  eventLoopLag: { name: 'antenna_event_loop_lag_seconds', kind: 'gauge', labels: ['pid'], help: 'p99 event-loop delay per worker since the previous scrape.' },
+  workers: { name: 'antenna_workers', kind: 'gauge', labels: ['state'], help: 'Workers of this node, by state.' },
+  spoolCrashes: { name: 'antenna_spool_crashes', kind: 'gauge', help: 'Crashes in the spool (acknowledged, not yet saved and published).' },
+  spoolBytes: { name: 'antenna_spool_bytes', kind: 'gauge', help: 'Bytes in the spool.' },
+  spoolMaxBytes: { name: 'antenna_spool_max_bytes', kind: 'gauge', help: 'The spool limit (CRASHMOVER_SPOOL_MAX_BYTES).' },
+  spoolOldest: { name: 'antenna_spool_oldest_age_seconds', kind: 'gauge', help: 'Age of the oldest crash in the spool.' },
+} as const satisfies Record<string, PromMapping>;

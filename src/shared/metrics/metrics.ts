@@ -1,13 +1,16 @@
+import type { MetricName } from './catalog';
+
 /**
  * The metrics seam: StatsD-style calls with DogStatsD tags (`"reason:bad_gzip"`).
  * Names are Antenna's without the namespace prefix, e.g.
- * `collector.breakpad_resource.incoming_crash`.
+ * `collector.breakpad_resource.incoming_crash`; a name must be in the
+ * catalog (src/shared/metrics/catalog.ts), or the call does not compile.
  */
 export interface Metrics {
-  incr(name: string, tags?: string[], value?: number): void;
-  gauge(name: string, value: number, tags?: string[]): void;
-  timing(name: string, ms: number, tags?: string[]): void;
-  histogram(name: string, value: number, tags?: string[]): void;
+  incr(name: MetricName, tags?: string[], value?: number): void;
+  gauge(name: MetricName, value: number, tags?: string[]): void;
+  timing(name: MetricName, ms: number, tags?: string[]): void;
+  histogram(name: MetricName, value: number, tags?: string[]): void;
   close(): Promise<void>;
 }
 
@@ -20,7 +23,7 @@ export const noopMetrics: Metrics = {
 };
 
 /** Measures an async call and reports its duration as a timing, whatever the outcome. */
-export async function timed<T>(metrics: Metrics, name: string, fn: () => Promise<T>, tags?: string[]): Promise<T> {
+export async function timed<T>(metrics: Metrics, name: MetricName, fn: () => Promise<T>, tags?: string[]): Promise<T> {
   const start = performance.now();
   try {
     return await fn();

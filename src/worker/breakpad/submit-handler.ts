@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createCrashId, isValidCrashId } from '../../shared/crash-id';
 import type { Logger } from '../../shared/logging';
 import type { Metrics } from '../../shared/metrics';
-import { QueueFullError, type CrashSink, type SinkOutcome } from '../crashmover/crash-sink';
+import type { Throttler } from '../throttler';
+import { SinkRefusal, type CrashSink, type SinkOutcome } from '../crashmover/crash-sink';
 import { buildRawCrash, removePrivacyFields, utcNow } from './raw-crash';
 import type { HeldBytes } from './memory-budget';
 import { ClientAborted, readPayload, type PayloadLimits } from './read-payload';
@@ -11,24 +12,17 @@ import { checkSubmitHeaders } from './request-headers';
 import { isStageSubmitter } from './stage-submitter';
 import { sendText, sendTextAndDiscard } from './respond';
 
-export type ThrottleResult = 'ACCEPT' | 'DEFER' | 'REJECT' | 'FAKEACCEPT';
-
-export interface CrashThrottler {
-  throttle(rawCrash: Record<string, unknown>): { result: ThrottleResult; ruleName: string; percentage?: number };
-}
-
 export interface SubmitDeps {
   limits: PayloadLimits;
   stageSubmitterBearerToken: string;
   /** BREAKPAD_REJECT_LINGER_SECONDS, in ms. */
   rejectLingerMs: number;
-  throttler: CrashThrottler;
+  throttler: Pick<Throttler, 'throttle'>;
   sink: CrashSink;
   logger: Logger;
   metrics: Metrics;
 }
 
-const M = 'collector.breakpad_resource.';
 
 /** `POST /submit`: SPEC §1 from headers to CrashID. */
 export function createSubmitHandler(deps: SubmitDeps) {
@@ -36,11 +30,11 @@ export function createSubmitHandler(deps: SubmitDeps) {
 
   function reject(req: IncomingMessage, res: ServerResponse, rejection: Rejection): void {
     if (rejection.retryAfterSeconds !== undefined) {
-      metrics.incr(M + 'refused', [`reason:${rejection.reason}`]);
+      metrics.incr('collector.breakpad_resource.refused', [`reason:${rejection.reason}`]);
       logger.warn(`refused crash report: ${rejection.body}`);
       res.setHeader('Retry-After', String(rejection.retryAfterSeconds));
     } else {
-      metrics.incr(M + 'malformed', [`reason:${rejection.reason}`]);
+      metrics.incr('collector.breakpad_resource.malformed', [`reason:${rejection.reason}`]);
       logger.info(`rejected crash report: ${rejection.body}`);
     }
     // A client too slow to finish its body is not kept for another request.
@@ -50,22 +44,22 @@ export function createSubmitHandler(deps: SubmitDeps) {
   async function handle(req: IncomingMessage, res: ServerResponse, held: HeldBytes): Promise<void> {
     const now = utcNow();
     const headers = checkSubmitHeaders(req.headers, deps.limits.maxPayloadSize);
-    if (headers.compressed) metrics.incr(M + 'gzipped_crash');
+    if (headers.compressed) metrics.incr('collector.breakpad_resource.gzipped_crash');
 
     let payload;
     try {
       payload = await readPayload(req, headers, deps.limits, held);
     } catch (err) {
       if (headers.compressed && err instanceof Rejection && err.reason === 'bad_gzip') {
-        metrics.histogram(M + 'gzipped_crash_decompress', 0, ['result:fail']);
+        metrics.histogram('collector.breakpad_resource.gzipped_crash_decompress', 0, ['result:fail']);
       }
       throw err;
     }
     if (payload.decompressMs !== undefined) {
-      metrics.histogram(M + 'gzipped_crash_decompress', payload.decompressMs, ['result:success']);
+      metrics.histogram('collector.breakpad_resource.gzipped_crash_decompress', payload.decompressMs, ['result:success']);
     }
-    metrics.histogram(M + 'crash_size', payload.payloadSize, [`payload:${headers.compressed ? 'compressed' : 'uncompressed'}`]);
-    metrics.incr(M + 'incoming_crash');
+    metrics.histogram('collector.breakpad_resource.crash_size', payload.payloadSize, [`payload:${headers.compressed ? 'compressed' : 'uncompressed'}`]);
+    metrics.incr('collector.breakpad_resource.incoming_crash');
 
     const rawCrash = buildRawCrash(payload, { now, compressed: headers.compressed, userAgent: req.headers['user-agent'] });
     const { result, ruleName } = deps.throttler.throttle(rawCrash);
@@ -73,12 +67,12 @@ export function createSubmitHandler(deps: SubmitDeps) {
     let crashId: string;
     if ('uuid' in rawCrash) {
       if (!isStageSubmitter(req.headers.authorization, deps.stageSubmitterBearerToken)) {
-        metrics.incr(M + 'unauthorized_uuid');
+        metrics.incr('collector.breakpad_resource.unauthorized_uuid');
         sendText(res, 401, 'Discarded=unauthorized_uuid');
         return;
       }
       if (!isValidCrashId(rawCrash.uuid)) {
-        metrics.incr(M + 'malformed', ['reason:invalid_uuid']);
+        metrics.incr('collector.breakpad_resource.malformed', ['reason:invalid_uuid']);
         sendText(res, 400, 'Discarded=malformed_invalid_uuid');
         return;
       }
@@ -90,8 +84,8 @@ export function createSubmitHandler(deps: SubmitDeps) {
     }
 
     logger.info(`${crashId}: matched by ${ruleName}; returned ${result}`);
-    metrics.incr(M + 'throttle_rule', [`rule:${ruleName}`]);
-    metrics.incr(M + 'throttle', [`result:${result.toLowerCase()}`, `rule:${ruleName}`]);
+    metrics.incr('collector.breakpad_resource.throttle_rule', [`rule:${ruleName}`]);
+    metrics.incr('collector.breakpad_resource.throttle', [`result:${result.toLowerCase()}`, `rule:${ruleName}`]);
     rawCrash.metadata!.throttle_rule = ruleName;
 
     if (result === 'REJECT') {
@@ -108,7 +102,7 @@ export function createSubmitHandler(deps: SubmitDeps) {
     try {
       outcome = await deps.sink.submit({ crashId, rawCrash, dumps: payload.dumps });
     } catch (err) {
-      if (!(err instanceof QueueFullError)) throw err;
+      if (!(err instanceof SinkRefusal)) throw err;
       logger.warn(`${crashId}: ${err.why}; answered 503`);
       res.setHeader('Retry-After', String(err.retryAfterSeconds));
       sendText(res, 503, `Error: ${err.why}; retry after ${err.retryAfterSeconds} seconds`);
@@ -116,7 +110,7 @@ export function createSubmitHandler(deps: SubmitDeps) {
     }
     if (outcome === 'unstorable') {
       // Checked before answering: a crash that can never be stored is refused, never acknowledged.
-      metrics.incr(M + 'malformed', ['reason:unstorable']);
+      metrics.incr('collector.breakpad_resource.malformed', ['reason:unstorable']);
       sendText(res, 400, 'Discarded=malformed_unstorable');
       return;
     }
@@ -141,7 +135,7 @@ export function createSubmitHandler(deps: SubmitDeps) {
       else next(err);
     } finally {
       held.release();
-      metrics.timing(M + 'on_post.time', performance.now() - start);
+      metrics.timing('collector.breakpad_resource.on_post.time', performance.now() - start);
     }
   };
 }

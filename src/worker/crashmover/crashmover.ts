@@ -4,7 +4,7 @@ import { timed, type Metrics } from '../../shared/metrics';
 import type { CrashReport } from '../../shared/crash-report';
 import type { CrashPublisher } from '../publish/crash-publisher';
 import type { CrashStorage } from '../storage/crash-storage';
-import { QueueFullError, type CrashSink, type SinkOutcome } from './crash-sink';
+import { SINK_REFUSALS, SinkRefusal, type CrashSink, type SinkRefusalReason, type SinkOutcome } from './crash-sink';
 import { withRetry } from './retry';
 import { SaveHealth, type SaveFailure } from './save-health';
 
@@ -23,7 +23,6 @@ interface Job {
   resolve: (outcome: SinkOutcome) => void;
 }
 
-const M = 'collector.crashmover.';
 const DEFAULT_PROBE_INTERVAL_MS = 10_000;
 
 /**
@@ -76,16 +75,16 @@ export class Crashmover implements CrashSink {
   }
 
   submit(crash: CrashReport): Promise<SinkOutcome> {
-    if (this.draining) return Promise.reject(this.refuse('draining', 'the collector is shutting down'));
+    if (this.draining) return Promise.reject(this.refuse('draining'));
     if (this.health.failing) {
-      return Promise.reject(this.refuse('storage_failing', `the collector cannot save crashes right now (${this.storage.name} is failing)`));
+      return Promise.reject(this.refuse('storage_failing', `${SINK_REFUSALS.storage_failing} (${this.storage.name} is failing)`));
     }
     if (this.active >= this.opts.concurrentCrashmovers && this.queue.length >= this.opts.maxQueueSize) {
       return Promise.reject(this.refuse('queue_full'));
     }
     return new Promise((resolve) => {
       this.queue.push({ crash, resolve });
-      this.metrics.gauge(M + 'save_queue_size', this.queue.length);
+      this.metrics.gauge('collector.crashmover.save_queue_size', this.queue.length);
       this.pump();
     });
   }
@@ -97,16 +96,16 @@ export class Crashmover implements CrashSink {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private refuse(reason: string, why?: string): QueueFullError {
-    this.metrics.incr(M + 'refused.count', [`reason:${reason}`]);
-    return new QueueFullError(this.opts.retryAfterSeconds, why, reason);
+  private refuse(reason: SinkRefusalReason, why?: string): SinkRefusal {
+    this.metrics.incr('collector.crashmover.refused.count', [`reason:${reason}`]);
+    return new SinkRefusal(reason, this.opts.retryAfterSeconds, why);
   }
 
   private pump(): void {
     while (this.active < this.opts.concurrentCrashmovers && this.queue.length > 0) {
       const job = this.queue.shift()!;
       this.active++;
-      this.metrics.gauge(M + 'save_queue_size', this.queue.length);
+      this.metrics.gauge('collector.crashmover.save_queue_size', this.queue.length);
       // handle() settles every storage and publish error itself; a rejection here is a bug
       // elsewhere (logger, metrics) and must still answer the client and free the slot.
       void this.handle(job.crash)
@@ -129,7 +128,7 @@ export class Crashmover implements CrashSink {
       sleep: this.sleep,
       retryable: isRetryable,
       onRetry: (err: unknown, attempt: number) => {
-        this.metrics.incr(M + 'retry_count', [`count:${what}_crash_exception.count`]);
+        this.metrics.incr('collector.crashmover.retry_count', [`count:${what}_crash_exception.count`]);
         this.logger.warn(`${crashId}: ${what} attempt ${attempt} failed; retrying: ${(err as Error).message}`);
       },
     };
@@ -137,7 +136,7 @@ export class Crashmover implements CrashSink {
 
   private async handle(crash: CrashReport): Promise<SinkOutcome> {
     const { crashId } = crash;
-    return timed(this.metrics, M + 'crash_handling.time', async () => {
+    return timed(this.metrics, 'collector.crashmover.crash_handling.time', async () => {
       // Only what the storage itself threw says whether storage works (not, say, a metrics bug).
       let fromStorage: unknown;
       const save = () =>
@@ -146,19 +145,19 @@ export class Crashmover implements CrashSink {
           throw err;
         });
       try {
-        await withRetry(() => timed(this.metrics, M + 'crash_save.time', save), this.retryOptions('save', crashId));
+        await withRetry(() => timed(this.metrics, 'collector.crashmover.crash_save.time', save), this.retryOptions('save', crashId));
         this.logger.info(`${crashId} saved`);
         this.savesWork();
       } catch (err) {
         return this.saveFailed(crashId, err, err === fromStorage);
       }
       try {
-        await withRetry(() => timed(this.metrics, M + 'crash_publish.time', () => this.publisher.publish(crashId)), this.retryOptions('publish', crashId));
+        await withRetry(() => timed(this.metrics, 'collector.crashmover.crash_publish.time', () => this.publisher.publish(crashId)), this.retryOptions('publish', crashId));
         this.logger.info(`${crashId} published`);
-        this.metrics.incr(M + 'save_crash.count');
+        this.metrics.incr('collector.crashmover.save_crash.count');
       } catch (err) {
         this.logger.error(`${crashId}: too many errors trying to publish; dropped: ${(err as Error).message}`);
-        this.metrics.incr(M + 'publish_crash_dropped.count');
+        this.metrics.incr('collector.crashmover.publish_crash_dropped.count');
       }
       return 'saved';
     });
@@ -168,7 +167,7 @@ export class Crashmover implements CrashSink {
     const kind = failureKind(err);
     const reason = failureReason(err);
     const message = (err as Error).message;
-    this.metrics.incr(M + 'save_failure.count', [`kind:${kind}`, `reason:${reason}`]);
+    this.metrics.incr('collector.crashmover.save_failure.count', [`kind:${kind}`, `reason:${reason}`]);
     if (kind === 'permanent') {
       // The crash's own fault: it says nothing about the storage, and no retry would help.
       this.logger.error(`${crashId}: can never be stored (${reason}); refused without retrying: ${message}`);
@@ -176,7 +175,7 @@ export class Crashmover implements CrashSink {
     }
     if (kind === 'configuration') this.logger.error(`${crashId}: ${this.storage.name} is misconfigured (${reason}); not retried; dropped: ${message}`);
     else this.logger.error(`${crashId}: too many errors trying to save; dropped: ${message}`);
-    this.metrics.incr(M + 'save_crash_dropped.count');
+    this.metrics.incr('collector.crashmover.save_crash_dropped.count');
     if (storageFailed && this.health.failed(err)) {
       this.logger.error(
         `${this.storage.name} cannot save crashes (${message}); new crashes get 503 with Retry-After until a save or a health probe (every ${Math.round(this.probeIntervalMs / 1000)} s) succeeds`,

@@ -55,7 +55,7 @@ export function createWorkerPrometheus(opts: WorkerPrometheusOptions): { registr
         ? new Counter(common)
         : first.kind === 'gauge'
           ? new Gauge({ ...common, aggregator: 'sum' })
-          : new Histogram({ ...common, buckets: first.buckets }),
+          : new Histogram({ ...common, buckets: first.buckets && [...first.buckets] }),
     );
   }
 
@@ -84,7 +84,7 @@ export function createWorkerPrometheus(opts: WorkerPrometheusOptions): { registr
   new Gauge({
     name: PROM_ONLY.eventLoopLag.name,
     help: PROM_ONLY.eventLoopLag.help,
-    labelNames: ['pid'],
+    labelNames: PROM_ONLY.eventLoopLag.labels,
     registers: [registry],
     collect() {
       this.set({ pid: String(process.pid) }, delay.count > 0 ? delay.percentile(99) / 1e9 : 0);

@@ -8,7 +8,7 @@ import { timed, type Metrics } from '../../shared/metrics';
 import { CorruptEntryError, decodeEntry, encodeEntry } from '../../shared/spool/entry-codec';
 import { entryFileName, parseEntryName, withState, type EntryName, type SpoolPaths } from '../../shared/spool/layout';
 import { ensureSpoolDirs, listDir, type SpoolStats } from '../../shared/spool/spool-dir';
-import { QueueFullError, type CrashSink, type SinkOutcome } from '../crashmover/crash-sink';
+import { SinkRefusal, type CrashSink, type SinkRefusalReason, type SinkOutcome } from '../crashmover/crash-sink';
 import type { CrashPublisher } from '../publish/crash-publisher';
 import type { CrashStorage } from '../storage/crash-storage';
 
@@ -36,8 +36,6 @@ interface Claimed {
   crash?: CrashReport;
 }
 
-const M = 'collector.crashmover.';
-const S = 'collector.spool.';
 const HEADROOM = 1024 * 1024;
 
 /**
@@ -116,20 +114,20 @@ export class SpoolSink implements CrashSink {
   }
 
   async submit(crash: CrashReport): Promise<SinkOutcome> {
-    if (this.draining) throw this.refuse('draining', 'the collector is shutting down');
+    if (this.draining) throw this.refuse('draining');
     let parts: Buffer[];
     try {
       parts = encodeEntry(crash);
     } catch (err) {
       // Never acknowledge what could not be written whole.
       const reason = failureReason(err);
-      this.metrics.incr(M + 'save_failure.count', [`kind:${failureKind(err)}`, `reason:${reason}`]);
+      this.metrics.incr('collector.crashmover.save_failure.count', [`kind:${failureKind(err)}`, `reason:${reason}`]);
       this.logger.error(`${crash.crashId}: cannot be spooled (${reason}); refused: ${(err as Error).message}`);
       return 'unstorable';
     }
     const bytes = byteLength(parts);
     if (this.usedBytes() + bytes > this.opts.maxBytes) {
-      throw this.refuse('full', 'the spool is full (CRASHMOVER_SPOOL_MAX_BYTES)');
+      throw this.refuse('full');
     }
     const entry: EntryName = { spooledAt: Date.now(), bytes, crashId: crash.crashId, state: 'crash' };
     const name = entryFileName(entry);
@@ -141,14 +139,14 @@ export class SpoolSink implements CrashSink {
     } catch (err) {
       // Disk full, read-only, gone: the crash is refused, never acknowledged.
       this.logger.error(`${crash.crashId}: cannot write to the spool ${this.opts.paths.root}: ${(err as Error).message}`);
-      throw this.refuse('write_error', 'the crash could not be stored locally');
+      throw this.refuse('write_error');
     }
     this.addedSince.push({ at: Date.now(), bytes });
     this.logger.info(`${crash.crashId} spooled`);
     if (claim) {
       // Keep the bytes only when a mover will take it right away.
       this.queue.push({ name, entry, crash: this.active + this.queue.length < this.opts.concurrentMovers ? crash : undefined });
-      this.metrics.gauge(M + 'save_queue_size', this.queue.length);
+      this.metrics.gauge('collector.crashmover.save_queue_size', this.queue.length);
     }
     this.poke();
     return 'saved';
@@ -170,9 +168,9 @@ export class SpoolSink implements CrashSink {
     await Promise.all(this.loops);
   }
 
-  private refuse(reason: string, why: string): QueueFullError {
-    this.metrics.incr(S + 'refused.count', [`reason:${reason}`]);
-    return new QueueFullError(this.opts.retryAfterSeconds, why, reason);
+  private refuse(reason: SinkRefusalReason): SinkRefusal {
+    this.metrics.incr('collector.spool.refused.count', [`reason:${reason}`]);
+    return new SinkRefusal(reason, this.opts.retryAfterSeconds);
   }
 
   private poke(): void {
@@ -256,7 +254,7 @@ export class SpoolSink implements CrashSink {
         else this.handled++;
       } finally {
         this.active--;
-        this.metrics.gauge(M + 'save_queue_size', this.queue.length);
+        this.metrics.gauge('collector.crashmover.save_queue_size', this.queue.length);
         this.checkIdle();
       }
     }
@@ -268,11 +266,11 @@ export class SpoolSink implements CrashSink {
     let file = path.join(this.myClaims, job.name);
     if (this.opts.maxAgeMs > 0 && Date.now() - spooledAt > this.opts.maxAgeMs) {
       await unlink(file).catch(() => {});
-      this.metrics.incr(S + 'expired.count');
+      this.metrics.incr('collector.spool.expired.count');
       this.logger.error(`${crashId}: expired after ${Math.round((Date.now() - spooledAt) / 1000)} s in the spool (CRASHMOVER_SPOOL_MAX_AGE); deleted without being saved`);
       return true;
     }
-    return timed(this.metrics, M + 'crash_handling.time', async () => {
+    return timed(this.metrics, 'collector.crashmover.crash_handling.time', async () => {
       if (job.entry.state === 'crash') {
         let crash = job.crash;
         try {
@@ -281,7 +279,7 @@ export class SpoolSink implements CrashSink {
           return this.quarantine(file, job, err);
         }
         try {
-          await timed(this.metrics, M + 'crash_save.time', () => this.storage.save(crash!));
+          await timed(this.metrics, 'collector.crashmover.crash_save.time', () => this.storage.save(crash!));
         } catch (err) {
           // No retry can store this one: set it aside now rather than back off every mover for it.
           if (failureKind(err) === 'permanent') return this.quarantine(file, job, err);
@@ -297,7 +295,7 @@ export class SpoolSink implements CrashSink {
         file = path.join(this.myClaims, savedName);
       }
       try {
-        await timed(this.metrics, M + 'crash_publish.time', () => this.publisher.publish(crashId));
+        await timed(this.metrics, 'collector.crashmover.crash_publish.time', () => this.publisher.publish(crashId));
       } catch (err) {
         if (failureKind(err) === 'permanent') return this.quarantine(file, job, err);
         this.failed('publish', crashId, err);
@@ -305,8 +303,8 @@ export class SpoolSink implements CrashSink {
       }
       this.logger.info(`${crashId} published`);
       await unlink(file);
-      this.metrics.incr(M + 'save_crash.count');
-      this.metrics.incr(S + 'moved.count');
+      this.metrics.incr('collector.crashmover.save_crash.count');
+      this.metrics.incr('collector.spool.moved.count');
       this.succeeded();
       return true;
     });
@@ -327,15 +325,15 @@ export class SpoolSink implements CrashSink {
       this.logger.error(`${job.entry.crashId}: cannot move its spool entry to ${target}: ${(moveErr as Error).message}`);
     }
     job.crash = undefined;
-    if (err instanceof CorruptEntryError) this.metrics.incr(S + 'corrupt.count');
-    this.metrics.incr(S + 'quarantined.count', [`reason:${failureReason(err)}`]);
+    if (err instanceof CorruptEntryError) this.metrics.incr('collector.spool.corrupt.count');
+    this.metrics.incr('collector.spool.quarantined.count', [`reason:${failureReason(err)}`]);
     this.logger.error(`${job.entry.crashId}: ${(err as Error).message}; can never be moved (${failureReason(err)}); moved to ${target} for inspection`);
     return true;
   }
 
   private failed(what: 'save' | 'publish', crashId: string, err: unknown): void {
-    this.metrics.incr(S + 'move_failed.count', [`operation:${what}`]);
-    this.metrics.incr(M + 'retry_count', [`count:${what}_crash_exception.count`]);
+    this.metrics.incr('collector.spool.move_failed.count', [`operation:${what}`]);
+    this.metrics.incr('collector.crashmover.retry_count', [`count:${what}_crash_exception.count`]);
     if (this.failures === 0) {
       this.failingSince = Date.now();
       this.logger.error(

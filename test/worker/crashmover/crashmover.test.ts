@@ -2,7 +2,7 @@ import { createLogger } from '../../../src/shared/logging';
 import type { Metrics } from '../../../src/shared/metrics';
 import type { CrashReport } from '../../../src/shared/crash-report';
 import { Crashmover, type CrashmoverOptions } from '../../../src/worker/crashmover/crashmover';
-import { QueueFullError } from '../../../src/worker/crashmover/crash-sink';
+import { SinkRefusal } from '../../../src/worker/crashmover/crash-sink';
 import type { CrashPublisher } from '../../../src/worker/publish/crash-publisher';
 import type { CrashStorage } from '../../../src/worker/storage/crash-storage';
 import { Writable } from 'node:stream';
@@ -96,7 +96,7 @@ describe('Crashmover', () => {
     expect(started).toEqual(['a', 'b']);
     expect(mover.inFlight).toBe(2);
     expect(mover.queueSize).toBe(2);
-    await expect(mover.submit(crash('e'))).rejects.toEqual(new QueueFullError(17));
+    await expect(mover.submit(crash('e'))).rejects.toMatchObject({ name: 'SinkRefusal', reason: 'queue_full', retryAfterSeconds: 17 });
     gates.get('a')!.resolve();
     await results[0];
     await new Promise((r) => setImmediate(r));
@@ -195,7 +195,7 @@ describe('Crashmover', () => {
     const d = mover.drain().then(() => (drained = true));
     await new Promise((r) => setImmediate(r));
     expect(drained).toBe(false);
-    await expect(mover.submit(crash('c'))).rejects.toBeInstanceOf(QueueFullError);
+    await expect(mover.submit(crash('c'))).rejects.toMatchObject({ name: 'SinkRefusal', reason: 'draining' });
     g.resolve();
     await d;
     expect(await Promise.all([r1, r2])).toEqual(['saved', 'saved']);
@@ -271,9 +271,8 @@ describe('Crashmover', () => {
     expect(mover.saveFailure).toEqual(expect.objectContaining({ kind: 'transient', message: expect.stringContaining('/srv/crashes/v1/dump') }));
 
     const refused = await mover.submit(crash('second')).catch((e: unknown) => e);
-    expect(refused).toBeInstanceOf(QueueFullError);
-    expect((refused as QueueFullError).reason).toBe('storage_failing');
-    expect((refused as QueueFullError).retryAfterSeconds).toBe(17);
+    expect(refused).toBeInstanceOf(SinkRefusal);
+    expect(refused).toMatchObject({ reason: 'storage_failing', retryAfterSeconds: 17 });
     expect(saves).toBe(3); // refused without touching storage
     expect(m.calls).toContain('incr collector.crashmover.refused.count reason:storage_failing');
 

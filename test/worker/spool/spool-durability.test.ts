@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { CrashReport } from '../../../src/shared/crash-report';
 import { noopMetrics } from '../../../src/shared/metrics';
 import { spoolPaths, type SpoolPaths } from '../../../src/shared/spool/layout';
-import { QueueFullError } from '../../../src/worker/crashmover/crash-sink';
+import { SinkRefusal } from '../../../src/worker/crashmover/crash-sink';
 import type { CrashPublisher } from '../../../src/worker/publish/crash-publisher';
 import { SpoolSink } from '../../../src/worker/spool/spool-sink';
 import type { CrashStorage } from '../../../src/worker/storage/crash-storage';
@@ -105,7 +105,7 @@ describe('spool submit(): durable before it answers', () => {
       () => undefined,
       (e: unknown) => e,
     );
-    expect(err).toBeInstanceOf(QueueFullError);
+    expect(err).toBeInstanceOf(SinkRefusal);
     expect(err).toMatchObject({ retryAfterSeconds: 7, reason: 'write_error' });
     expect(trace.calls.some((c) => c.error === 'EIO')).toBe(true);
     // Nothing half-written is left under a temporary name.

@@ -7,7 +7,7 @@ import { noopMetrics, type Metrics } from '../../../src/shared/metrics';
 import { decodeEntry, encodeEntry } from '../../../src/shared/spool/entry-codec';
 import { entryFileName, parseEntryName, spoolPaths } from '../../../src/shared/spool/layout';
 import { recoverSpool, scanSpool } from '../../../src/shared/spool/spool-dir';
-import { QueueFullError } from '../../../src/worker/crashmover/crash-sink';
+import { SinkRefusal } from '../../../src/worker/crashmover/crash-sink';
 import type { CrashPublisher } from '../../../src/worker/publish/crash-publisher';
 import { SpoolSink, type SpoolOptions } from '../../../src/worker/spool/spool-sink';
 import type { CrashStorage } from '../../../src/worker/storage/crash-storage';
@@ -190,7 +190,7 @@ describe('SpoolSink', () => {
     await until('deleted', () => files(root).length === 0);
   });
 
-  it('refuses with QueueFullError when the spool is full, and counts it', async () => {
+  it('refuses with SinkRefusal (reason full) when the spool is full, and counts it', async () => {
     const b = backends();
     b.state.saveFails = true;
     const counted: string[] = [];
@@ -206,9 +206,8 @@ describe('SpoolSink', () => {
         refused = err;
       }
     }
-    expect(refused).toBeInstanceOf(QueueFullError);
-    expect((refused as QueueFullError).why).toMatch(/spool is full \(CRASHMOVER_SPOOL_MAX_BYTES\)/);
-    expect((refused as QueueFullError).retryAfterSeconds).toBe(7);
+    expect(refused).toBeInstanceOf(SinkRefusal);
+    expect(refused).toMatchObject({ reason: 'full', retryAfterSeconds: 7 });
     expect(accepted).toBeGreaterThan(50);
     expect(files(root)).toHaveLength(accepted);
     expect(counted).toContain('collector.spool.refused.count reason:full');
@@ -221,7 +220,7 @@ describe('SpoolSink', () => {
     const paths = spoolPaths(root);
     rmSync(paths.tmp, { recursive: true });
     writeFileSync(paths.tmp, 'in the way');
-    await expect(s.submit(crash())).rejects.toThrow(/could not be stored locally/);
+    await expect(s.submit(crash())).rejects.toMatchObject({ name: 'SinkRefusal', reason: 'write_error' });
     await expect(s.checkWritable()).rejects.toThrow();
     expect(b.saved.size).toBe(0);
   });
@@ -230,7 +229,7 @@ describe('SpoolSink', () => {
     const b = backends();
     const s = await sink(b);
     rmSync(root, { recursive: true });
-    await expect(s.submit(crash())).rejects.toThrow(/could not be stored locally/);
+    await expect(s.submit(crash())).rejects.toMatchObject({ name: 'SinkRefusal', reason: 'write_error' });
     await s.checkWritable();
     const c = crash();
     await s.submit(c);
@@ -300,7 +299,7 @@ describe('SpoolSink', () => {
     await s.drain();
     expect(b.published).toHaveLength(10);
     expect(files(root)).toHaveLength(0);
-    await expect(s.submit(crash())).rejects.toThrow(/shutting down/);
+    await expect(s.submit(crash())).rejects.toMatchObject({ name: 'SinkRefusal', reason: 'draining' });
   });
 
   it('quarantines a poison entry at once, without backing off the entries around it', async () => {
