@@ -3,8 +3,8 @@ import { createLogger } from '../shared/logging';
 import { noopMetrics } from '../shared/metrics';
 import { configuredSpoolPaths, releaseClaims, scanSpool, type SpoolStats } from '../shared/spool';
 import { createPublisher, createStorage } from '../worker/backends';
+import { spoolOptions } from '../worker/spool/create';
 import { SpoolSink } from '../worker/spool/spool-sink';
-import { resolveSpoolLimit } from '../shared/spool';
 
 const USAGE = `Usage: npm run spool -- <command> [--json] [--timeout SECONDS]
 
@@ -14,6 +14,9 @@ const USAGE = `Usage: npm run spool -- <command> [--json] [--timeout SECONDS]
            by rename, one mover each)
 
 Configuration comes from the same environment variables as the collector.`;
+
+/** How often the drain looks at `ready/` again: soon, so that it ends soon after the spool is empty. */
+const DRAIN_SCAN_MS = 200;
 
 function isAlive(pid: number): boolean {
   try {
@@ -57,24 +60,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const storage = await createStorage(config, logger);
   const publisher = await createPublisher(config, logger);
-  const c = config.crashmover;
-  const sink = new SpoolSink(
-    {
-      paths,
-      maxBytes: await resolveSpoolLimit(c.spoolMaxBytes, paths),
-      maxAgeMs: c.spoolMaxAgeSeconds * 1000,
-      concurrentMovers: c.concurrentCrashmovers,
-      maxClaimed: c.concurrentCrashmovers,
-      backoffBaseMs: Math.max(100, c.retrySleepSeconds * 1000),
-      backoffMaxMs: c.spoolMaxBackoffSeconds * 1000,
-      retryAfterSeconds: c.retryAfterSeconds,
-      idleScanMs: 200,
-    },
-    storage,
-    publisher,
-    logger,
-    noopMetrics,
-  );
+  const sink = new SpoolSink(await spoolOptions(config, { idleScanMs: DRAIN_SCAN_MS }), storage, publisher, logger, noopMetrics);
   await sink.start();
   const drained = sink.drain().then(() => true);
   const timedOut = Number.isFinite(timeoutMs) ? new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs).unref()) : new Promise<boolean>(() => {});

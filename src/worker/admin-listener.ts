@@ -2,7 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../shared/config';
 import type { Logger } from '../shared/logging';
-import { createServer } from './server';
+import { createServer, serverSettings } from './server';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -19,8 +19,7 @@ export interface AdminListener {
  * While the worker drains, its answers close their connections, as on `PORT`.
  */
 export function createAdminListener(config: Config, at: { host: string; port: number }, handler: Handler, draining: () => boolean): AdminListener {
-  const plain = { ...config, server: { ...config.server, tlsCertFile: undefined, tlsKeyFile: undefined } };
-  const server = createServer(plain, (req, res) => {
+  const server = createServer({ ...serverSettings(config), tls: undefined }, (req, res) => {
     if (draining()) res.setHeader('Connection', 'close');
     handler(req, res);
   });

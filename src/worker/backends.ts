@@ -1,4 +1,4 @@
-import type { Config } from '../shared/config';
+import { gcsSettings, pubSubSettings, s3Settings, sqsSettings, type Config } from '../shared/config';
 import { KindedError, failureKind, failureReason } from '../shared/failure';
 import { componentLogger, type Logger } from '../shared/logging';
 import { spoolEnabled } from '../shared/spool';
@@ -16,9 +16,9 @@ export async function createStorage(config: Config, logger: Logger): Promise<Cra
     case 'noop':
       return (await import('./storage/noop')).createNoopStorage();
     case 'gcs':
-      return (await import('./storage/gcs')).createGcsStorage(config, logger);
+      return (await import('./storage/gcs')).createGcsStorage(gcsSettings(config), logger);
     case 's3':
-      return (await import('./storage/s3')).createS3Storage(config, logger);
+      return (await import('./storage/s3')).createS3Storage(s3Settings(config), logger);
   }
 }
 
@@ -27,9 +27,9 @@ export async function createPublisher(config: Config, logger: Logger): Promise<C
     case 'noop':
       return (await import('./publish/noop')).createNoopPublisher();
     case 'pubsub':
-      return (await import('./publish/pubsub')).createPubSubPublisher(config, logger);
+      return (await import('./publish/pubsub')).createPubSubPublisher(pubSubSettings(config), logger);
     case 'sqs':
-      return (await import('./publish/sqs')).createSqsPublisher(config, logger);
+      return (await import('./publish/sqs')).createSqsPublisher(sqsSettings(config), logger);
   }
 }
 

@@ -18,7 +18,7 @@ import { spoolEnabled } from '../shared/spool';
 import { createSpoolSink } from './spool/create';
 import type { SpoolSink } from './spool/spool-sink';
 import { HealthMonitor } from './health/health-monitor';
-import { createServer } from './server';
+import { createServer, serverSettings } from './server';
 import { createMetricsEndpoint } from './metrics/metrics-endpoint';
 import { createWorkerPrometheus } from './metrics/prometheus';
 import { createThrottler } from './throttler';
@@ -144,7 +144,7 @@ export async function runWorker(config: Config): Promise<void> {
   reporter.unref();
 
   let shuttingDown = false;
-  const server: Server = createServer(config, (req, res) => {
+  const server: Server = createServer(serverSettings(config), (req, res) => {
     if (shuttingDown) res.setHeader('Connection', 'close');
     if (req.method === 'POST') {
       openUploads++;

@@ -9,17 +9,39 @@ import { sendTextAndDiscard } from './breakpad/respond';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
+/** What the HTTP(S) server needs of the configuration. */
+export type ServerSettings = Readonly<{
+  /** Certificate and key files for HTTPS; undefined serves plain HTTP. */
+  tls?: Readonly<{ certFile: string; keyFile: string }>;
+  keepAliveTimeoutMs: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** 0 = no bound. */
+  maxConnectionsPerWorker: number;
+  maxPayloadSize: number;
+  rejectLingerMs: number;
+}>;
+
+export function serverSettings(config: Config): ServerSettings {
+  const s = config.server;
+  return Object.freeze({
+    tls: s.tlsCertFile && s.tlsKeyFile ? Object.freeze({ certFile: s.tlsCertFile, keyFile: s.tlsKeyFile }) : undefined,
+    keepAliveTimeoutMs: s.keepAliveTimeoutMs,
+    headersTimeoutMs: s.headersTimeoutMs,
+    requestTimeoutMs: s.requestTimeoutMs,
+    maxConnectionsPerWorker: s.maxConnectionsPerWorker,
+    maxPayloadSize: config.breakpad.maxPayloadSize,
+    rejectLingerMs: config.breakpad.rejectLingerSeconds * 1000,
+  });
+}
+
 /**
  * The HTTP(S) server around the app, with its timeouts. A client that sends
  * `Expect: 100-continue` is refused before it uploads anything when its
  * headers already say no (e.g. a Content-Length over the limit).
  */
-export function createServer(config: Config, handler: Handler): http.Server {
-  const { server: s } = config;
-  const server =
-    s.tlsCertFile && s.tlsKeyFile
-      ? https.createServer({ cert: readFileSync(s.tlsCertFile), key: readFileSync(s.tlsKeyFile) }, handler)
-      : http.createServer(handler);
+export function createServer(s: ServerSettings, handler: Handler): http.Server {
+  const server = s.tls ? https.createServer({ cert: readFileSync(s.tls.certFile), key: readFileSync(s.tls.keyFile) }, handler) : http.createServer(handler);
   server.keepAliveTimeout = s.keepAliveTimeoutMs;
   server.headersTimeout = s.headersTimeoutMs;
   server.requestTimeout = s.requestTimeoutMs;
@@ -29,10 +51,10 @@ export function createServer(config: Config, handler: Handler): http.Server {
   server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (req.method === 'POST' && req.url?.split('?')[0] === '/submit') {
       try {
-        checkSubmitHeaders(req.headers, config.breakpad.maxPayloadSize);
+        checkSubmitHeaders(req.headers, s.maxPayloadSize);
       } catch (err) {
         if (err instanceof Rejection) {
-          sendTextAndDiscard(req, res, err.status, err.body, config.breakpad.rejectLingerSeconds * 1000);
+          sendTextAndDiscard(req, res, err.status, err.body, s.rejectLingerMs);
           return;
         }
         throw err;
@@ -41,7 +63,7 @@ export function createServer(config: Config, handler: Handler): http.Server {
     res.writeContinue();
     handler(req, res);
   });
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => onClientError(err, socket, config.breakpad.rejectLingerSeconds * 1000));
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => onClientError(err, socket, s.rejectLingerMs));
   return server;
 }
 

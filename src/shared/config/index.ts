@@ -1,3 +1,4 @@
+import { missingBackendSettings } from './backend-settings';
 import type { Option, Section, SectionValue } from './option';
 import { breakpadOptions } from './sections/breakpad';
 import { clusterOptions } from './sections/cluster';
@@ -24,6 +25,8 @@ export const SECTIONS = {
 
 type Sections = typeof SECTIONS;
 export type Config = { [K in keyof Sections]: SectionValue<Sections[K]['options']> };
+
+export * from './backend-settings';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -66,21 +69,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const result = config as Config;
   if (problems.length === 0) problems.push(...crossChecks(result));
   if (problems.length > 0) throw new ConfigError(problems);
-  return result;
+  return deepFreeze(result);
+}
+
+/** Loaded once and shared by every component: none may change it under the others. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }
 
 function crossChecks(c: Config): string[] {
   const problems: string[] = [];
-  if ((c.storage.class === 'gcs' || c.storage.class === 's3') && !c.storage.bucketName) {
-    problems.push(`CRASHMOVER_CRASHSTORAGE_BUCKET_NAME is required when CRASHMOVER_CRASHSTORAGE_CLASS=${c.storage.class}.`);
-  }
-  if (c.publish.class === 'pubsub') {
-    if (!c.publish.projectId) problems.push('CRASHMOVER_CRASHPUBLISH_PROJECT_ID is required when CRASHMOVER_CRASHPUBLISH_CLASS=pubsub.');
-    if (!c.publish.topicName) problems.push('CRASHMOVER_CRASHPUBLISH_TOPIC_NAME is required when CRASHMOVER_CRASHPUBLISH_CLASS=pubsub.');
-  }
-  if (c.publish.class === 'sqs' && !c.publish.queueName) {
-    problems.push('CRASHMOVER_CRASHPUBLISH_QUEUE_NAME is required when CRASHMOVER_CRASHPUBLISH_CLASS=sqs.');
-  }
+  problems.push(...missingBackendSettings(c));
   if (Boolean(c.storage.accessKey) !== Boolean(c.storage.secretAccessKey)) {
     problems.push('CRASHMOVER_CRASHSTORAGE_ACCESS_KEY and CRASHMOVER_CRASHSTORAGE_SECRET_ACCESS_KEY must be set together.');
   }

@@ -54,7 +54,7 @@ export async function createQueueWatcher(config: Config, opts: { subscription?: 
 async function pubsubWatcher(config: Config, name: string): Promise<QueueWatcher> {
   const { PubSub, Duration } = await import('@google-cloud/pubsub');
   const { pubSubClientOptions } = await import('../../worker/publish/pubsub');
-  const client = new PubSub(pubSubClientOptions(config));
+  const client = new PubSub(pubSubClientOptions(config.publish));
   const subscription = client.subscription(name, {
     flowControl: { maxMessages: 1000, allowExcessMessages: false },
     // The client drops a message from its inventory only once its ack is flushed; the default
@@ -105,7 +105,7 @@ async function sqsWatcher(config: Config, queue: string): Promise<QueueWatcher> 
   const { SQSClient, GetQueueUrlCommand, ReceiveMessageCommand, DeleteMessageBatchCommand } = await import('@aws-sdk/client-sqs');
   const { sqsClientConfig } = await import('../../worker/publish/sqs');
   // Long polls of up to 5 s: the request timeout must outlast them.
-  const client = new SQSClient(sqsClientConfig(config, 15_000));
+  const client = new SQSClient(sqsClientConfig(config.publish, 15_000));
   let error: string | undefined;
   let stopped = false;
   let loop: Promise<void> | undefined;

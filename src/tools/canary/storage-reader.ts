@@ -39,7 +39,7 @@ export async function createStorageReader(config: Config): Promise<StorageReader
     case 'gcs': {
       const { Storage } = await import('@google-cloud/storage');
       const { gcsClientOptions } = await import('../../worker/storage/gcs');
-      const bucket = new Storage(gcsClientOptions(config, READ_TIMEOUT_MS)).bucket(s.bucketName!);
+      const bucket = new Storage(gcsClientOptions(s, READ_TIMEOUT_MS)).bucket(s.bucketName!);
       return {
         describe: `gcs bucket ${s.bucketName}${s.storageEmulatorHost ? ` at ${s.storageEmulatorHost}` : ''}`,
         async get(key) {
@@ -57,7 +57,7 @@ export async function createStorageReader(config: Config): Promise<StorageReader
     case 's3': {
       const { S3Client, GetObjectCommand } = await import('@aws-sdk/client-s3');
       const { s3ClientConfig } = await import('../../worker/storage/s3');
-      const client = new S3Client(s3ClientConfig(config, READ_TIMEOUT_MS));
+      const client = new S3Client(s3ClientConfig(s, READ_TIMEOUT_MS));
       return {
         describe: `s3 bucket ${s.bucketName}${s.endpointUrl ? ` at ${s.endpointUrl}` : ''}`,
         async get(key) {

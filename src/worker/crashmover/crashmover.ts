@@ -5,7 +5,7 @@ import type { CrashReport } from '../../shared/crash-report';
 import type { CrashPublisher } from '../publish/crash-publisher';
 import type { CrashStorage } from '../storage/crash-storage';
 import { SINK_REFUSALS, SinkRefusal, type CrashSink, type SinkRefusalReason, type SinkOutcome } from './crash-sink';
-import { withRetry } from './retry';
+import { saveThenPublish, type RetryPolicy } from './move-crash';
 import { SaveHealth, type SaveFailure } from './save-health';
 
 export interface CrashmoverOptions {
@@ -47,6 +47,8 @@ export class Crashmover implements CrashSink {
   private probing = false;
   /** Crashes this mover has finished with, saved or not. */
   handled = 0;
+  /** Each stage is tried up to `maxAttempts` times per crash; only transient failures are tried again. */
+  private readonly retryPolicy: RetryPolicy;
 
   constructor(
     private readonly opts: CrashmoverOptions,
@@ -54,8 +56,19 @@ export class Crashmover implements CrashSink {
     private readonly publisher: CrashPublisher,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
-    private readonly sleep?: (ms: number) => Promise<void>,
-  ) {}
+    sleep?: (ms: number) => Promise<void>,
+  ) {
+    this.retryPolicy = {
+      attempts: opts.maxAttempts,
+      sleepMs: opts.retrySleepSeconds * 1000,
+      sleep,
+      retryable: isRetryable,
+      onRetry: (stage, crashId, err, attempt) => {
+        this.metrics.incr('collector.crashmover.retry_count', [`count:${stage}_crash_exception.count`]);
+        this.logger.warn(`${crashId}: ${stage} attempt ${attempt} failed; retrying: ${(err as Error).message}`);
+      },
+    };
+  }
 
   get queueSize(): number {
     return this.queue.length;
@@ -121,19 +134,6 @@ export class Crashmover implements CrashSink {
     }
   }
 
-  private retryOptions(what: 'save' | 'publish', crashId: string) {
-    return {
-      attempts: this.opts.maxAttempts,
-      sleepMs: this.opts.retrySleepSeconds * 1000,
-      sleep: this.sleep,
-      retryable: isRetryable,
-      onRetry: (err: unknown, attempt: number) => {
-        this.metrics.incr('collector.crashmover.retry_count', [`count:${what}_crash_exception.count`]);
-        this.logger.warn(`${crashId}: ${what} attempt ${attempt} failed; retrying: ${(err as Error).message}`);
-      },
-    };
-  }
-
   private async handle(crash: CrashReport): Promise<SinkOutcome> {
     const { crashId } = crash;
     return timed(this.metrics, 'collector.crashmover.crash_handling.time', async () => {
@@ -144,19 +144,18 @@ export class Crashmover implements CrashSink {
           fromStorage = err;
           throw err;
         });
-      try {
-        await withRetry(() => timed(this.metrics, 'collector.crashmover.crash_save.time', save), this.retryOptions('save', crashId));
-        this.logger.info(`${crashId} saved`);
-        this.savesWork();
-      } catch (err) {
-        return this.saveFailed(crashId, err, err === fromStorage);
-      }
-      try {
-        await withRetry(() => timed(this.metrics, 'collector.crashmover.crash_publish.time', () => this.publisher.publish(crashId)), this.retryOptions('publish', crashId));
-        this.logger.info(`${crashId} published`);
+      const outcome = await saveThenPublish(
+        { crashId, save, publish: () => this.publisher.publish(crashId), afterSave: () => this.savesWork() },
+        this.retryPolicy,
+        this.metrics,
+        this.logger,
+      );
+      const { failure } = outcome;
+      if (!outcome.saved) return this.saveFailed(crashId, failure!.error, failure!.error === fromStorage);
+      if (outcome.published) {
         this.metrics.incr('collector.crashmover.save_crash.count');
-      } catch (err) {
-        this.logger.error(`${crashId}: too many errors trying to publish; dropped: ${(err as Error).message}`);
+      } else {
+        this.logger.error(`${crashId}: too many errors trying to publish; dropped: ${(failure!.error as Error).message}`);
         this.metrics.incr('collector.crashmover.publish_crash_dropped.count');
       }
       return 'saved';

@@ -1,5 +1,5 @@
 import { PubSub, type ClientConfig } from '@google-cloud/pubsub';
-import type { Config } from '../../shared/config';
+import type { PubSubSettings } from '../../shared/config';
 import type { Logger } from '../../shared/logging';
 import { KindedError, type FailureKind } from '../../shared/failure';
 import type { CrashPublisher } from './crash-publisher';
@@ -40,8 +40,8 @@ interface GrpcErrorLike {
  * credentials at all. gRPC's own retries (transparent and service-config ones)
  * are off: the crashmover's retry is the only one.
  */
-export function pubSubClientOptions(config: Config): ClientConfig {
-  const { projectId, pubsubEmulatorHost } = config.publish;
+export function pubSubClientOptions(settings: { projectId?: string; pubsubEmulatorHost?: string }): ClientConfig {
+  const { projectId, pubsubEmulatorHost } = settings;
   const options: ClientConfig = { projectId };
   if (pubsubEmulatorHost) {
     // emulatorMode → insecure channel credentials, so no auth is attempted; an
@@ -164,13 +164,10 @@ function guard<T>(promise: Promise<T>, ms: number): Promise<T> {
  * id's UTF-8 bytes (no attributes), sent at once (no batching delay), with one
  * attempt bounded by CRASHMOVER_CRASHPUBLISH_TIMEOUT.
  */
-export function createPubSubPublisher(config: Config, logger: Logger): CrashPublisher {
-  const { projectId, topicName, timeoutSeconds, pubsubEmulatorHost } = config.publish;
-  if (!projectId) throw new KindedError('configuration', 'setting_missing', 'CRASHMOVER_CRASHPUBLISH_PROJECT_ID is required when CRASHMOVER_CRASHPUBLISH_CLASS=pubsub.');
-  if (!topicName) throw new KindedError('configuration', 'setting_missing', 'CRASHMOVER_CRASHPUBLISH_TOPIC_NAME is required when CRASHMOVER_CRASHPUBLISH_CLASS=pubsub.');
-  const timeoutMs = Math.max(1, Math.round(timeoutSeconds * 1000));
+export function createPubSubPublisher(settings: PubSubSettings, logger: Logger): CrashPublisher {
+  const { topicName, timeoutSeconds, timeoutMs, pubsubEmulatorHost } = settings;
 
-  const client = new PubSub(pubSubClientOptions(config));
+  const client = new PubSub(pubSubClientOptions(settings));
   // Per call: the configured deadline, and the client's retries off (`retry: null`
   // replaces the generated Publish/GetTopic retry settings, so exactly one attempt).
   const gaxOpts = { timeout: timeoutMs, retry: null };

@@ -1,5 +1,5 @@
 import { GetQueueUrlCommand, SendMessageCommand, SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
-import type { Config } from '../../shared/config';
+import type { SqsSettings } from '../../shared/config';
 import type { Logger } from '../../shared/logging';
 import type { CrashPublisher } from './crash-publisher';
 import { KindedError, type FailureKind } from '../../shared/failure';
@@ -38,10 +38,13 @@ export function parseQueueUrl(queueUrl: string): { name: string; account?: strin
  * Client options: see awsClientOptions. With no region configured, a queue
  * URL's region wins over the SDK's own resolution.
  */
-export function sqsClientConfig(config: Config, timeoutMs: number): SQSClientConfig {
-  const { queueName, region } = config.publish;
+export function sqsClientConfig(
+  settings: Pick<SqsSettings, 'region' | 'endpointUrl' | 'accessKey' | 'secretAccessKey'> & { queueName?: string },
+  timeoutMs: number,
+): SQSClientConfig {
+  const { queueName, region } = settings;
   const urlRegion = queueName && isQueueUrl(queueName) ? regionFromQueueUrl(queueName) : undefined;
-  return awsClientOptions({ ...config.publish, region: region ?? urlRegion }, timeoutMs);
+  return awsClientOptions({ ...settings, region: region ?? urlRegion }, timeoutMs);
 }
 
 export interface SqsErrorContext {
@@ -125,18 +128,15 @@ export function describeSqsError(err: unknown, ctx: SqsErrorContext): KindedErro
  * (nothing else), one attempt bounded by CRASHMOVER_CRASHPUBLISH_TIMEOUT. A
  * queue name is resolved to its URL once (GetQueueUrl) and cached.
  */
-export function createSqsPublisher(config: Config, logger: Logger): CrashPublisher {
-  const { queueName, timeoutSeconds, endpointUrl } = config.publish;
-  if (!queueName) throw new KindedError('configuration', 'setting_missing', 'CRASHMOVER_CRASHPUBLISH_QUEUE_NAME is required when CRASHMOVER_CRASHPUBLISH_CLASS=sqs.');
-  const timeoutMs = Math.max(1, Math.round(timeoutSeconds * 1000));
-  const healthTimeoutMs = Math.min(timeoutMs, config.cluster.healthCheckTimeoutSeconds * 1000);
+export function createSqsPublisher(settings: SqsSettings, logger: Logger): CrashPublisher {
+  const { queueName, timeoutSeconds, timeoutMs, healthTimeoutMs, endpointUrl } = settings;
   const byUrl = isQueueUrl(queueName);
   // For the heartbeat's GetQueueUrl, which takes a name (and the owner's account).
   const named = byUrl ? parseQueueUrl(queueName) : { name: queueName, account: undefined };
 
-  const clientConfig = sqsClientConfig(config, timeoutMs);
+  const clientConfig = sqsClientConfig(settings, timeoutMs);
   const client = new SQSClient(clientConfig);
-  const health = new SQSClient(sqsClientConfig(config, healthTimeoutMs));
+  const health = new SQSClient(sqsClientConfig(settings, healthTimeoutMs));
   const endpoint =
     endpointUrl ?? (byUrl ? new URL(queueName).origin : `https://sqs.${typeof clientConfig.region === 'string' ? clientConfig.region : '<SDK region>'}.amazonaws.com`);
   if (endpointUrl) logger.debug(`sqs publish: using endpoint ${endpointUrl}`);
@@ -156,7 +156,7 @@ export function createSqsPublisher(config: Config, logger: Logger): CrashPublish
         })
         .catch((err: unknown) => {
           if (queueUrl === lookup) queueUrl = undefined;
-          throw describeSqsError(err, { action: 'GetQueueUrl', queue: queueName!, endpoint, timeoutSeconds, signal });
+          throw describeSqsError(err, { action: 'GetQueueUrl', queue: queueName, endpoint, timeoutSeconds, signal });
         });
       queueUrl = lookup;
     }

@@ -9,6 +9,7 @@ import { CorruptEntryError, decodeEntry, encodeEntry } from '../../shared/spool/
 import { entryFileName, parseEntryName, withState, type EntryName, type SpoolPaths } from '../../shared/spool/layout';
 import { ensureSpoolDirs, listDir, type SpoolStats } from '../../shared/spool/spool-dir';
 import { SinkRefusal, type CrashSink, type SinkRefusalReason, type SinkOutcome } from '../crashmover/crash-sink';
+import { ONE_ATTEMPT, saveThenPublish } from '../crashmover/move-crash';
 import type { CrashPublisher } from '../publish/crash-publisher';
 import type { CrashStorage } from '../storage/crash-storage';
 
@@ -271,37 +272,42 @@ export class SpoolSink implements CrashSink {
       return true;
     }
     return timed(this.metrics, 'collector.crashmover.crash_handling.time', async () => {
+      // An entry in the saved state is stored already: only its publish is left.
+      let save: (() => Promise<void>) | undefined;
       if (job.entry.state === 'crash') {
-        let crash = job.crash;
+        let crash: CrashReport;
         try {
-          crash ??= decodeEntry(await readFile(file));
+          crash = job.crash ?? decodeEntry(await readFile(file));
         } catch (err) {
           return this.quarantine(file, job, err);
         }
-        try {
-          await timed(this.metrics, 'collector.crashmover.crash_save.time', () => this.storage.save(crash!));
-        } catch (err) {
-          // No retry can store this one: set it aside now rather than back off every mover for it.
-          if (failureKind(err) === 'permanent') return this.quarantine(file, job, err);
-          this.failed('save', crashId, err);
-          return false;
-        }
-        this.logger.info(`${crashId} saved`);
-        const savedName = withState(job.name, 'saved');
-        await rename(file, path.join(this.myClaims, savedName));
-        job.name = savedName;
-        job.entry = { ...job.entry, state: 'saved' };
-        job.crash = undefined;
-        file = path.join(this.myClaims, savedName);
+        save = () => this.storage.save(crash);
       }
-      try {
-        await timed(this.metrics, 'collector.crashmover.crash_publish.time', () => this.publisher.publish(crashId));
-      } catch (err) {
-        if (failureKind(err) === 'permanent') return this.quarantine(file, job, err);
-        this.failed('publish', crashId, err);
+      const outcome = await saveThenPublish(
+        {
+          crashId,
+          save,
+          publish: () => this.publisher.publish(crashId),
+          afterSave: async () => {
+            const savedName = withState(job.name, 'saved');
+            await rename(file, path.join(this.myClaims, savedName));
+            job.name = savedName;
+            job.entry = { ...job.entry, state: 'saved' };
+            job.crash = undefined;
+            file = path.join(this.myClaims, savedName);
+          },
+        },
+        ONE_ATTEMPT,
+        this.metrics,
+        this.logger,
+      );
+      const { failure } = outcome;
+      if (failure) {
+        // No retry can store or publish this one: set it aside now rather than back off every mover for it.
+        if (failure.kind === 'permanent') return this.quarantine(file, job, failure.error);
+        this.failed(failure.stage, crashId, failure.error);
         return false;
       }
-      this.logger.info(`${crashId} published`);
       await unlink(file);
       this.metrics.incr('collector.crashmover.save_crash.count');
       this.metrics.incr('collector.spool.moved.count');

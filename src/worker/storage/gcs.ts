@@ -1,5 +1,5 @@
 import { Storage, type File, type StorageOptions } from '@google-cloud/storage';
-import type { Config } from '../../shared/config';
+import type { GcsSettings } from '../../shared/config';
 import type { Logger } from '../../shared/logging';
 import { KindedError, type FailureKind } from '../../shared/failure';
 import { toBuffer, type CrashReport } from '../../shared/crash-report';
@@ -23,9 +23,9 @@ function emulatorEndpoint(host: string): string {
  * node-fetch 3) does not enforce it, so createGcsStorage bounds every call
  * with its own deadline.
  */
-export function gcsClientOptions(config: Config, timeoutMs: number): StorageOptions {
+export function gcsClientOptions(settings: Pick<GcsSettings, 'storageEmulatorHost'>, timeoutMs: number): StorageOptions {
   const options: StorageOptions = { retryOptions: { autoRetry: false, maxRetries: 0 }, timeout: timeoutMs };
-  const emulator = config.storage.storageEmulatorHost;
+  const emulator = settings.storageEmulatorHost;
   if (emulator) {
     // A custom endpoint without useAuthWithCustomEndpoint sends requests
     // unauthenticated; with a project id the client never looks for ADC or
@@ -197,17 +197,13 @@ function until<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
  * CRASHMOVER_CRASHSTORAGE_TIMEOUT (every object of the crash shares it); the
  * heartbeat's existence check by the smaller of that and 5 s.
  */
-export function createGcsStorage(config: Config, logger: Logger): CrashStorage {
-  const { bucketName, timeoutSeconds, storageEmulatorHost } = config.storage;
-  if (!bucketName) throw new KindedError('configuration', 'setting_missing', 'CRASHMOVER_CRASHSTORAGE_BUCKET_NAME is required when CRASHMOVER_CRASHSTORAGE_CLASS=gcs.');
-  const timeoutMs = Math.max(1, Math.round(timeoutSeconds * 1000));
-  const healthTimeoutMs = Math.min(timeoutMs, config.cluster.healthCheckTimeoutSeconds * 1000);
-  const dumpField = config.breakpad.dumpField;
+export function createGcsStorage(settings: GcsSettings, logger: Logger): CrashStorage {
+  const { bucketName, timeoutSeconds, timeoutMs, healthTimeoutMs, storageEmulatorHost, dumpField } = settings;
 
   if (storageEmulatorHost) {
     logger.debug(`STORAGE_EMULATOR_HOST detected, connecting to emulator: ${storageEmulatorHost}`);
   }
-  const bucket = new Storage(gcsClientOptions(config, timeoutMs)).bucket(bucketName);
+  const bucket = new Storage(gcsClientOptions(settings, timeoutMs)).bucket(bucketName);
   const endpoint = bucket.storage.apiEndpoint;
   const ctx = { bucket: bucketName, endpoint, emulator: Boolean(storageEmulatorHost) };
   logger.debug(`gcs storage: saving crashes to bucket ${bucketName} at ${endpoint}`);

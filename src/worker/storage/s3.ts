@@ -1,5 +1,5 @@
 import { HeadBucketCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import type { Config } from '../../shared/config';
+import type { S3Settings } from '../../shared/config';
 import type { Logger } from '../../shared/logging';
 import { toBuffer, type CrashReport } from '../../shared/crash-report';
 import type { CrashStorage } from './crash-storage';
@@ -8,9 +8,12 @@ import { KindedError, type FailureKind } from '../../shared/failure';
 import { AWS_BAD_CREDENTIALS, AWS_THROTTLED, awsClientOptions, awsErrorFacts, credentialsFix, otherAwsFailure } from '../aws-client';
 
 /** Client options: see awsClientOptions; plus path-style addressing for S3-compatible stores. */
-export function s3ClientConfig(config: Config, timeoutMs: number): S3ClientConfig {
-  const options: S3ClientConfig = awsClientOptions(config.storage, timeoutMs);
-  if (config.storage.forcePathStyle) options.forcePathStyle = true;
+export function s3ClientConfig(
+  settings: Pick<S3Settings, 'region' | 'endpointUrl' | 'accessKey' | 'secretAccessKey' | 'forcePathStyle'>,
+  timeoutMs: number,
+): S3ClientConfig {
+  const options: S3ClientConfig = awsClientOptions(settings, timeoutMs);
+  if (settings.forcePathStyle) options.forcePathStyle = true;
   return options;
 }
 
@@ -92,19 +95,15 @@ export function describeS3Error(err: unknown, ctx: S3ErrorContext): KindedError 
  * the bucket layout of crash-objects.ts: dumps and dump_names first, the raw
  * crash last. One save attempt is bounded by CRASHMOVER_CRASHSTORAGE_TIMEOUT.
  */
-export function createS3Storage(config: Config, logger: Logger): CrashStorage {
-  const { bucketName, timeoutSeconds, endpointUrl, region } = config.storage;
-  if (!bucketName) throw new KindedError('configuration', 'setting_missing', 'CRASHMOVER_CRASHSTORAGE_BUCKET_NAME is required when CRASHMOVER_CRASHSTORAGE_CLASS=s3.');
-  const timeoutMs = Math.max(1, Math.round(timeoutSeconds * 1000));
-  const healthTimeoutMs = Math.min(timeoutMs, config.cluster.healthCheckTimeoutSeconds * 1000);
-  const dumpField = config.breakpad.dumpField;
+export function createS3Storage(settings: S3Settings, logger: Logger): CrashStorage {
+  const { bucketName, timeoutSeconds, timeoutMs, healthTimeoutMs, endpointUrl, region, dumpField } = settings;
   const endpoint = endpointUrl ?? `https://s3.${region ?? '<SDK region>'}.amazonaws.com`;
 
   // The heartbeat gets a client of its own with the shorter bound, so a slow
   // upload never holds up (or loosens) the health probe.
-  const client = new S3Client(s3ClientConfig(config, timeoutMs));
-  const health = new S3Client(s3ClientConfig(config, healthTimeoutMs));
-  if (endpointUrl) logger.debug(`s3 storage: using endpoint ${endpointUrl}${config.storage.forcePathStyle ? ' (path-style)' : ''}`);
+  const client = new S3Client(s3ClientConfig(settings, timeoutMs));
+  const health = new S3Client(s3ClientConfig(settings, healthTimeoutMs));
+  if (endpointUrl) logger.debug(`s3 storage: using endpoint ${endpointUrl}${settings.forcePathStyle ? ' (path-style)' : ''}`);
   logger.debug(`s3 storage: saving crashes to bucket ${bucketName}`);
 
   function putter(signal: AbortSignal) {
@@ -116,7 +115,7 @@ export function createS3Storage(config: Config, logger: Logger): CrashStorage {
           { abortSignal: signal },
         );
       } catch (err) {
-        const e = describeS3Error(err, { action: 'PutObject', bucket: bucketName!, endpoint, timeoutSeconds, signal });
+        const e = describeS3Error(err, { action: 'PutObject', bucket: bucketName, endpoint, timeoutSeconds, signal });
         e.message = `saving ${key}: ${e.message}`;
         throw e;
       }

@@ -4,7 +4,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { PubSub, v1, type Message } from '@google-cloud/pubsub';
-import { loadConfig } from '../../../src/shared/config';
+import { loadConfig, pubSubSettings } from '../../../src/shared/config';
 import type { CrashPublisher } from '../../../src/worker/publish/crash-publisher';
 import { createPubSubPublisher, describePubSubError } from '../../../src/worker/publish/pubsub';
 import { freshFakeEachTest, kindOf, silentLogger } from '../../support/backend-unit';
@@ -32,7 +32,7 @@ function publisher(env: Record<string, string> = {}): CrashPublisher {
     PUBSUB_EMULATOR_HOST: fake.host,
     ...env,
   });
-  const p = createPubSubPublisher(config, logger);
+  const p = createPubSubPublisher(pubSubSettings(config), logger);
   closeAfterTest(() => p.close());
   return p;
 }

@@ -2,7 +2,7 @@
  * The SQS publish backend, driving the real @aws-sdk/client-sqs against
  * fauxqs behind a fault-injecting proxy (test/support/fake-aws).
  */
-import { loadConfig } from '../../../src/shared/config';
+import { loadConfig, sqsSettings } from '../../../src/shared/config';
 import type { CrashPublisher } from '../../../src/worker/publish/crash-publisher';
 import { createSqsPublisher, describeSqsError, parseQueueUrl, regionFromQueueUrl, sqsClientConfig } from '../../../src/worker/publish/sqs';
 import { freshFakeEachTest, kindOf, rejection, silentLogger } from '../../support/backend-unit';
@@ -21,7 +21,7 @@ let fake: FakeAws;
 const closeAfterTest = freshFakeEachTest(startFakeAws, (f) => (fake = f));
 
 function publisher(queue: string = QUEUE, extra: Record<string, string> = {}): CrashPublisher {
-  const p = createSqsPublisher(loadConfig(fake.publishEnv(queue, extra)), logger);
+  const p = createSqsPublisher(sqsSettings(loadConfig(fake.publishEnv(queue, extra))), logger);
   closeAfterTest(() => p.close());
   return p;
 }
@@ -164,13 +164,13 @@ describe('SQS client configuration', () => {
 
   test('one attempt, bounded time, explicit credentials only when both keys are set', () => {
     const withKeys = sqsClientConfig(
-      loadConfig({ ...base, CRASHMOVER_CRASHPUBLISH_ACCESS_KEY: FAKE_ACCESS_KEY, CRASHMOVER_CRASHPUBLISH_SECRET_ACCESS_KEY: 's', CRASHMOVER_CRASHPUBLISH_TIMEOUT: '2.5' }),
+      sqsSettings(loadConfig({ ...base, CRASHMOVER_CRASHPUBLISH_ACCESS_KEY: FAKE_ACCESS_KEY, CRASHMOVER_CRASHPUBLISH_SECRET_ACCESS_KEY: 's', CRASHMOVER_CRASHPUBLISH_TIMEOUT: '2.5' })),
       2500,
     );
     expect(withKeys.maxAttempts).toBe(1);
     expect(withKeys.requestHandler).toEqual(expect.objectContaining({ connectionTimeout: 2500, requestTimeout: 2500 }));
     expect(withKeys.credentials).toEqual({ accessKeyId: FAKE_ACCESS_KEY, secretAccessKey: 's' });
-    const chain = sqsClientConfig(loadConfig(base), 5000);
+    const chain = sqsClientConfig(sqsSettings(loadConfig(base)), 5000);
     expect(chain.credentials).toBeUndefined();
     expect(chain.endpoint).toBeUndefined();
   });
@@ -181,9 +181,9 @@ describe('SQS client configuration', () => {
     expect(regionFromQueueUrl('https://us-west-1.queue.amazonaws.com/123456789012/q')).toBe('us-west-1');
     expect(regionFromQueueUrl('http://127.0.0.1:4566/000000000000/q')).toBeUndefined();
     expect(parseQueueUrl(url)).toEqual({ name: 'antenna-crash-ids', account: '123456789012' });
-    expect(sqsClientConfig(loadConfig({ ...base, CRASHMOVER_CRASHPUBLISH_QUEUE_NAME: url }), 5000).region).toBe('eu-central-1');
+    expect(sqsClientConfig(sqsSettings(loadConfig({ ...base, CRASHMOVER_CRASHPUBLISH_QUEUE_NAME: url })), 5000).region).toBe('eu-central-1');
     expect(
-      sqsClientConfig(loadConfig({ ...base, CRASHMOVER_CRASHPUBLISH_QUEUE_NAME: url, CRASHMOVER_CRASHPUBLISH_REGION: 'us-east-2' }), 5000).region,
+      sqsClientConfig(sqsSettings(loadConfig({ ...base, CRASHMOVER_CRASHPUBLISH_QUEUE_NAME: url, CRASHMOVER_CRASHPUBLISH_REGION: 'us-east-2' })), 5000).region,
     ).toBe('us-east-2');
   });
 });

@@ -10,7 +10,7 @@ jest.mock('teeny-request', () =>
 jest.mock('gaxios', () => jest.requireActual<typeof import('../../support/fake-gcs')>('../../support/fake-gcs').loadOutsideJest('gaxios'));
 
 import { Storage } from '@google-cloud/storage';
-import { loadConfig } from '../../../src/shared/config';
+import { loadConfig, gcsSettings } from '../../../src/shared/config';
 import type { CrashStorage } from '../../../src/worker/storage/crash-storage';
 import { createGcsStorage, describeGcsError, gcsClientOptions } from '../../../src/worker/storage/gcs';
 import { CRASH_ID, kindOf, rejection, silentLogger, testCrash } from '../../support/backend-unit';
@@ -53,7 +53,7 @@ function env(extra: Record<string, string> = {}): Record<string, string> {
 }
 
 function storage(extra: Record<string, string> = {}): CrashStorage {
-  return createGcsStorage(loadConfig(env(extra)), logger);
+  return createGcsStorage(gcsSettings(loadConfig(env(extra))), logger);
 }
 
 
@@ -181,7 +181,7 @@ describe('verify()', () => {
   test('fails against an unreachable emulator naming STORAGE_EMULATOR_HOST', async () => {
     const url = gcs.url;
     await gcs.stop();
-    const { err } = await rejection(createGcsStorage(loadConfig({ ...env(), STORAGE_EMULATOR_HOST: url }), logger).verify());
+    const { err } = await rejection(createGcsStorage(gcsSettings(loadConfig({ ...env(), STORAGE_EMULATOR_HOST: url })), logger).verify());
     expect(err.message).toMatch(/cannot reach GCS at http:\/\/127\.0\.0\.1:\d+/);
     expect(kindOf(err)).toEqual({ kind: 'transient', reason: 'unreachable' });
     expect(err.message).toContain('STORAGE_EMULATOR_HOST');
@@ -237,12 +237,12 @@ describe('configuration', () => {
   });
 
   test('client options: retries off, anonymous emulator with a project id, ADC otherwise', () => {
-    const emu = gcsClientOptions(loadConfig(env()), 60_000);
+    const emu = gcsClientOptions(gcsSettings(loadConfig(env())), 60_000);
     expect(emu.retryOptions?.autoRetry).toBe(false);
     expect(emu).toMatchObject({ apiEndpoint: gcs.url, useAuthWithCustomEndpoint: false, timeout: 60_000 });
     expect(emu.projectId).toBeTruthy();
 
-    const cloud = gcsClientOptions(loadConfig({ CRASHMOVER_CRASHSTORAGE_CLASS: 'gcs', CRASHMOVER_CRASHSTORAGE_BUCKET_NAME: BUCKET }), 60_000);
+    const cloud = gcsClientOptions(gcsSettings(loadConfig({ CRASHMOVER_CRASHSTORAGE_CLASS: 'gcs', CRASHMOVER_CRASHSTORAGE_BUCKET_NAME: BUCKET })), 60_000);
     expect(cloud.retryOptions?.autoRetry).toBe(false);
     expect(cloud.apiEndpoint).toBeUndefined();
     expect(cloud.authClient).toBeUndefined();
@@ -250,8 +250,8 @@ describe('configuration', () => {
   });
 
   test('a missing bucket name is refused up front', () => {
-    expect(() => createGcsStorage(loadConfig({}), logger)).toThrow('CRASHMOVER_CRASHSTORAGE_BUCKET_NAME is required');
-    expect(() => createGcsStorage(loadConfig({}), logger)).toThrow(expect.objectContaining({ kind: 'configuration', reason: 'setting_missing' }));
+    expect(() => createGcsStorage(gcsSettings(loadConfig({})), logger)).toThrow('CRASHMOVER_CRASHSTORAGE_BUCKET_NAME is required');
+    expect(() => createGcsStorage(gcsSettings(loadConfig({})), logger)).toThrow(expect.objectContaining({ kind: 'configuration', reason: 'setting_missing' }));
   });
 });
 

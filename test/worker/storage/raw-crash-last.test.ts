@@ -12,7 +12,7 @@ jest.mock('teeny-request', () =>
 );
 jest.mock('gaxios', () => jest.requireActual<typeof import('../../support/fake-gcs')>('../../support/fake-gcs').loadOutsideJest('gaxios'));
 
-import { loadConfig } from '../../../src/shared/config';
+import { loadConfig, gcsSettings, s3Settings } from '../../../src/shared/config';
 import type { CrashStorage } from '../../../src/worker/storage/crash-storage';
 import { createGcsStorage } from '../../../src/worker/storage/gcs';
 import { createS3Storage } from '../../../src/worker/storage/s3';
@@ -115,7 +115,7 @@ describe('GCS', () => {
   rawCrashLastTests(() => ({
     storage: () =>
       createGcsStorage(
-        loadConfig({ CRASHMOVER_CRASHSTORAGE_CLASS: 'gcs', CRASHMOVER_CRASHSTORAGE_BUCKET_NAME: BUCKET, STORAGE_EMULATOR_HOST: gcs.url }),
+        gcsSettings(loadConfig({ CRASHMOVER_CRASHSTORAGE_CLASS: 'gcs', CRASHMOVER_CRASHSTORAGE_BUCKET_NAME: BUCKET, STORAGE_EMULATOR_HOST: gcs.url })),
         silentLogger,
       ),
     holdFirst: () => gcs.hold((r) => r.op.startsWith('upload') && r.object !== RAW_KEY),
@@ -134,7 +134,7 @@ describe('S3', () => {
 
   rawCrashLastTests(() => ({
     storage: () => {
-      const s = createS3Storage(loadConfig(fake.storageEnv(BUCKET)), silentLogger);
+      const s = createS3Storage(s3Settings(loadConfig(fake.storageEnv(BUCKET))), silentLogger);
       closeAfterTest(() => s.close());
       return s;
     },

@@ -3,7 +3,7 @@
  * checksums, path-style addressing) against fauxqs behind a fault-injecting
  * proxy (test/support/fake-aws).
  */
-import { loadConfig } from '../../../src/shared/config';
+import { loadConfig, s3Settings } from '../../../src/shared/config';
 import type { CrashStorage } from '../../../src/worker/storage/crash-storage';
 import { createS3Storage, describeS3Error, s3ClientConfig } from '../../../src/worker/storage/s3';
 import { CRASH_ID, freshFakeEachTest, kindOf, rejection, silentLogger, testCrash } from '../../support/backend-unit';
@@ -25,7 +25,7 @@ let fake: FakeAws;
 const closeAfterTest = freshFakeEachTest(startFakeAws, (f) => (fake = f));
 
 function storage(extra: Record<string, string> = {}, bucket = BUCKET): CrashStorage {
-  const s = createS3Storage(loadConfig(fake.storageEnv(bucket, extra)), logger);
+  const s = createS3Storage(s3Settings(loadConfig(fake.storageEnv(bucket, extra))), logger);
   closeAfterTest(() => s.close());
   return s;
 }
@@ -188,14 +188,14 @@ describe('S3 client configuration', () => {
 
   test('one attempt, bounded time, explicit credentials only when both keys are set, endpoint and path style when configured', () => {
     const custom = s3ClientConfig(
-      loadConfig({
+      s3Settings(loadConfig({
         ...base,
         CRASHMOVER_CRASHSTORAGE_ACCESS_KEY: FAKE_ACCESS_KEY,
         CRASHMOVER_CRASHSTORAGE_SECRET_ACCESS_KEY: 's',
         CRASHMOVER_CRASHSTORAGE_ENDPOINT_URL: 'http://minio.internal:9000',
         CRASHMOVER_CRASHSTORAGE_FORCE_PATH_STYLE: 'true',
         CRASHMOVER_CRASHSTORAGE_REGION: 'eu-west-1',
-      }),
+      })),
       7000,
     );
     expect(custom).toEqual(
@@ -209,7 +209,7 @@ describe('S3 client configuration', () => {
     );
     expect(custom.requestHandler).toEqual(expect.objectContaining({ connectionTimeout: 7000, requestTimeout: 7000 }));
 
-    const aws = s3ClientConfig(loadConfig(base), 60_000);
+    const aws = s3ClientConfig(s3Settings(loadConfig(base)), 60_000);
     expect(aws.maxAttempts).toBe(1);
     expect(aws.credentials).toBeUndefined(); // the SDK's default chain
     expect(aws.endpoint).toBeUndefined();
