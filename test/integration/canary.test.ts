@@ -222,12 +222,13 @@ describe('canary against GCS + Pub/Sub (fakes), spool on', () => {
   test('publishing down: crashes are answered and stored but not on the queue, so the run fails at the queue stage; exit 1', async () => {
     pubsub.faults.failNext(Number.MAX_SAFE_INTEGER, { method: 'Publish' });
     try {
-      const r = await canary(['--url', server.url, '--rate', '5/s', '--duration', '1s', '--timeout', '2s', '--subscription', 'antenna-canary'], env);
+      // 6 s: the spool moves the crashes into the bucket; a loaded CI machine took over 2 s.
+      const r = await canary(['--url', server.url, '--rate', '5/s', '--duration', '1s', '--timeout', '6s', '--subscription', 'antenna-canary'], env);
       expect(r.code).toBe(1);
       expect(row(r.stdout, 'stored')).toMatch(/^5 /);
       expect(row(r.stdout, 'published')).toMatch(/^0 /);
       expect(r.stdout).toContain('failures by stage: queue 5');
-      expect(r.stdout).toMatch(/: queue: id not seen on Pub\/Sub subscription projects\/canary-project\/subscriptions\/antenna-canary within 2 s/);
+      expect(r.stdout).toMatch(/: queue: id not seen on Pub\/Sub subscription projects\/canary-project\/subscriptions\/antenna-canary within 6 s/);
     } finally {
       pubsub.faults.clear();
     }

@@ -73,7 +73,7 @@ describe('a rules file with DEFER', () => {
 
 describe('saving fails', () => {
   it('answers 500 after the last attempt, stores nothing partial under a CrashID, and recovers', async () => {
-    const server = await startServer({ CRASHMOVER_MAX_ATTEMPTS: '2', CRASHMOVER_RETRY_SLEEP_SECONDS: '0' });
+    const server = await startServer({ CRASHMOVER_MAX_ATTEMPTS: '2', CRASHMOVER_RETRY_SLEEP_SECONDS: '0', HEALTH_CHECK_INTERVAL: '1' });
     try {
       // A file where the v1 directory belongs makes every write fail, even for root.
       rmSync(path.join(server.fsRoot, 'v1'), { recursive: true, force: true });
@@ -85,7 +85,14 @@ describe('saving fails', () => {
 
       rmSync(path.join(server.fsRoot, 'v1'));
       mkdirSync(path.join(server.fsRoot, 'v1'));
-      const ok = await submit(server, { ProductName: 'Test' });
+      // The worker that saw the failure refuses at once (503, Retry-After) until its
+      // next storage probe (HEALTH_CHECK_INTERVAL=1); a client retries, as told.
+      let ok = await submit(server, { ProductName: 'Test' });
+      for (let tries = 0; ok.status === 503 && tries < 50; tries++) {
+        expect(ok.headers['retry-after']).toMatch(/^\d+$/);
+        await new Promise((r) => setTimeout(r, 200));
+        ok = await submit(server, { ProductName: 'Test' });
+      }
       const id = crashIdFrom(ok.text);
       expect(readStored(server.fsRoot, rawCrashKey(id)).length).toBeGreaterThan(0);
     } finally {
