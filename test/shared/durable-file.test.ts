@@ -40,7 +40,7 @@ describe('temporary names', () => {
     expect(a).toMatch(/^\.x\.json\.[0-9a-f]{12}\.tmp$/);
     expect(tempFileName('x.json')).not.toBe(a);
     expect(isTempFileName(a)).toBe(true);
-    for (const other of ['x.json', '.x.json.tmp', '.x.json.0123456789ab.tmp.bak', 'a.0123456789ab.tmp', '.x.0123456789AB.tmp', '..0123456789ab.tmp']) {
+    for (const other of ['x.json', '.x.json.tmp', '.x.json.0123456789ab.tmp.bak', 'a.0123456789ab.tmp', '.x.0123456789AB.tmp', '..0123456789ab.tmp', 'x.json.0123456789ab.tmp']) {
       expect([other, isTempFileName(other)]).toEqual([other, false]);
     }
   });
