@@ -204,6 +204,28 @@ describe('DirSyncer', () => {
     }
   });
 
+  it('opens the directory again when another has taken its name (an fsync of the old one makes nothing durable)', async () => {
+    const target = path.join(dir, 'd');
+    mkdirSync(target);
+    const replacement = path.join(dir, 'd2');
+    mkdirSync(replacement); // exists alongside the first: a different inode
+    const trace = new FsTrace().install();
+    const syncer = new DirSyncer();
+    try {
+      await syncer.sync(target);
+      rmSync(target, { recursive: true });
+      await fsp.rename(replacement, target);
+      await syncer.sync(target);
+      const opens = trace.ok('open');
+      expect(opens).toHaveLength(2);
+      expect(opens[1]!.ino).toBe(statSync(target).ino);
+      expect(trace.ok('close')).toHaveLength(1); // the handle on the removed directory
+      await syncer.close();
+    } finally {
+      trace.restore();
+    }
+  });
+
   it('a sync under way when close() is called still completes, and its handle is closed', async () => {
     const trace = new FsTrace().install();
     const syncer = new DirSyncer();
