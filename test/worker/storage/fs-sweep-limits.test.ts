@@ -6,7 +6,10 @@
 import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../../src/shared/config';
-import { fsSweepOptions, sweepFsStorage } from '../../../src/worker/storage/fs-sweep';
+import { Writable } from 'node:stream';
+import { createLogger } from '../../../src/shared/logging';
+import type { Metrics } from '../../../src/shared/metrics';
+import { fsSweepOptions, startFsSweeper, sweepFsStorage } from '../../../src/worker/storage/fs-sweep';
 import { tempDir } from '../../support/server';
 
 const HOUR = 3600_000;
@@ -44,5 +47,37 @@ describe('fs sweep limits', () => {
     expect(r.orphans.firstError).toBe(`${path.join(root, 'v1/dump_names', id(2))}: not a dump_names file the collector wrote (${MAX + 1} bytes); left in place`);
     expect(readdirSync(path.join(root, 'v1/dump_names'))).toEqual([id(2)]);
     expect(readdirSync(path.join(root, 'v1/dump'))).toEqual([id(2)]);
+  });
+});
+
+describe('the periodic sweep', () => {
+  function recording() {
+    const counted: string[] = [];
+    const metrics: Metrics = { incr: (n, tags, v) => void counted.push(`${n} ${tags?.join(',') ?? ''} ${v ?? 1}`), gauge() {}, timing() {}, histogram() {}, close: async () => {} };
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'INFO', localDevEnv: false, hostname: 'test', stream: new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }) });
+    return { counted, metrics, lines, logger };
+  }
+
+  it('sends no count when it removed nothing, and warns with the count and the first error when a file had to stay', async () => {
+    const root = tempDir();
+    const big = path.join(root, `v1/dump_names/${id(2)}`);
+    seedOld(big, dumpNamesOf(MAX + 1));
+    const r = recording();
+    const sweeper = startFsSweeper(loadConfig({ CRASHMOVER_CRASHSTORAGE_FS_ROOT: root }), r.logger, r.metrics);
+    await sweeper!.stop();
+    expect(r.counted).toEqual([]);
+    const warnings = r.lines.filter((l) => l.includes('could not be removed'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(`storage sweep: 1 files could not be removed; first: ${big}: not a dump_names file`);
+  });
+
+  it('does not warn when everything could be removed', async () => {
+    const root = tempDir();
+    const r = recording();
+    const sweeper = startFsSweeper(loadConfig({ CRASHMOVER_CRASHSTORAGE_FS_ROOT: root }), r.logger, r.metrics);
+    await sweeper!.stop();
+    expect(r.lines.some((l) => l.includes('storage sweep of'))).toBe(true);
+    expect(r.lines.some((l) => l.includes('could not be removed'))).toBe(false);
   });
 });
