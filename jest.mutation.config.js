@@ -1,0 +1,13 @@
+// Jest config for mutation testing (npm run mutation): only the unit tests that import
+// the mutated modules from src/. Integration tests run dist/ in child processes, so
+// they never see a mutant and would only make every run slower.
+const base = require('./jest.config');
+
+/** @type {import('jest').Config} */
+module.exports = {
+  ...base,
+  globalSetup: undefined, // no dist build: unit tests import src/ directly
+  roots: ['<rootDir>/test/worker', '<rootDir>/test/shared', '<rootDir>/test/primary'],
+  testMatch: ['**/*.test.ts'],
+  maxWorkers: 1,
+};
