@@ -8,7 +8,7 @@ import type { Metrics } from '../../../src/shared/metrics';
 import type { CrashReport } from '../../../src/shared/crash-report';
 import { KindedError } from '../../../src/shared/failure';
 import { Crashmover, type CrashmoverOptions } from '../../../src/worker/crashmover/crashmover';
-import { QueueFullError } from '../../../src/worker/crashmover/crash-sink';
+import { SinkRefusal } from '../../../src/worker/crashmover/crash-sink';
 import type { CrashPublisher } from '../../../src/worker/publish/crash-publisher';
 import type { CrashStorage } from '../../../src/worker/storage/crash-storage';
 import { waitFor } from '../../support/wait';
@@ -173,10 +173,10 @@ describe('Crashmover: metrics and logs', () => {
 });
 
 describe('Crashmover: refusals', () => {
-  it('QueueFullError says by default that the save queue is full', () => {
-    const err = new QueueFullError(5);
+  it('a queue_full refusal says by default that the save queue is full', () => {
+    const err = new SinkRefusal('queue_full', 5);
     expect(err).toBeInstanceOf(Error);
-    expect(err.name).toBe('QueueFullError');
+    expect(err.name).toBe('SinkRefusal');
     expect(err.message).toBe('the collector is busy (save queue full)');
     expect(err.reason).toBe('queue_full');
     expect(err.retryAfterSeconds).toBe(5);
