@@ -7,6 +7,8 @@ const ROOT = path.resolve(__dirname, '..', '..');
 
 interface Counts { covered: number; total: number }
 interface Row { module: string; files: number; lines: Counts; branches: Counts }
+// A plain CommonJS script with no types of its own.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 const table = require('../../scripts/coverage-table') as {
   moduleOf(rel: string): string | null;
   moduleRows(files: Record<string, { lines: Counts; branches: Counts }>): Row[];

@@ -4,7 +4,7 @@
  * and its end, and what is set aside in corrupt/ (an undecodable entry, a
  * publish that can never succeed) or refused (a crash that cannot be encoded).
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { CrashReport } from '../../../src/shared/crash-report';
@@ -154,7 +154,7 @@ describe('spool: refusals', () => {
     const paths = spoolPaths(root);
     const rejected = crash();
     // tmp/ replaced by a file: the write fails.
-    require('node:fs').rmSync(paths.tmp, { recursive: true });
+    rmSync(paths.tmp, { recursive: true });
     writeFileSync(paths.tmp, 'in the way');
     await expect(s.submit(rejected)).rejects.toEqual(expect.objectContaining({ reason: 'write_error', why: 'the crash could not be stored locally', retryAfterSeconds: 7 }));
     expect(r.counted).toContain('collector.spool.refused.count reason:write_error');
