@@ -24,7 +24,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function gitCommit(): string | undefined {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
   } catch {
     return undefined;
   }
@@ -112,7 +114,14 @@ async function main(): Promise<void> {
 
   const servers = new Map<ServerKind, Server>();
   const runs: RunRecord[] = [];
-  const serverInfo: Array<{ server: ServerKind; label: string; idleRssBytes: number; processes: number; primaryIdleRssBytes: number; largestWorkerIdleRssBytes: number }> = [];
+  const serverInfo: Array<{
+    server: ServerKind;
+    label: string;
+    idleRssBytes: number;
+    processes: number;
+    primaryIdleRssBytes: number;
+    largestWorkerIdleRssBytes: number;
+  }> = [];
   const loadBefore = os.loadavg();
   let failure: unknown;
   let stopping = false;
@@ -133,7 +142,14 @@ async function main(): Promise<void> {
       }
       await sleep(500);
       const idle = treeRss(s.pid);
-      serverInfo.push({ server: kind, label: s.label, idleRssBytes: idle.bytes, processes: idle.processes, primaryIdleRssBytes: idle.rootBytes, largestWorkerIdleRssBytes: idle.largestChildBytes });
+      serverInfo.push({
+        server: kind,
+        label: s.label,
+        idleRssBytes: idle.bytes,
+        processes: idle.processes,
+        primaryIdleRssBytes: idle.rootBytes,
+        largestWorkerIdleRssBytes: idle.largestChildBytes,
+      });
     }
     let n = 0;
     for (const p of points) {
@@ -166,7 +182,10 @@ async function main(): Promise<void> {
         const took = (Date.now() - t) / 1000;
         log(`bench: ${s.kind} stopped in ${took.toFixed(1)} s`);
         if (took > 5) {
-          const lines = s.tail().split('\n').filter((l) => !/"path":"\/(submit|__lbheartbeat__)"| saved"| published"|returned ACCEPT/.test(l));
+          const lines = s
+            .tail()
+            .split('\n')
+            .filter((l) => !/"path":"\/(submit|__lbheartbeat__)"| saved"| published"|returned ACCEPT/.test(l));
           log(`bench: ${s.kind} took long to stop; its last lines:\n${lines.slice(-12).join('\n')}`);
         }
       }),
@@ -180,8 +199,24 @@ async function main(): Promise<void> {
     when: new Date(started).toISOString(),
     commit: gitCommit(),
     node: process.version,
-    host: { cpus: os.availableParallelism?.() ?? os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryBytes: os.totalmem(), loadavgBefore: loadBefore, loadavgAfter: os.loadavg() },
-    options: { durationS: o.durationS, warmupS: o.warmupS, workers: o.workers, quick: o.quick, sizes: o.sizes, encodings: o.encodings, connections: o.connections, servers: o.servers, collectorEnv: o.collectorEnv },
+    host: {
+      cpus: os.availableParallelism?.() ?? os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      memoryBytes: os.totalmem(),
+      loadavgBefore: loadBefore,
+      loadavgAfter: os.loadavg(),
+    },
+    options: {
+      durationS: o.durationS,
+      warmupS: o.warmupS,
+      workers: o.workers,
+      quick: o.quick,
+      sizes: o.sizes,
+      encodings: o.encodings,
+      connections: o.connections,
+      servers: o.servers,
+      collectorEnv: o.collectorEnv,
+    },
     bodies: bodyInfo,
     servers: serverInfo,
     complete: !aborted && !failure && runs.length === runCount,
@@ -195,7 +230,9 @@ async function main(): Promise<void> {
   writeFileSync(chartPath, renderChart(runs, chartTitle(result)));
 
   const out = process.stdout;
-  out.write(`\nAntenna bench — ${o.workers} workers per server, ${o.durationS} s per run, node ${process.version}, ${result.host.cpus} CPUs, load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')} before\n`);
+  out.write(
+    `\nAntenna bench — ${o.workers} workers per server, ${o.durationS} s per run, node ${process.version}, ${result.host.cpus} CPUs, load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')} before\n`,
+  );
   out.write(`bodies: ${bodyInfo.map((b) => `${b.size} B ${b.encoding} → ${b.wireBytes} B on the wire`).join('; ')}\n\n`);
   out.write(
     `idle RSS after warm-up: ${serverInfo.map((i) => `${i.server} ${(i.idleRssBytes / MB).toFixed(0)} MB (${i.processes} processes, largest worker ${(i.largestWorkerIdleRssBytes / MB).toFixed(0)} MB)`).join('; ')}\n\n`,

@@ -74,7 +74,9 @@ function parse(argv: string[]): { only: string[]; durationS: number; fuzzCount: 
 
 function commit(): string {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: path.resolve(__dirname, '..', '..'), stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: path.resolve(__dirname, '..', '..'), stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
   } catch {
     return 'unknown';
   }
@@ -101,12 +103,18 @@ async function main(): Promise<number> {
   const lost = results.reduce((n, r) => n + r.audit.lost, 0);
   const fuzzResult = results.find((r) => r.name === 'fuzz');
   const out = [
-    `## Chaos run: commit ${commit()}, seed ${args.seed}, ${args.durationS} s per fault scenario, ${new Date().toISOString().slice(0, 16)}Z, ${(Date.now() - t0) / 1000 | 0} s`,
+    `## Chaos run: commit ${commit()}, seed ${args.seed}, ${args.durationS} s per fault scenario, ${new Date().toISOString().slice(0, 16)}Z, ${((Date.now() - t0) / 1000) | 0} s`,
     '',
     summaryTable(results),
     '',
   ];
-  if (fuzzResult) out.push(`### Hostile corpus by category (${fuzzResult.tally.sent} requests; ✗ = 5xx, silence where an answer was owed, a refused control, or a loss)`, '', categoryTable(fuzzResult), '');
+  if (fuzzResult)
+    out.push(
+      `### Hostile corpus by category (${fuzzResult.tally.sent} requests; ✗ = 5xx, silence where an answer was owed, a refused control, or a loss)`,
+      '',
+      categoryTable(fuzzResult),
+      '',
+    );
   const d = details(results);
   if (d) out.push('### Findings', '', d, '');
   out.push(

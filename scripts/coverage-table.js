@@ -172,7 +172,10 @@ function typeOnly(js) {
 
 function listFiles(dir, ext) {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { recursive: true }).map((f) => path.join(dir, String(f))).filter((f) => f.endsWith(ext));
+  return fs
+    .readdirSync(dir, { recursive: true })
+    .map((f) => path.join(dir, String(f)))
+    .filter((f) => f.endsWith(ext));
 }
 
 async function report(coverageDir = path.join(ROOT, 'coverage')) {
@@ -217,7 +220,9 @@ async function report(coverageDir = path.join(ROOT, 'coverage')) {
   fs.mkdirSync(coverageDir, { recursive: true });
   fs.writeFileSync(path.join(coverageDir, 'coverage-final.json'), JSON.stringify(map.toJSON()));
   fs.writeFileSync(path.join(coverageDir, 'coverage-summary.json'), JSON.stringify({ modules: rows, files }, null, 2) + '\n');
-  console.log(`coverage of src/ per module (in-process jest + ${children.processes} child processes from ${children.files} V8 dumps${children.skipped ? `, ${children.skipped} unreadable` : ''}):`);
+  console.log(
+    `coverage of src/ per module (in-process jest + ${children.processes} child processes from ${children.files} V8 dumps${children.skipped ? `, ${children.skipped} unreadable` : ''}):`,
+  );
   console.log(formatTable(rows));
   return rows;
 }

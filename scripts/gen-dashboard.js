@@ -80,7 +80,9 @@ function overviewPanels() {
       target(`sum by (published) (${rate('antenna_crashes_saved_total')})`, 'saved, published={{published}}', 'B'),
       target(`sum(${rate('antenna_save_failures_total')})`, 'save failed', 'C'),
     ]),
-    p('Throttle results', 'Throttle decisions per second by result.', 'ops', [target(`sum by (result) (${rate('antenna_throttle_total')})`, '{{result}}', 'A')]),
+    p('Throttle results', 'Throttle decisions per second by result.', 'ops', [
+      target(`sum by (result) (${rate('antenna_throttle_total')})`, '{{result}}', 'A'),
+    ]),
     p('Refused and malformed', 'Crashes refused with 503 (every antenna_*_refused_total counter), and submissions rejected as malformed, by reason.', 'ops', [
       target(`sum by (reason) (rate({__name__=~"antenna_.*_refused_total", ${SEL}}[$__rate_interval]))`, 'refused: {{reason}}', 'A'),
       target(`sum by (reason) (${rate('antenna_malformed_total')})`, 'malformed: {{reason}}', 'B'),
@@ -116,7 +118,8 @@ function overviewPanels() {
 
 function panel(id, gridPos, { title, description, unit, targets, type }) {
   const base = { id, type, title, description, datasource: DS, gridPos, targets, fieldConfig: { defaults: { unit }, overrides: [] } };
-  if (type === 'stat') return { ...base, options: { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'value', graphMode: 'area' } };
+  if (type === 'stat')
+    return { ...base, options: { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'value', graphMode: 'area' } };
   return { ...base, options: { legend: { displayMode: 'list', placement: 'bottom', showLegend: true }, tooltip: { mode: 'multi', sort: 'desc' } } };
 }
 

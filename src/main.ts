@@ -48,7 +48,9 @@ async function main(): Promise<void> {
     });
     if (process.env.npm_lifecycle_event === 'start') {
       onOrphaned(() => {
-        logger.warn('npm, which started this node, is gone (npm does not pass signals on): draining as on SIGTERM; under a supervisor run `node dist/main.js` directly');
+        logger.warn(
+          'npm, which started this node, is gone (npm does not pass signals on): draining as on SIGTERM; under a supervisor run `node dist/main.js` directly',
+        );
         process.kill(process.pid, 'SIGTERM');
       });
     }

@@ -163,7 +163,9 @@ function multipart(annotations: Record<string, string>, dump: Buffer, boundary: 
     chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`));
   }
   chunks.push(
-    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="upload_file_minidump"; filename="upload_file_minidump.dmp"\r\nContent-Type: application/octet-stream\r\n\r\n`),
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="upload_file_minidump"; filename="upload_file_minidump.dmp"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+    ),
     dump,
     Buffer.from(`\r\n--${boundary}--\r\n`),
   );

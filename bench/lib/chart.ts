@@ -85,16 +85,18 @@ export function renderChart(runs: readonly RunRecord[], title: string): string {
     return `<rect x="${lx}" y="${legendY - 9}" width="10" height="10" fill="${COLOR[s]}"/><text x="${lx + 14}" y="${legendY}" font-size="11">${esc(LABEL[s])}</text>`;
   });
   const height = legendY + 12;
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
-    `<rect width="100%" height="100%" fill="#fff"/>`,
-    `<text x="${LEFT}" y="18" font-weight="bold">${esc(title)}</text>`,
-    `<text x="${LEFT}" y="34" font-size="10" fill="#555">crashes/s, log scale; figure above a collector bar: its ratio to the reference server at the same load point</text>`,
-    ...grid,
-    ...parts,
-    ...legend,
-    `</svg>`,
-  ].join('\n') + '\n';
+  return (
+    [
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+      `<rect width="100%" height="100%" fill="#fff"/>`,
+      `<text x="${LEFT}" y="18" font-weight="bold">${esc(title)}</text>`,
+      `<text x="${LEFT}" y="34" font-size="10" fill="#555">crashes/s, log scale; figure above a collector bar: its ratio to the reference server at the same load point</text>`,
+      ...grid,
+      ...parts,
+      ...legend,
+      `</svg>`,
+    ].join('\n') + '\n'
+  );
 }
 
 /** What the results file says about the run, for the chart's title. */

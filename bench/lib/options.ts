@@ -60,13 +60,19 @@ function applyOnly(list: string, o: Options): void {
   const encodings: Encoding[] = [];
   const connections: number[] = [];
   const servers: ServerKind[] = [];
-  for (const raw of list.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean)) {
+  for (const raw of list
+    .split(',')
+    .map((t) => t.trim().toLowerCase())
+    .filter(Boolean)) {
     const t = raw.replace(/b$/, ''); // 4kb, 400kb, 4mb
     if ((SIZE_NAMES as string[]).includes(t)) sizes.push(t as SizeName);
     else if ((ENCODINGS as string[]).includes(raw)) encodings.push(raw as Encoding);
     else if ((SERVER_KINDS as string[]).includes(raw)) servers.push(raw as ServerKind);
     else if (/^\d+$/.test(raw)) connections.push(positive('--only connections', raw, true));
-    else throw new UsageError(`--only: unknown item ${JSON.stringify(raw)} (sizes ${SIZE_NAMES.join('/')}, encodings ${ENCODINGS.join('/')}, a connection count, servers ${SERVER_KINDS.join('/')})`);
+    else
+      throw new UsageError(
+        `--only: unknown item ${JSON.stringify(raw)} (sizes ${SIZE_NAMES.join('/')}, encodings ${ENCODINGS.join('/')}, a connection count, servers ${SERVER_KINDS.join('/')})`,
+      );
   }
   if (sizes.length) o.sizes = SIZE_NAMES.filter((s) => sizes.includes(s));
   if (encodings.length) o.encodings = ENCODINGS.filter((e) => encodings.includes(e));

@@ -70,7 +70,23 @@ export function computeRatios(runs: RunRecord[]): void {
 const SIZE_LABEL: Record<SizeName, string> = { '4k': '4 KB', '400k': '400 KB', '4m': '4 MB' };
 
 export function formatTable(runs: readonly RunRecord[]): string {
-  const header = ['size', 'enc', 'conns', 'server', 'crashes/s', 'MB/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'peak RSS MB', 'RSS budget', 'ratio', 'hb p99 ms', 'on disk'];
+  const header = [
+    'size',
+    'enc',
+    'conns',
+    'server',
+    'crashes/s',
+    'MB/s',
+    'p50 ms',
+    'p99 ms',
+    'non-2xx',
+    'errors',
+    'peak RSS MB',
+    'RSS budget',
+    'ratio',
+    'hb p99 ms',
+    'on disk',
+  ];
   const rows: string[][] = runs.map((r) => [
     SIZE_LABEL[r.size],
     r.encoding,
@@ -90,7 +106,11 @@ export function formatTable(runs: readonly RunRecord[]): string {
   ]);
   const numeric = new Set([2, 4, 5, 6, 7, 8, 9, 10, 11, 14]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  ')];
   let previous = '';
   for (let i = 0; i < runs.length; i++) {
@@ -124,31 +144,50 @@ export function evaluateTargets(runs: readonly RunRecord[]): TargetResult[] {
       .filter((r) => r.size === '4m')
       .flatMap((big) => {
         const mid = collector.find((x) => x.size === '400k' && x.server === big.server && x.encoding === big.encoding && x.connections === big.connections);
-        return mid ? [{ ok: big.mbPerS >= mid.mbPerS, detail: `${big.server} ${big.encoding} ${big.connections} conns: ${f(big.mbPerS, 1)} vs ${f(mid.mbPerS, 1)} MB/s` }] : [];
+        return mid
+          ? [
+              {
+                ok: big.mbPerS >= mid.mbPerS,
+                detail: `${big.server} ${big.encoding} ${big.connections} conns: ${f(big.mbPerS, 1)} vs ${f(mid.mbPerS, 1)} MB/s`,
+              },
+            ]
+          : [];
       }),
   );
   const hb = judge(
     'collector /__lbheartbeat__ p99 < 50 ms during 4 MB load',
     collector
       .filter((r) => r.size === '4m' && r.heartbeat)
-      .map((r) => ({ ok: r.heartbeat!.p99Ms < 50 && r.heartbeat!.failures === 0, detail: `${r.server} ${point(r)}: p99 ${f(r.heartbeat!.p99Ms, 1)} ms, max ${f(r.heartbeat!.maxMs, 1)} ms, ${r.heartbeat!.samples} probes, ${r.heartbeat!.failures} failed` })),
+      .map((r) => ({
+        ok: r.heartbeat!.p99Ms < 50 && r.heartbeat!.failures === 0,
+        detail: `${r.server} ${point(r)}: p99 ${f(r.heartbeat!.p99Ms, 1)} ms, max ${f(r.heartbeat!.maxMs, 1)} ms, ${r.heartbeat!.samples} probes, ${r.heartbeat!.failures} failed`,
+      })),
   );
   const rss = judge(
     'collector peak RSS ≤ 100 MB × workers + 2 × connections × body size',
-    collector.map((r) => ({ ok: r.peakRssBytes <= r.rssBudgetBytes, detail: `${r.server} ${point(r)}: ${f(r.peakRssBytes / MB)} MB ≤ ${f(r.rssBudgetBytes / MB)} MB (${r.rssProcesses} processes; primary ${f(r.rssPrimaryBytes / MB)} MB, largest worker ${f(r.rssLargestWorkerBytes / MB)} MB)` })),
+    collector.map((r) => ({
+      ok: r.peakRssBytes <= r.rssBudgetBytes,
+      detail: `${r.server} ${point(r)}: ${f(r.peakRssBytes / MB)} MB ≤ ${f(r.rssBudgetBytes / MB)} MB (${r.rssProcesses} processes; primary ${f(r.rssPrimaryBytes / MB)} MB, largest worker ${f(r.rssLargestWorkerBytes / MB)} MB)`,
+    })),
   );
   const errs = judge(
     'collector: zero non-2xx (and no socket errors or timeouts)',
     collector.map((r) => ({
       ok: r.non2xx === 0 && r.errors === 0 && r.unexpectedBodies === 0,
-      detail: `${r.server} ${point(r)}: ${r.non2xx} non-2xx${Object.keys(r.statusCodes).filter((c) => !c.startsWith('2')).map((c) => ` [${c}: ${r.statusCodes[c]}]`).join('')}, ${r.errors} errors (${r.timeouts} timeouts)${r.unexpectedBodies ? `, ${r.unexpectedBodies} 2xx without a CrashID` : ''}`,
+      detail: `${r.server} ${point(r)}: ${r.non2xx} non-2xx${Object.keys(r.statusCodes)
+        .filter((c) => !c.startsWith('2'))
+        .map((c) => ` [${c}: ${r.statusCodes[c]}]`)
+        .join('')}, ${r.errors} errors (${r.timeouts} timeouts)${r.unexpectedBodies ? `, ${r.unexpectedBodies} 2xx without a CrashID` : ''}`,
     })),
   );
   const disk = judge(
     'fs: every acknowledged crash is on disk',
     collector
       .filter((r) => r.verification)
-      .map((r) => ({ ok: r.verification!.complete === r.verification!.acknowledged, detail: `${point(r)}: ${r.verification!.complete}/${r.verification!.acknowledged}${r.verification!.missing.length ? ` missing e.g. ${r.verification!.missing.join(', ')}` : ''}` })),
+      .map((r) => ({
+        ok: r.verification!.complete === r.verification!.acknowledged,
+        detail: `${point(r)}: ${r.verification!.complete}/${r.verification!.acknowledged}${r.verification!.missing.length ? ` missing e.g. ${r.verification!.missing.join(', ')}` : ''}`,
+      })),
   );
   return [ratioTarget('400k', 'noop', 0.6), ratioTarget('400k', 'fs', 0.8), ratioTarget('4k', 'noop', 0.4), mbps, hb, rss, errs, disk];
 }

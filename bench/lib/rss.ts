@@ -76,7 +76,8 @@ export function sampleRss(pid: number, intervalMs = 200): RssSampler {
   const tick = () => {
     const t = treeRss(pid);
     peak.samples++;
-    if (t.bytes > peak.peakBytes) Object.assign(peak, { peakBytes: t.bytes, processes: t.processes, rootBytes: t.rootBytes, largestChildBytes: t.largestChildBytes });
+    if (t.bytes > peak.peakBytes)
+      Object.assign(peak, { peakBytes: t.bytes, processes: t.processes, rootBytes: t.rootBytes, largestChildBytes: t.largestChildBytes });
   };
   tick();
   const timer = setInterval(tick, intervalMs);

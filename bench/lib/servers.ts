@@ -126,9 +126,7 @@ export async function startServer(kind: ServerKind, opts: StartOptions): Promise
     lines.push(l);
     if (lines.length > 300) lines.shift();
   };
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    proc.on('exit', (code, signal) => resolve({ code, signal })),
-  );
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
 
   const found = new Promise<void>((resolve, reject) => {
     let buffered = '';
@@ -181,7 +179,18 @@ export async function startServer(kind: ServerKind, opts: StartOptions): Promise
 
   return found.then(
     () => {
-      return { kind, label, pid: proc.pid!, port, url: `http://127.0.0.1:${port}`, dataDir, tail: () => lines.join('\n'), exited, running: () => proc.exitCode === null && proc.signalCode === null, stop };
+      return {
+        kind,
+        label,
+        pid: proc.pid!,
+        port,
+        url: `http://127.0.0.1:${port}`,
+        dataDir,
+        tail: () => lines.join('\n'),
+        exited,
+        running: () => proc.exitCode === null && proc.signalCode === null,
+        stop,
+      };
     },
     async (err: Error) => {
       const tail = lines.join('\n');

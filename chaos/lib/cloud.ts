@@ -39,7 +39,11 @@ export async function startCloud(): Promise<Cloud> {
       gcs.setDown(true);
       pubsub.faults.failNext(Number.MAX_SAFE_INTEGER, { method: 'Publish' });
     },
-    published: () => pubsub.messages(PROJECT, TOPIC).map((m) => m.toString()).filter((m) => m !== 'test'),
+    published: () =>
+      pubsub
+        .messages(PROJECT, TOPIC)
+        .map((m) => m.toString())
+        .filter((m) => m !== 'test'),
     async stop() {
       await gcs.stop();
       await pubsub.stop();

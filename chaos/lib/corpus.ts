@@ -146,7 +146,7 @@ export function post(headers: Header[], body: Buffer, target = '/submit'): WireR
 /** The body as chunked transfer coding, cut at random places. */
 export function chunked(rng: Rng, body: Buffer): Buffer {
   const out: Buffer[] = [];
-  for (let i = 0; i < body.length; ) {
+  for (let i = 0; i < body.length;) {
     const n = Math.min(body.length - i, rng.int(1, 8192));
     out.push(Buffer.from(`${n.toString(16)}\r\n`), body.subarray(i, i + n), Buffer.from('\r\n'));
     i += n;
@@ -182,7 +182,8 @@ function crash(ctx: Ctx, opts: { dumps?: number; maxDump?: number } = {}): Crash
   const parts = annotations(ctx);
   const n = opts.dumps ?? rng.int(1, 3);
   for (let i = 0; i < n; i++) {
-    const name = i === 0 ? 'upload_file_minidump' : rng.pick(['memory_report', 'upload_file_minidump_browser', 'upload_file_minidump_content', `extra_dump_${i}`]);
+    const name =
+      i === 0 ? 'upload_file_minidump' : rng.pick(['memory_report', 'upload_file_minidump_browser', 'upload_file_minidump_content', `extra_dump_${i}`]);
     if (dumps.has(name)) continue;
     const data = dumpBytes(rng, rng.int(64, opts.maxDump ?? 12000));
     dumps.set(name, [data]);
@@ -232,7 +233,9 @@ let bomb: Buffer | undefined;
 function gzipBomb(): Buffer {
   if (!bomb) {
     const boundary = 'chaosbomb';
-    const headPart = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="ProductName"\r\n\r\nChaos\r\n--${boundary}\r\nContent-Disposition: form-data; name="upload_file_minidump"; filename="x.dmp"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+    const headPart = Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="ProductName"\r\n\r\nChaos\r\n--${boundary}\r\nContent-Disposition: form-data; name="upload_file_minidump"; filename="x.dmp"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+    );
     bomb = gzipSync(Buffer.concat([headPart, Buffer.alloc(101 * 1024 * 1024), Buffer.from(`\r\n--${boundary}--\r\n`)]), { level: 9 });
   }
   return bomb;
@@ -251,30 +254,52 @@ const maybe = (c: CrashParts, request: WireRequest): Built => ({ request, answer
 
 export const CATEGORIES: Category[] = [
   // Controls: well-formed crashes in every framing a client uses. They prove the harness and storage work.
-  { name: 'valid-multipart', weight: 6, build: (ctx) => { const c = crash(ctx); return accepted(c, crashPost(c, ctx.rng)); } },
-  { name: 'valid-mixed', weight: 1, build: (ctx) => { const c = crash(ctx); return accepted(c, crashPost(c, ctx.rng, 'multipart/mixed')); } },
   {
-    name: 'valid-gzip', weight: 3, build(ctx) {
+    name: 'valid-multipart',
+    weight: 6,
+    build: (ctx) => {
+      const c = crash(ctx);
+      return accepted(c, crashPost(c, ctx.rng));
+    },
+  },
+  {
+    name: 'valid-mixed',
+    weight: 1,
+    build: (ctx) => {
+      const c = crash(ctx);
+      return accepted(c, crashPost(c, ctx.rng, 'multipart/mixed'));
+    },
+  },
+  {
+    name: 'valid-gzip',
+    weight: 3,
+    build(ctx) {
       const c = crash(ctx);
       const b = boundaryFor(ctx.rng);
       return accepted(c, post([mp(b), ['Content-Encoding', 'gzip']], gzipSync(multipart(c.parts, b))));
     },
   },
   {
-    name: 'valid-json-extra', weight: 3, build(ctx) {
+    name: 'valid-json-extra',
+    weight: 3,
+    build(ctx) {
       const c = jsonCrash(ctx, JSON.stringify({ ProductName: 'Chaos', Version: '1.0', ChaosCase: ctx.marker }));
       return accepted(c, crashPost(c, ctx.rng));
     },
   },
   {
-    name: 'valid-chunked', weight: 3, build(ctx) {
+    name: 'valid-chunked',
+    weight: 3,
+    build(ctx) {
       const c = crash(ctx);
       const b = boundaryFor(ctx.rng);
       return accepted(c, { pieces: [head('POST', '/submit', [mp(b), ['Transfer-Encoding', 'chunked']]), chunked(ctx.rng, multipart(c.parts, b))] });
     },
   },
   {
-    name: 'expect-continue', weight: 1, build(ctx) {
+    name: 'expect-continue',
+    weight: 1,
+    build(ctx) {
       const c = crash(ctx);
       const b = boundaryFor(ctx.rng);
       const body = multipart(c.parts, b);
@@ -282,7 +307,9 @@ export const CATEGORIES: Category[] = [
     },
   },
   {
-    name: 'http10', weight: 1, build(ctx) {
+    name: 'http10',
+    weight: 1,
+    build(ctx) {
       const c = crash(ctx);
       const b = boundaryFor(ctx.rng);
       const body = multipart(c.parts, b);
@@ -293,31 +320,49 @@ export const CATEGORIES: Category[] = [
   // Content-Type and boundary.
   { name: 'no-content-type', weight: 3, build: (ctx) => due(post([], multipart(crash(ctx).parts, boundaryFor(ctx.rng)))) },
   {
-    name: 'wrong-content-type', weight: 3, build(ctx) {
+    name: 'wrong-content-type',
+    weight: 3,
+    build(ctx) {
       const b = boundaryFor(ctx.rng);
-      const type = ctx.rng.pick(['text/plain', 'application/json', 'application/x-www-form-urlencoded', 'image/png', 'multipart', 'multipart/', '*/*', ';;;', `multipart/form-dataa; boundary=${b}`, `form-data; boundary=${b}`, ctx.rng.bytes(12).toString('base64')]);
+      const type = ctx.rng.pick([
+        'text/plain',
+        'application/json',
+        'application/x-www-form-urlencoded',
+        'image/png',
+        'multipart',
+        'multipart/',
+        '*/*',
+        ';;;',
+        `multipart/form-dataa; boundary=${b}`,
+        `form-data; boundary=${b}`,
+        ctx.rng.bytes(12).toString('base64'),
+      ]);
       return due(post([['Content-Type', type]], multipart(crash(ctx).parts, b)));
     },
   },
   {
-    name: 'no-boundary', weight: 3, build(ctx) {
-      const type = ctx.rng.pick(['multipart/form-data', 'multipart/form-data; boundary=', 'multipart/form-data; charset=utf-8', 'multipart/form-data; boundary=""', 'multipart/mixed;']);
+    name: 'no-boundary',
+    weight: 3,
+    build(ctx) {
+      const type = ctx.rng.pick([
+        'multipart/form-data',
+        'multipart/form-data; boundary=',
+        'multipart/form-data; charset=utf-8',
+        'multipart/form-data; boundary=""',
+        'multipart/mixed;',
+      ]);
       return due(post([['Content-Type', type]], multipart(crash(ctx).parts, boundaryFor(ctx.rng))));
     },
   },
   { name: 'boundary-mismatch', weight: 3, build: (ctx) => due(post([mp(boundaryFor(ctx.rng))], multipart(crash(ctx).parts, boundaryFor(ctx.rng)))) },
   {
-    name: 'boundary-odd', weight: 3, build(ctx) {
+    name: 'boundary-odd',
+    weight: 3,
+    build(ctx) {
       const { rng } = ctx;
       const c = crash(ctx);
       const kind = rng.int(0, 4);
-      const boundary = [
-        'b'.repeat(rng.pick([70, 71, 200, 2000, 15000])),
-        "'()+_,-./:=?",
-        `"quoted boundary ${rng.int(0, 1e6)}"`,
-        'ünïcödé',
-        '-',
-      ][kind]!;
+      const boundary = ['b'.repeat(rng.pick([70, 71, 200, 2000, 15000])), "'()+_,-./:=?", `"quoted boundary ${rng.int(0, 1e6)}"`, 'ünïcödé', '-'][kind]!;
       const inBody = kind === 2 ? boundary.slice(1, -1) : boundary;
       // A boundary as short as `-` may occur in random dump bytes, which makes the body ambiguous by
       // construction (RFC 2046 §5.1.1 forbids it): alter the byte after such an occurrence.
@@ -331,7 +376,9 @@ export const CATEGORIES: Category[] = [
 
   // Framing of the body.
   {
-    name: 'truncated-body', weight: 4, build(ctx) {
+    name: 'truncated-body',
+    weight: 4,
+    build(ctx) {
       const b = boundaryFor(ctx.rng);
       const body = multipart(crash(ctx).parts, b);
       return due(post([mp(b)], body.subarray(0, ctx.rng.int(0, body.length - 3))));
@@ -339,21 +386,27 @@ export const CATEGORIES: Category[] = [
   },
   { name: 'junk-body', weight: 3, build: (ctx) => due(post([mp(boundaryFor(ctx.rng))], ctx.rng.bytes(ctx.rng.int(1, 5000)))) },
   {
-    name: 'content-length-short', weight: 3, build(ctx) {
+    name: 'content-length-short',
+    weight: 3,
+    build(ctx) {
       const b = boundaryFor(ctx.rng);
       const body = multipart(crash(ctx).parts, b);
       return due({ pieces: [head('POST', '/submit', [mp(b), ['Content-Length', String(ctx.rng.int(1, body.length - 1))]]), body] });
     },
   },
   {
-    name: 'content-length-zero', weight: 2, build(ctx) {
+    name: 'content-length-zero',
+    weight: 2,
+    build(ctx) {
       const b = boundaryFor(ctx.rng);
       const withBody = ctx.rng.next() < 0.5;
       return due({ pieces: [head('POST', '/submit', [mp(b), ['Content-Length', '0']]), withBody ? multipart(crash(ctx).parts, b) : Buffer.alloc(0)] });
     },
   },
   {
-    name: 'content-length-invalid', weight: 3, build(ctx) {
+    name: 'content-length-invalid',
+    weight: 3,
+    build(ctx) {
       const b = boundaryFor(ctx.rng);
       const body = multipart(crash(ctx).parts, b);
       const headers: Header[] = [mp(b)];
@@ -364,7 +417,9 @@ export const CATEGORIES: Category[] = [
     },
   },
   {
-    name: 'content-length-too-large', weight: 2, build(ctx) {
+    name: 'content-length-too-large',
+    weight: 2,
+    build(ctx) {
       const b = boundaryFor(ctx.rng);
       // Announces more than 25 MiB, sends 64 KiB and waits: the refusal is due at once.
       const cl = ctx.rng.pick([26214401, 50_000_000, 2 ** 40]);
@@ -372,14 +427,20 @@ export const CATEGORIES: Category[] = [
     },
   },
   {
-    name: 'oversize-chunked', weight: 1, build(ctx) {
+    name: 'oversize-chunked',
+    weight: 1,
+    build(ctx) {
       const b = boundaryFor(ctx.rng);
       const chunk = Buffer.concat([Buffer.from(`100000\r\n`), ctx.rng.bytes(0x100000), Buffer.from('\r\n')]);
-      return due({ pieces: [head('POST', '/submit', [mp(b), ['Transfer-Encoding', 'chunked']]), ...Array.from({ length: 27 }, () => chunk), Buffer.from('0\r\n\r\n')] });
+      return due({
+        pieces: [head('POST', '/submit', [mp(b), ['Transfer-Encoding', 'chunked']]), ...Array.from({ length: 27 }, () => chunk), Buffer.from('0\r\n\r\n')],
+      });
     },
   },
   {
-    name: 'bad-chunked', weight: 4, build(ctx) {
+    name: 'bad-chunked',
+    weight: 4,
+    build(ctx) {
       const b = boundaryFor(ctx.rng);
       const body = multipart(crash(ctx).parts, b);
       const good = chunked(ctx.rng, body);
@@ -397,14 +458,20 @@ export const CATEGORIES: Category[] = [
     },
   },
   {
-    name: 'te-and-content-length', weight: 2, build(ctx) {
+    name: 'te-and-content-length',
+    weight: 2,
+    build(ctx) {
       const b = boundaryFor(ctx.rng);
       const body = chunked(ctx.rng, multipart(crash(ctx).parts, b));
-      return due({ pieces: [head('POST', '/submit', [mp(b), ['Transfer-Encoding', 'chunked'], ['Content-Length', String(ctx.rng.int(1, body.length))]]), body] });
+      return due({
+        pieces: [head('POST', '/submit', [mp(b), ['Transfer-Encoding', 'chunked'], ['Content-Length', String(ctx.rng.int(1, body.length))]]), body],
+      });
     },
   },
   {
-    name: 'te-unknown', weight: 2, build(ctx) {
+    name: 'te-unknown',
+    weight: 2,
+    build(ctx) {
       const b = boundaryFor(ctx.rng);
       const c = crash(ctx);
       const body = multipart(c.parts, b);
@@ -414,18 +481,33 @@ export const CATEGORIES: Category[] = [
     },
   },
   {
-    name: 'early-close', weight: 2, build(ctx) {
+    name: 'early-close',
+    weight: 2,
+    build(ctx) {
       const b = boundaryFor(ctx.rng);
       const body = multipart(crash(ctx).parts, b);
       // Half the body, then the client closes its side: nobody is owed an answer.
-      return { request: { pieces: [head('POST', '/submit', [mp(b), ['Content-Length', String(body.length)]]), body.subarray(0, body.length >> 1)], endAfter: true }, answerDue: false, mustAccept: false };
+      return {
+        request: { pieces: [head('POST', '/submit', [mp(b), ['Content-Length', String(body.length)]]), body.subarray(0, body.length >> 1)], endAfter: true },
+        answerDue: false,
+        mustAccept: false,
+      };
     },
   },
 
   // Compression.
-  { name: 'bad-gzip', weight: 3, build: (ctx) => { const b = boundaryFor(ctx.rng); return due(post([mp(b), ['Content-Encoding', 'gzip']], multipart(crash(ctx).parts, b))); } },
   {
-    name: 'truncated-gzip', weight: 3, build(ctx) {
+    name: 'bad-gzip',
+    weight: 3,
+    build: (ctx) => {
+      const b = boundaryFor(ctx.rng);
+      return due(post([mp(b), ['Content-Encoding', 'gzip']], multipart(crash(ctx).parts, b)));
+    },
+  },
+  {
+    name: 'truncated-gzip',
+    weight: 3,
+    build(ctx) {
       const b = boundaryFor(ctx.rng);
       const z = gzipSync(multipart(crash(ctx).parts, b));
       return due(post([mp(b), ['Content-Encoding', 'gzip']], z.subarray(0, ctx.rng.int(1, z.length - 9))));
@@ -433,19 +515,47 @@ export const CATEGORIES: Category[] = [
   },
   { name: 'gzip-bomb', weight: 1, build: () => due(post([mp('chaosbomb'), ['Content-Encoding', 'gzip']], gzipBomb())) },
   {
-    name: 'odd-content-encoding', weight: 2, build(ctx) {
+    name: 'odd-content-encoding',
+    weight: 2,
+    build(ctx) {
       const c = crash(ctx);
       const b = boundaryFor(ctx.rng);
-      return maybe(c, post([mp(b), ['Content-Encoding', ctx.rng.pick(['br', 'deflate', 'gzip, gzip', 'identity', 'x-gzip', 'GZIP', ''])]], multipart(c.parts, b)));
+      return maybe(
+        c,
+        post([mp(b), ['Content-Encoding', ctx.rng.pick(['br', 'deflate', 'gzip, gzip', 'identity', 'x-gzip', 'GZIP', ''])]], multipart(c.parts, b)),
+      );
     },
   },
 
   // JSON annotations.
-  { name: 'deep-json-100', weight: 2, build: (ctx) => { const c = jsonCrash(ctx, deepJson(ctx, 100)); return maybe(c, crashPost(c, ctx.rng)); } },
-  { name: 'deep-json-3000', weight: 1, build: (ctx) => { const c = jsonCrash(ctx, deepJson(ctx, 3000)); return maybe(c, crashPost(c, ctx.rng)); } },
-  { name: 'deep-json-100000', weight: 1, build: (ctx) => { const c = jsonCrash(ctx, deepJson(ctx, 100000)); return maybe(c, crashPost(c, ctx.rng)); } },
   {
-    name: 'wide-json', weight: 1, build(ctx) {
+    name: 'deep-json-100',
+    weight: 2,
+    build: (ctx) => {
+      const c = jsonCrash(ctx, deepJson(ctx, 100));
+      return maybe(c, crashPost(c, ctx.rng));
+    },
+  },
+  {
+    name: 'deep-json-3000',
+    weight: 1,
+    build: (ctx) => {
+      const c = jsonCrash(ctx, deepJson(ctx, 3000));
+      return maybe(c, crashPost(c, ctx.rng));
+    },
+  },
+  {
+    name: 'deep-json-100000',
+    weight: 1,
+    build: (ctx) => {
+      const c = jsonCrash(ctx, deepJson(ctx, 100000));
+      return maybe(c, crashPost(c, ctx.rng));
+    },
+  },
+  {
+    name: 'wide-json',
+    weight: 1,
+    build(ctx) {
       const o: Record<string, unknown> = { ProductName: 'Chaos', ChaosCase: ctx.marker };
       const kind = ctx.rng.int(0, 2);
       if (kind === 0) for (let i = 0; i < 50000; i++) o[`k${i}`] = i;
@@ -456,24 +566,50 @@ export const CATEGORIES: Category[] = [
     },
   },
   {
-    name: 'json-invalid', weight: 3, build(ctx) {
-      const text = ctx.rng.pick(['{"ProductName": "Chaos",}', "{'a': 1}", '{"a": NaN}', '{"a": 1', '\ufeff{"a": 1}', '', '{"a": "\\x"}', '{"a": 1}}', '{"a": "\ud800"']);
+    name: 'json-invalid',
+    weight: 3,
+    build(ctx) {
+      const text = ctx.rng.pick([
+        '{"ProductName": "Chaos",}',
+        "{'a': 1}",
+        '{"a": NaN}',
+        '{"a": 1',
+        '\ufeff{"a": 1}',
+        '',
+        '{"a": "\\x"}',
+        '{"a": 1}}',
+        '{"a": "\ud800"',
+      ]);
       const c = jsonCrash(ctx, text);
       // A parser may skip the BOM and accept `{"a": 1}`: then the dump must be stored, with no marker to check.
       return maybe({ ...c, expect: { dumps: c.expect.dumps } }, crashPost(c, ctx.rng));
     },
   },
-  { name: 'json-not-object', weight: 2, build: (ctx) => { const c = jsonCrash(ctx, ctx.rng.pick(['[]', '1', '"s"', 'null', 'true', '[{"a":1}]'])); return due(crashPost(c, ctx.rng)); } },
   {
-    name: 'json-prototype-keys', weight: 2, build(ctx) {
-      const c = jsonCrash(ctx, `{"ProductName":"Chaos","ChaosCase":"${ctx.marker}","__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}},"toString":"x","hasOwnProperty":"y"}`);
+    name: 'json-not-object',
+    weight: 2,
+    build: (ctx) => {
+      const c = jsonCrash(ctx, ctx.rng.pick(['[]', '1', '"s"', 'null', 'true', '[{"a":1}]']));
+      return due(crashPost(c, ctx.rng));
+    },
+  },
+  {
+    name: 'json-prototype-keys',
+    weight: 2,
+    build(ctx) {
+      const c = jsonCrash(
+        ctx,
+        `{"ProductName":"Chaos","ChaosCase":"${ctx.marker}","__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}},"toString":"x","hasOwnProperty":"y"}`,
+      );
       return maybe(c, crashPost(c, ctx.rng));
     },
   },
 
   // Annotations and part contents.
   {
-    name: 'invalid-utf8', weight: 3, build(ctx) {
+    name: 'invalid-utf8',
+    weight: 3,
+    build(ctx) {
       const c = crash(ctx);
       const bad = ctx.rng.pick([[0xff], [0xc3, 0x28], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82]]);
       c.parts.push({ name: 'BadText', data: Buffer.from([0x41, ...bad, 0x42]) });
@@ -482,7 +618,9 @@ export const CATEGORIES: Category[] = [
     },
   },
   {
-    name: 'nul-bytes', weight: 3, build(ctx) {
+    name: 'nul-bytes',
+    weight: 3,
+    build(ctx) {
       const c = crash(ctx, { dumps: 1 });
       const kind = ctx.rng.int(0, 3);
       if (kind === 0) c.parts.push({ name: 'WithNul', data: 'a\u0000b' });
@@ -493,20 +631,31 @@ export const CATEGORIES: Category[] = [
         (c.expect.dumps as Map<string, Buffer[]>).set('nuldump', [d]);
       } else {
         const b = boundaryFor(ctx.rng);
-        return due({ pieces: [head('POST', '/submit', [mp(b), ['X-Nul', 'a\u0000b'], ['Content-Length', String(multipart(c.parts, b).length)]]), multipart(c.parts, b)] });
+        return due({
+          pieces: [head('POST', '/submit', [mp(b), ['X-Nul', 'a\u0000b'], ['Content-Length', String(multipart(c.parts, b).length)]]), multipart(c.parts, b)],
+        });
       }
       return maybe(c, crashPost(c, ctx.rng));
     },
   },
   {
-    name: 'reserved-dump-name', weight: 3, build(ctx) {
+    name: 'reserved-dump-name',
+    weight: 3,
+    build(ctx) {
       const c = crash(ctx, { dumps: 1 });
-      c.parts.push(dumpPart(ctx.rng.pick(['dump_names', 'raw_crash', 'processed_crash', 'raw_crash!!', 'dump_names.', '/raw_crash/', 'processed-_crash'.replace('-', '')]), dumpBytes(ctx.rng, 200)));
+      c.parts.push(
+        dumpPart(
+          ctx.rng.pick(['dump_names', 'raw_crash', 'processed_crash', 'raw_crash!!', 'dump_names.', '/raw_crash/', 'processed-_crash'.replace('-', '')]),
+          dumpBytes(ctx.rng, 200),
+        ),
+      );
       return due(crashPost(c, ctx.rng));
     },
   },
   {
-    name: 'dump-named-dump', weight: 3, build(ctx) {
+    name: 'dump-named-dump',
+    weight: 3,
+    build(ctx) {
       // `dump` and `upload_file_minidump` are both stored as v1/dump/<id>: one must not overwrite the other.
       const c = crash(ctx, { dumps: 1 });
       const d = dumpBytes(ctx.rng, ctx.rng.int(64, 4000));
@@ -516,7 +665,9 @@ export const CATEGORIES: Category[] = [
     },
   },
   {
-    name: 'empty-dump-name', weight: 2, build(ctx) {
+    name: 'empty-dump-name',
+    weight: 2,
+    build(ctx) {
       const c = crash(ctx, { dumps: 1 });
       // A part named "" counts as a part with no name (SPEC §1.2: dropped), so 200 may be right; the odd dump must not be stored.
       c.parts.push(dumpPart(ctx.rng.pick(['', '!!!', '...', '/', '-', '🙂']), dumpBytes(ctx.rng, 100)));
@@ -524,7 +675,9 @@ export const CATEGORIES: Category[] = [
     },
   },
   {
-    name: 'path-traversal', weight: 3, build(ctx) {
+    name: 'path-traversal',
+    weight: 3,
+    build(ctx) {
       const c = crash(ctx, { dumps: 1 });
       const name = ctx.rng.pick(['../../../../tmp/chaos', '..\\..\\chaos', '%2e%2e%2fchaos', 'a/../../b', '/etc/passwd', 'v1/../../x']);
       const d = dumpBytes(ctx.rng, 300);
@@ -535,7 +688,9 @@ export const CATEGORIES: Category[] = [
     },
   },
   {
-    name: 'unicode-dump-name', weight: 2, build(ctx) {
+    name: 'unicode-dump-name',
+    weight: 2,
+    build(ctx) {
       const c = crash(ctx, { dumps: 1 });
       const name = ctx.rng.pick(['dümp_ñame', 'память', 'dump_🙂_x', 'x'.repeat(200), 'Ａｂｃ']);
       const d = dumpBytes(ctx.rng, 300);
@@ -546,7 +701,9 @@ export const CATEGORIES: Category[] = [
     },
   },
   {
-    name: 'duplicate-parts', weight: 2, build(ctx) {
+    name: 'duplicate-parts',
+    weight: 2,
+    build(ctx) {
       const c = crash(ctx, { dumps: 1 });
       const second = dumpBytes(ctx.rng, ctx.rng.int(64, 3000));
       c.parts.push(dumpPart('upload_file_minidump', second), { name: 'ProductName', data: 'Chaos2' });
@@ -555,20 +712,26 @@ export const CATEGORIES: Category[] = [
     },
   },
   {
-    name: 'no-annotations', weight: 2, build(ctx) {
+    name: 'no-annotations',
+    weight: 2,
+    build(ctx) {
       const c = crash(ctx);
       return due(crashPost({ ...c, parts: c.parts.filter((p) => p.filename) }, ctx.rng));
     },
   },
   {
-    name: 'nameless-parts', weight: 2, build(ctx) {
+    name: 'nameless-parts',
+    weight: 2,
+    build(ctx) {
       const c = crash(ctx);
       c.parts.push({ data: 'no name' }, { filename: 'x.dmp', contentType: 'application/octet-stream', data: dumpBytes(ctx.rng, 100) });
       return maybe(c, crashPost(c, ctx.rng));
     },
   },
   {
-    name: 'part-header-garbage', weight: 3, build(ctx) {
+    name: 'part-header-garbage',
+    weight: 3,
+    build(ctx) {
       const c = crash(ctx, { dumps: 1 });
       const raw = ctx.rng.pick([
         'Content-Type: text/plain\r\n',
@@ -584,14 +747,18 @@ export const CATEGORIES: Category[] = [
     },
   },
   {
-    name: 'lf-line-endings', weight: 2, build(ctx) {
+    name: 'lf-line-endings',
+    weight: 2,
+    build(ctx) {
       const c = crash(ctx);
       const b = boundaryFor(ctx.rng);
       return { ...maybe(c, post([mp(b)], multipart(c.parts, b, '\n'))), expect: { marker: ctx.marker, dumps: 'consistent' } };
     },
   },
   {
-    name: 'preamble-epilogue', weight: 2, build(ctx) {
+    name: 'preamble-epilogue',
+    weight: 2,
+    build(ctx) {
       const c = crash(ctx);
       const b = boundaryFor(ctx.rng);
       const body = Buffer.concat([Buffer.from('This is a preamble.\r\n--not-the-boundary\r\n'), multipart(c.parts, b), ctx.rng.bytes(ctx.rng.int(1, 2000))]);
@@ -601,14 +768,18 @@ export const CATEGORIES: Category[] = [
 
   // Sizes and counts.
   {
-    name: 'too-many-parts', weight: 2, build(ctx) {
+    name: 'too-many-parts',
+    weight: 2,
+    build(ctx) {
       const c = crash(ctx, { dumps: 1 });
       for (let i = 0, n = ctx.rng.int(1001, 4000); i < n; i++) c.parts.push({ name: `A${i}`, data: 'x' });
       return due(crashPost(c, ctx.rng));
     },
   },
   {
-    name: 'many-dumps', weight: 2, build(ctx) {
+    name: 'many-dumps',
+    weight: 2,
+    build(ctx) {
       const c = crash(ctx, { dumps: 1 });
       for (let i = 0, n = ctx.rng.int(20, 100); i < n; i++) {
         const d = dumpBytes(ctx.rng, ctx.rng.int(8, 500));
@@ -619,22 +790,33 @@ export const CATEGORIES: Category[] = [
     },
   },
   {
-    name: 'giant-part-header', weight: 2, build(ctx) {
+    name: 'giant-part-header',
+    weight: 2,
+    build(ctx) {
       const c = crash(ctx, { dumps: 1 });
-      c.parts.push({ name: 'upload_file_extra', filename: 'f'.repeat(ctx.rng.pick([17000, 70000, 300000])), contentType: 'application/octet-stream', data: 'x' });
+      c.parts.push({
+        name: 'upload_file_extra',
+        filename: 'f'.repeat(ctx.rng.pick([17000, 70000, 300000])),
+        contentType: 'application/octet-stream',
+        data: 'x',
+      });
       (c.expect.dumps as Map<string, Buffer[]>).set('upload_file_extra', [Buffer.from('x')]);
       return maybe(c, crashPost(c, ctx.rng));
     },
   },
   {
-    name: 'huge-annotation', weight: 1, build(ctx) {
+    name: 'huge-annotation',
+    weight: 1,
+    build(ctx) {
       const c = crash(ctx, { dumps: 1 });
       c.parts.push({ name: 'Huge', data: 'a'.repeat(5 * 1024 * 1024 + ctx.rng.int(1, 500000)) });
       return due(crashPost(c, ctx.rng));
     },
   },
   {
-    name: 'giant-request-headers', weight: 2, build(ctx) {
+    name: 'giant-request-headers',
+    weight: 2,
+    build(ctx) {
       const b = boundaryFor(ctx.rng);
       const body = multipart(crash(ctx).parts, b);
       const headers: Header[] = [mp(b)];
@@ -646,14 +828,18 @@ export const CATEGORIES: Category[] = [
   {
     // Apart from giant-request-headers: the node answers, then closes while the client is still sending
     // its megabyte, and a reset can destroy the answer before the client reads it.
-    name: 'giant-request-headers-1mb', weight: 1, build(ctx) {
+    name: 'giant-request-headers-1mb',
+    weight: 1,
+    build(ctx) {
       const b = boundaryFor(ctx.rng);
       const body = multipart(crash(ctx).parts, b);
       return due({ pieces: [head('POST', '/submit', [mp(b), ['X-Big', 'h'.repeat(1_000_000)], ['Content-Length', String(body.length)]]), body] });
     },
   },
   {
-    name: 'long-url', weight: 1, build(ctx) {
+    name: 'long-url',
+    weight: 1,
+    build(ctx) {
       const c = crash(ctx);
       const b = boundaryFor(ctx.rng);
       return maybe(c, post([mp(b)], multipart(c.parts, b), `/submit?${'q'.repeat(ctx.rng.pick([9000, 20000, 80000]))}`));
@@ -662,24 +848,45 @@ export const CATEGORIES: Category[] = [
 
   // Identity.
   {
-    name: 'unauthorized-uuid', weight: 2, build(ctx) {
+    name: 'unauthorized-uuid',
+    weight: 2,
+    build(ctx) {
       const c = crash(ctx);
       c.parts.push({ name: 'uuid', data: crashIdFor(ctx.rng) });
       const b = boundaryFor(ctx.rng);
-      const auth: Header[] = ctx.rng.pick([[], [['Authorization', 'Bearer wrong']], [['Authorization', `Bearer ${CHAOS_TOKEN}x`]], [['Authorization', CHAOS_TOKEN]]]);
+      const auth: Header[] = ctx.rng.pick([
+        [],
+        [['Authorization', 'Bearer wrong']],
+        [['Authorization', `Bearer ${CHAOS_TOKEN}x`]],
+        [['Authorization', CHAOS_TOKEN]],
+      ]);
       return due(post([mp(b), ...auth], multipart(c.parts, b)));
     },
   },
   {
-    name: 'invalid-uuid', weight: 2, build(ctx) {
+    name: 'invalid-uuid',
+    weight: 2,
+    build(ctx) {
       const c = crash(ctx);
-      c.parts.push({ name: 'uuid', data: ctx.rng.pick(['not-a-uuid', '', '../../../etc/passwd', 'de1bb258-cbbf-4589-a673-34f800160918x', 'DE1BB258-CBBF-4589-A673-34F800160918', 'de1bb258-cbbf-4589-a673-34f802160918']) });
+      c.parts.push({
+        name: 'uuid',
+        data: ctx.rng.pick([
+          'not-a-uuid',
+          '',
+          '../../../etc/passwd',
+          'de1bb258-cbbf-4589-a673-34f800160918x',
+          'DE1BB258-CBBF-4589-A673-34F800160918',
+          'de1bb258-cbbf-4589-a673-34f802160918',
+        ]),
+      });
       const b = boundaryFor(ctx.rng);
       return due(post([mp(b), ['Authorization', `Bearer ${CHAOS_TOKEN}`]], multipart(c.parts, b)));
     },
   },
   {
-    name: 'authorized-uuid', weight: 1, build(ctx) {
+    name: 'authorized-uuid',
+    weight: 1,
+    build(ctx) {
       const c = crash(ctx);
       const id = crashIdFor(ctx.rng);
       c.parts.push({ name: 'uuid', data: id });
@@ -690,16 +897,31 @@ export const CATEGORIES: Category[] = [
 
   // Not even a submission.
   {
-    name: 'method-and-path', weight: 2, build(ctx) {
+    name: 'method-and-path',
+    weight: 2,
+    build(ctx) {
       const c = crash(ctx);
       const b = boundaryFor(ctx.rng);
       const body = multipart(c.parts, b);
-      const [method, target] = ctx.rng.pick([['GET', '/submit'], ['PUT', '/submit'], ['DELETE', '/submit'], ['POST', '/'], ['POST', '//submit'], ['POST', '/%2e%2e/submit'], ['OPTIONS', '*'], ['POST', '/submit%00'], ['POST', '/__lbheartbeat__'], ['PATCH', '/__heartbeat__']] as const);
+      const [method, target] = ctx.rng.pick([
+        ['GET', '/submit'],
+        ['PUT', '/submit'],
+        ['DELETE', '/submit'],
+        ['POST', '/'],
+        ['POST', '//submit'],
+        ['POST', '/%2e%2e/submit'],
+        ['OPTIONS', '*'],
+        ['POST', '/submit%00'],
+        ['POST', '/__lbheartbeat__'],
+        ['PATCH', '/__heartbeat__'],
+      ] as const);
       return maybe(c, { pieces: [head(method, target, [mp(b), ['Content-Length', String(body.length)]]), body] });
     },
   },
   {
-    name: 'http-garbage', weight: 2, build(ctx) {
+    name: 'http-garbage',
+    weight: 2,
+    build(ctx) {
       const bytes = ctx.rng.pick([
         () => ctx.rng.bytes(ctx.rng.int(1, 3000)),
         () => Buffer.from('160301020001000000000000', 'hex'),

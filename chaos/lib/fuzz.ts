@@ -18,7 +18,8 @@ export function judge(fuzz: FuzzCase, answer: WireAnswer): string[] {
   const what = `${fuzz.category} #${fuzz.index}`;
   if (answer.status >= 500) problems.push(`${what}: ${answer.status} ${answer.body.slice(0, 120)}`);
   if (answer.status === 0 && fuzz.answerDue) problems.push(`${what}: no answer (${answer.noAnswer})`);
-  if (fuzz.mustAccept && !(answer.status === 200 && answer.body.startsWith('CrashID=bp-'))) problems.push(`${what}: a well-formed crash got ${answer.status || answer.noAnswer} ${answer.body.slice(0, 120)}`);
+  if (fuzz.mustAccept && !(answer.status === 200 && answer.body.startsWith('CrashID=bp-')))
+    problems.push(`${what}: a well-formed crash got ${answer.status || answer.noAnswer} ${answer.body.slice(0, 120)}`);
   if (answer.status === 200 && answer.body.startsWith('CrashID=') && !fuzz.expect) problems.push(`${what}: acknowledged a request that carries no crash`);
   return problems;
 }

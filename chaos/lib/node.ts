@@ -94,7 +94,10 @@ export async function startNode(env: Record<string, string>, port: number, timeo
   } catch (err) {
     killGroup(server.proc.pid, 'SIGKILL');
     live.delete(server);
-    const why = server.proc.exitCode !== null || server.proc.signalCode !== null ? `exited before it was ready: ${lastError(server)}` : (err as Error).message.split('\n')[0];
+    const why =
+      server.proc.exitCode !== null || server.proc.signalCode !== null
+        ? `exited before it was ready: ${lastError(server)}`
+        : (err as Error).message.split('\n')[0];
     throw new Error(`the node did not start: ${why}`);
   }
   server.port = port;

@@ -21,7 +21,9 @@ export function categoryTable(r: ScenarioResult): string {
   const rows = ['| category | sent | acknowledged | non-2xx by status | 5xx | no answer (owed) | lost |', '|---|---:|---:|---|---:|---|---:|'];
   for (const c of r.categories ?? []) {
     const flag = c.tally.fiveXx > 0 || c.droppedDue > 0 || c.lost > 0 || c.controlsRefused > 0 ? ' **✗**' : '';
-    rows.push(`| ${c.category}${flag} | ${c.tally.sent} | ${c.tally.acked.length} | ${c.tally.non2xx()} | ${c.tally.fiveXx} | ${c.tally.noAnswerText()} (${c.droppedDue}) | ${c.lost} |`);
+    rows.push(
+      `| ${c.category}${flag} | ${c.tally.sent} | ${c.tally.acked.length} | ${c.tally.non2xx()} | ${c.tally.fiveXx} | ${c.tally.noAnswerText()} (${c.droppedDue}) | ${c.lost} |`,
+    );
   }
   return rows.join('\n');
 }

@@ -49,6 +49,8 @@ export async function waitForDrain(port: number, spoolDir: string, timeoutMs: nu
 export function drainFindings(d: Drain, timeoutS: number): { failures: string[]; notes: string[] } {
   return {
     failures: d.drained ? [] : [`the spool did not drain within ${timeoutS} s`],
-    notes: d.heartbeatSaidEmptyWith ? [`/__heartbeat__ said spool.crashes = 0 while ${d.heartbeatSaidEmptyWith} entries were still on disk (before the primary's first listing?)`] : [],
+    notes: d.heartbeatSaidEmptyWith
+      ? [`/__heartbeat__ said spool.crashes = 0 while ${d.heartbeatSaidEmptyWith} entries were still on disk (before the primary's first listing?)`]
+      : [],
   };
 }

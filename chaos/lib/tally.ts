@@ -41,7 +41,13 @@ export class Tally {
 
   /** `400×12 413×3` — every status but 200. */
   non2xx(): string {
-    return [...this.statuses].filter(([s]) => s < 200 || s >= 300).sort(([a], [b]) => a - b).map(([s, c]) => `${s}×${c}`).join(' ') || '-';
+    return (
+      [...this.statuses]
+        .filter(([s]) => s < 200 || s >= 300)
+        .sort(([a], [b]) => a - b)
+        .map(([s, c]) => `${s}×${c}`)
+        .join(' ') || '-'
+    );
   }
 
   noAnswerText(): string {

@@ -12,7 +12,8 @@ import type { ExpectedCrash } from './corpus';
 export type Read = (key: string) => Promise<Buffer | undefined>;
 
 /** Every file fs storage may hold (SPEC §2, and the start-up test file): anything else escaped the layout. */
-export const STORED_LAYOUT = /^(v1\/(raw_crash\/\d{8}|[A-Za-z0-9_]{1,30})\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|test\/testfile-[0-9a-f-]{36}\.txt)$/;
+export const STORED_LAYOUT =
+  /^(v1\/(raw_crash\/\d{8}|[A-Za-z0-9_]{1,30})\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|test\/testfile-[0-9a-f-]{36}\.txt)$/;
 
 export const rawCrashKey = (id: string) => `v1/raw_crash/20${id.slice(-6)}/${id}`;
 export const dumpKey = (name: string, id: string) => `v1/${name === 'upload_file_minidump' ? 'dump' : name}/${id}`;
@@ -37,7 +38,8 @@ export async function crashProblems(read: Read, id: string, expect: ExpectedCras
     return ['raw crash is not JSON'];
   }
   if (raw.uuid !== id) problems.push(`raw crash uuid ${raw.uuid}`);
-  if (expect.marker !== undefined && raw.ChaosCase !== expect.marker) problems.push(`raw crash of another request (ChaosCase ${raw.ChaosCase}, sent ${expect.marker})`);
+  if (expect.marker !== undefined && raw.ChaosCase !== expect.marker)
+    problems.push(`raw crash of another request (ChaosCase ${raw.ChaosCase}, sent ${expect.marker})`);
   const namesBytes = await read(`v1/dump_names/${id}`);
   let names: string[] = [];
   try {
@@ -51,17 +53,20 @@ export async function crashProblems(read: Read, id: string, expect: ExpectedCras
     const want = [...expect.dumps.keys()].sort();
     if (JSON.stringify([...names].sort()) !== JSON.stringify(want)) problems.push(`dump_names ${JSON.stringify(names)}, sent ${JSON.stringify(want)}`);
   }
-  if (JSON.stringify(Object.keys(checksums).sort()) !== JSON.stringify([...names].sort())) problems.push(`dump_checksums for ${JSON.stringify(Object.keys(checksums).sort())}, dump_names ${JSON.stringify(names)}`);
+  if (JSON.stringify(Object.keys(checksums).sort()) !== JSON.stringify([...names].sort()))
+    problems.push(`dump_checksums for ${JSON.stringify(Object.keys(checksums).sort())}, dump_names ${JSON.stringify(names)}`);
   for (const name of names) {
     const stored = await read(dumpKey(name, id));
     if (!stored) {
       problems.push(`${dumpKey(name, id)} missing`);
       continue;
     }
-    if (checksums[name] !== sha256(stored)) problems.push(`${dumpKey(name, id)}: dump_checksums says ${checksums[name]}, stored bytes hash to ${sha256(stored)}`);
+    if (checksums[name] !== sha256(stored))
+      problems.push(`${dumpKey(name, id)}: dump_checksums says ${checksums[name]}, stored bytes hash to ${sha256(stored)}`);
     if (expect.dumps !== 'consistent') {
       const sent = expect.dumps.get(name) ?? [];
-      if (!sent.some((s) => s.equals(stored))) problems.push(`${dumpKey(name, id)}: ${stored.length} stored bytes are not the ${sent.map((s) => s.length).join(' or ')} bytes sent`);
+      if (!sent.some((s) => s.equals(stored)))
+        problems.push(`${dumpKey(name, id)}: ${stored.length} stored bytes are not the ${sent.map((s) => s.length).join(' or ')} bytes sent`);
     }
   }
   return problems;
@@ -86,7 +91,8 @@ export async function audit(read: Read, acked: ReadonlyArray<{ id: string; label
         result.checked++;
         if (problems.length > 0) {
           result.lost++;
-          if (result.examples.length < 8) result.examples.push(`${label} ${id}: ${problems[0]!.replace(/\b[0-9a-f]{64}\b/g, (h) => `${h.slice(0, 8)}…`).slice(0, 200)}`);
+          if (result.examples.length < 8)
+            result.examples.push(`${label} ${id}: ${problems[0]!.replace(/\b[0-9a-f]{64}\b/g, (h) => `${h.slice(0, 8)}…`).slice(0, 200)}`);
         }
       }),
     );

@@ -48,5 +48,16 @@ export async function fsFault(o: ScenarioOptions): Promise<ScenarioResult> {
   const { deaths, replacements } = workerEvents([node]);
   if (deaths > 0) failures.push(`${deaths} workers died during the storage fault`);
   await node.stop();
-  return { name: 'fs-fault', tally, audit: result, kills: 0, deaths, replacements, probe: probeStats, failures: [...failures, ...lostFailures(result)], notes, seconds: (Date.now() - started) / 1000 };
+  return {
+    name: 'fs-fault',
+    tally,
+    audit: result,
+    kills: 0,
+    deaths,
+    replacements,
+    probe: probeStats,
+    failures: [...failures, ...lostFailures(result)],
+    notes,
+    seconds: (Date.now() - started) / 1000,
+  };
 }

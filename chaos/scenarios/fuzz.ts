@@ -85,5 +85,17 @@ export async function fuzz(o: ScenarioOptions): Promise<ScenarioResult> {
   if (refusedTotal > 0) failures.push(`${refusedTotal} well-formed crashes refused`);
   if (problems.length > 0) notes.push(`first answer problem per category: ${problems.join(' | ')}`);
   for (const n of nodes) await n.stop();
-  return { name: 'fuzz', tally, audit: result, kills: 0, deaths, replacements, probe: probeStats, failures: [...failures, ...lostFailures(result)], notes, categories, seconds: (Date.now() - started) / 1000 };
+  return {
+    name: 'fuzz',
+    tally,
+    audit: result,
+    kills: 0,
+    deaths,
+    replacements,
+    probe: probeStats,
+    failures: [...failures, ...lostFailures(result)],
+    notes,
+    categories,
+    seconds: (Date.now() - started) / 1000,
+  };
 }

@@ -50,11 +50,25 @@ export async function gcsOutage(o: ScenarioOptions): Promise<ScenarioResult> {
     const publishedIds = new Set(cloud.published());
     const unpublished = tally.acked.filter((a) => !publishedIds.has(a.id)).length;
     if (unpublished > 0) notes.push(`${unpublished} acknowledged ids not (yet) published`);
-    if (tally.fiveXx > 0 || tally.unanswered > 0) failures.push(`with the spool on, ${tally.fiveXx} crashes got 5xx and ${tally.unanswered} no answer during the outage (${tally.non2xx()}; ${tally.noAnswerText()})`);
+    if (tally.fiveXx > 0 || tally.unanswered > 0)
+      failures.push(
+        `with the spool on, ${tally.fiveXx} crashes got 5xx and ${tally.unanswered} no answer during the outage (${tally.non2xx()}; ${tally.noAnswerText()})`,
+      );
     const { deaths, replacements } = workerEvents([node]);
     if (deaths > 0) failures.push(`${deaths} workers died during the outage`);
     await node.stop();
-    return { name: 'gcs-outage', tally, audit: result, kills: 0, deaths, replacements, probe: probeStats, failures: [...failures, ...lostFailures(result)], notes, seconds: (Date.now() - started) / 1000 };
+    return {
+      name: 'gcs-outage',
+      tally,
+      audit: result,
+      kills: 0,
+      deaths,
+      replacements,
+      probe: probeStats,
+      failures: [...failures, ...lostFailures(result)],
+      notes,
+      seconds: (Date.now() - started) / 1000,
+    };
   } finally {
     await cloud.stop();
   }

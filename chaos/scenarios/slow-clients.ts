@@ -74,7 +74,9 @@ export async function slowClients(o: ScenarioOptions): Promise<ScenarioResult> {
   const end = Date.now() + o.durationS * 1000;
   const seed = o.seed + 5;
   const outcomes = new Map<string, number>();
-  const loris = Array.from({ length: SLOWLORIS }, () => slowloris(port, Math.max(end, Date.now() + SLOWLORIS_S * 1000)).then((r) => outcomes.set(r, (outcomes.get(r) ?? 0) + 1)));
+  const loris = Array.from({ length: SLOWLORIS }, () =>
+    slowloris(port, Math.max(end, Date.now() + SLOWLORIS_S * 1000)).then((r) => outcomes.set(r, (outcomes.get(r) ?? 0) + 1)),
+  );
   // Trickled crashes use load numbers from 100000 up, stalled ones from 200000, normal ones from 0.
   let trickled = 0;
   const tricklers = Array.from({ length: TRICKLERS }, async (_, k) => {
@@ -100,7 +102,8 @@ export async function slowClients(o: ScenarioOptions): Promise<ScenarioResult> {
   notes.push(`stalled bodies ×${STALLERS}: ${[...stalled].map(([k, v]) => `${k} ×${v}`).join(', ')}`);
   notes.push(`${trickled} crashes trickled (8 KiB every 100 ms)`);
   if (probeStats.failures > 0) failures.push(`${probeStats.failures} of ${probeStats.samples} /__lbheartbeat__ probes failed or took over 2 s`);
-  if (tally.fiveXx > 0 || tally.unanswered > 0) failures.push(`${tally.fiveXx} crashes got 5xx and ${tally.unanswered} no answer beside the slow clients (${tally.non2xx()}; ${tally.noAnswerText()})`);
+  if (tally.fiveXx > 0 || tally.unanswered > 0)
+    failures.push(`${tally.fiveXx} crashes got 5xx and ${tally.unanswered} no answer beside the slow clients (${tally.non2xx()}; ${tally.noAnswerText()})`);
   const stalled408 = stalled.get('408') ?? 0;
   if (stalled408 < STALLERS) failures.push(`${STALLERS - stalled408} stalled bodies did not get 408`);
   if (!node.alive()) failures.push('the node exited');
@@ -108,5 +111,16 @@ export async function slowClients(o: ScenarioOptions): Promise<ScenarioResult> {
   const { deaths, replacements } = workerEvents([node]);
   if (deaths > 0) failures.push(`${deaths} workers died`);
   await node.stop();
-  return { name: 'slow-clients', tally, audit: result, kills: 0, deaths, replacements, probe: probeStats, failures: [...failures, ...lostFailures(result)], notes, seconds: (Date.now() - started) / 1000 };
+  return {
+    name: 'slow-clients',
+    tally,
+    audit: result,
+    kills: 0,
+    deaths,
+    replacements,
+    probe: probeStats,
+    failures: [...failures, ...lostFailures(result)],
+    notes,
+    seconds: (Date.now() - started) / 1000,
+  };
 }

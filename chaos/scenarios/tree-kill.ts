@@ -63,7 +63,18 @@ export async function treeKill(o: ScenarioOptions): Promise<ScenarioResult> {
     if (tally.fiveXx > 0) failures.push(`${tally.fiveXx} crashes got 5xx with the spool on (${tally.non2xx()})`);
     const { deaths, replacements } = workerEvents(nodes);
     await restarted.stop();
-    return { name: 'tree-kill', tally, audit: result, kills: 1, deaths, replacements, probe: probeStats, failures: [...failures, ...lostFailures(result)], notes, seconds: (Date.now() - started) / 1000 };
+    return {
+      name: 'tree-kill',
+      tally,
+      audit: result,
+      kills: 1,
+      deaths,
+      replacements,
+      probe: probeStats,
+      failures: [...failures, ...lostFailures(result)],
+      notes,
+      seconds: (Date.now() - started) / 1000,
+    };
   } finally {
     for (const n of nodes) await n.stop().catch(() => undefined);
     await cloud.stop();

@@ -41,11 +41,23 @@ export async function workerKill(o: ScenarioOptions): Promise<ScenarioResult> {
   const probeStats = await hb.stop();
   o.log(`worker-kill: ${kills} workers killed, ${tally.acked.length}/${tally.sent} acknowledged; verifying`);
   if (!node.alive()) failures.push(`the primary exited during worker kills: ${node.lastError()}`);
-  else if (!(await poll(() => node.workerPids().length === WORKERS, 30000))) failures.push(`only ${node.workerPids().length} of ${WORKERS} workers running 30 s after the last kill`);
+  else if (!(await poll(() => node.workerPids().length === WORKERS, 30000)))
+    failures.push(`only ${node.workerPids().length} of ${WORKERS} workers running 30 s after the last kill`);
   const result = await audit(fsReader(root), tally.acked, loadExpect(o.seed));
   const { deaths, replacements } = workerEvents([node]);
   if (deaths < kills) notes.push(`${kills} kills, but the primary logged ${deaths} unexpected deaths`);
   if (tally.unanswered > 0) notes.push(`${tally.unanswered} requests unanswered (their worker was killed; never acknowledged, so the client retries)`);
   await node.stop();
-  return { name: 'worker-kill', tally, audit: result, kills, deaths: Math.max(0, deaths - kills), replacements, probe: probeStats, failures: [...failures, ...lostFailures(result)], notes, seconds: (Date.now() - started) / 1000 };
+  return {
+    name: 'worker-kill',
+    tally,
+    audit: result,
+    kills,
+    deaths: Math.max(0, deaths - kills),
+    replacements,
+    probe: probeStats,
+    failures: [...failures, ...lostFailures(result)],
+    notes,
+    seconds: (Date.now() - started) / 1000,
+  };
 }

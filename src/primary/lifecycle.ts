@@ -69,7 +69,9 @@ export class Lifecycle {
           return;
         }
         if (!(await this.supervisor.waitListening(next, startTimeoutS * 1000))) {
-          this.log.error(`reload stopped: new worker ${next.worker.process.pid} did not start listening within WORKER_START_TIMEOUT=${startTimeoutS} s; old workers keep serving`);
+          this.log.error(
+            `reload stopped: new worker ${next.worker.process.pid} did not start listening within WORKER_START_TIMEOUT=${startTimeoutS} s; old workers keep serving`,
+          );
           return;
         }
         await this.supervisor.retire(t);

@@ -106,7 +106,8 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
           supervisor.broadcast({ ...view, spool: spoolView }, true);
         },
         (err: Error) => {
-          if (spoolScanError !== err.message) log.error(`spool: cannot list ${config.crashmover.spoolDir} (${err.message}); check that CRASHMOVER_SPOOL_DIR is a directory this user can read`);
+          if (spoolScanError !== err.message)
+            log.error(`spool: cannot list ${config.crashmover.spoolDir} (${err.message}); check that CRASHMOVER_SPOOL_DIR is a directory this user can read`);
           spoolScanError = err.message;
           supervisor.broadcast(view, true);
         },

@@ -61,7 +61,10 @@ export async function checkWritableDir(variable: string, dir: string): Promise<v
     await makeDirs(dir);
     await access(dir, constants.W_OK);
   } catch (err) {
-    throw problem('dir_unwritable', `${variable}=${dir} is not a directory this user can create and write (${code(err)}): set it to a writable directory, or fix its owner`);
+    throw problem(
+      'dir_unwritable',
+      `${variable}=${dir} is not a directory this user can create and write (${code(err)}): set it to a writable directory, or fix its owner`,
+    );
   }
 }
 

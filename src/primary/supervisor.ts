@@ -1,13 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Config } from '../shared/config';
-import {
-  isMessage,
-  sendIpc,
-  type ListeningMessage,
-  type PrimaryToWorker,
-  type StartupFailedMessage,
-  type WorkerReport,
-} from '../shared/ipc';
+import { isMessage, sendIpc, type ListeningMessage, type PrimaryToWorker, type StartupFailedMessage, type WorkerReport } from '../shared/ipc';
 import type { Logger } from '../shared/logging';
 import type { Fleet } from './fleet';
 import { RestartPolicy } from './restart-policy';
@@ -101,7 +94,9 @@ export class Supervisor {
 
   /** A worker can die while a message is on its way: that is logged, never fatal to the primary. */
   sendTo(worker: Worker, msg: PrimaryToWorker): void {
-    sendIpc(worker.process, msg, (err) => this.log.warn(`message ${msg.type} to worker ${worker.process.pid} not delivered (${describeError(err)}); the worker is exiting`));
+    sendIpc(worker.process, msg, (err) =>
+      this.log.warn(`message ${msg.type} to worker ${worker.process.pid} not delivered (${describeError(err)}); the worker is exiting`),
+    );
   }
 
   /**
@@ -213,7 +208,11 @@ export class Supervisor {
     const { crashLoopWindowSeconds: windowS, restartMaxBackoffSeconds: maxS } = this.config.cluster;
     const verdict = this.restarts.onDeath({ at: Date.now(), wasListening: t?.listening ?? false, othersListening: this.listeningCount() });
     const next =
-      verdict.kind !== 'replace' ? '' : verdict.delayMs === 0 ? '; it was serving: replacing it at once' : `; it had not listened yet (${verdict.startupDeaths} such deaths within ${windowS} s): replacing it in ${verdict.delayMs} ms`;
+      verdict.kind !== 'replace'
+        ? ''
+        : verdict.delayMs === 0
+          ? '; it was serving: replacing it at once'
+          : `; it had not listened yet (${verdict.startupDeaths} such deaths within ${windowS} s): replacing it in ${verdict.delayMs} ms`;
     if (code === 0 && !signal) {
       // It drained and left by itself: a SIGTERM sent to the worker rather than to the primary.
       this.log.warn(`worker ${pid} stopped on its own after draining (${how}; signal the primary to stop the node)${next}`);
@@ -224,7 +223,9 @@ export class Supervisor {
     const reason = this.lastStartupFailure ? `; reason: ${this.lastStartupFailure}` : '';
     if (verdict.kind === 'crash-loop-give-up') {
       this.state = 'given-up';
-      this.log.error(`Unhandled startup exception: workers keep dying at start-up (${verdict.startupDeaths} deaths within ${windowS} s; last: ${how}${reason}); giving up`);
+      this.log.error(
+        `Unhandled startup exception: workers keep dying at start-up (${verdict.startupDeaths} deaths within ${windowS} s; last: ${how}${reason}); giving up`,
+      );
       // Only workers that never listened: they hold no acknowledged crash. One
       // that did (draining for a reload) drains on its own once the primary is gone.
       for (const other of this.tracked.values()) if (!other.listening) other.worker.process.kill('SIGKILL');

@@ -182,11 +182,7 @@ function syncStdoutWriter(): (line: string) => void {
 
 export function createLogger(opts: LoggingOptions): Logger {
   const stream = opts.stream;
-  const writeLine = stream
-    ? (line: string) => void stream.write(line + '\n')
-    : opts.asyncStdout
-      ? (sharedStdout ??= stdoutSink())
-      : syncStdoutWriter();
+  const writeLine = stream ? (line: string) => void stream.write(line + '\n') : opts.asyncStdout ? (sharedStdout ??= stdoutSink()) : syncStdoutWriter();
   const threshold = SEVERITY[WINSTON_LEVEL[opts.level]];
   const winstonLogger = winston.createLogger({
     level: WINSTON_LEVEL[opts.level],

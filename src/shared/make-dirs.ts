@@ -9,7 +9,7 @@ import path from 'node:path';
  */
 export async function makeDirs(dir: string): Promise<void> {
   const missing: string[] = [];
-  for (let current = path.resolve(dir); ; ) {
+  for (let current = path.resolve(dir); ;) {
     try {
       if (!(await stat(current)).isDirectory()) {
         throw Object.assign(new Error(`${current} exists and is not a directory`), { code: 'ENOTDIR', path: current });

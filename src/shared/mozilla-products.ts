@@ -1,13 +1,5 @@
 /** Products Mozilla's collector accepts (`BREAKPAD_THROTTLER_PRODUCTS=mozilla`). */
-export const MOZILLA_PRODUCTS: readonly string[] = [
-  'Fenix',
-  'Firefox',
-  'Firefox Enterprise',
-  'Focus',
-  'MozillaVPN',
-  'ReferenceBrowser',
-  'Thunderbird',
-];
+export const MOZILLA_PRODUCTS: readonly string[] = ['Fenix', 'Firefox', 'Firefox Enterprise', 'Focus', 'MozillaVPN', 'ReferenceBrowser', 'Thunderbird'];
 
 /** Android package names per product (`BREAKPAD_THROTTLER_PRODUCT_PACKAGENAMES=mozilla`). */
 export const MOZILLA_PRODUCT_PACKAGENAMES: Readonly<Record<string, readonly string[]>> = {

@@ -51,7 +51,8 @@ async function main(): Promise<void> {
   try {
     config = loadConfig(process.env);
   } catch (err) {
-    if (err instanceof ConfigError) cannotRun(`${err.message}\n(the canary reads storage and the queue with the collector's settings: run it with the collector's environment)`);
+    if (err instanceof ConfigError)
+      cannotRun(`${err.message}\n(the canary reads storage and the queue with the collector's settings: run it with the collector's environment)`);
     throw err;
   }
 

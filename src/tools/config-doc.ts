@@ -18,7 +18,9 @@ export function renderConfigDoc(): string {
   for (const section of Object.values(SECTIONS)) {
     out.push(`## ${section.title}`, '', '| Variable | Default | Accepted values | Description |', '|---|---|---|---|');
     for (const opt of Object.values(section.options) as Option<unknown>[]) {
-      const names = [opt.env, ...(opt.aliases ?? []).map((a) => `${a} (alias)`)].map((n) => `\`${n.replace(' (alias)', '')}\`${n.endsWith('(alias)') ? ' (alias)' : ''}`);
+      const names = [opt.env, ...(opt.aliases ?? []).map((a) => `${a} (alias)`)].map(
+        (n) => `\`${n.replace(' (alias)', '')}\`${n.endsWith('(alias)') ? ' (alias)' : ''}`,
+      );
       const def = opt.defaultDoc ?? (opt.default === undefined || opt.default === '' ? '(unset)' : `\`${opt.default}\``);
       out.push(`| ${names.join('<br>')} | ${cell(def)} | ${cell(opt.expected)} | ${cell(opt.doc)} |`);
     }

@@ -77,7 +77,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: Error) => {
-    process.stderr.write(`${err instanceof ConfigError ? err.message : err.stack ?? err.message}\n`);
+    process.stderr.write(`${err instanceof ConfigError ? err.message : (err.stack ?? err.message)}\n`);
     process.exit(1);
   },
 );

@@ -28,7 +28,11 @@ export function createAdminListener(config: Config, at: { host: string; port: nu
     async listen(log) {
       await new Promise<void>((resolve, reject) => {
         const failed = (err: NodeJS.ErrnoException) =>
-          reject(new Error(`cannot listen on ADMIN_HOST=${at.host} ADMIN_PORT=${at.port} (${err.code ?? err.message}): choose a free port and an address of this machine, or unset ADMIN_PORT`));
+          reject(
+            new Error(
+              `cannot listen on ADMIN_HOST=${at.host} ADMIN_PORT=${at.port} (${err.code ?? err.message}): choose a free port and an address of this machine, or unset ADMIN_PORT`,
+            ),
+          );
         server.once('error', failed);
         server.listen(at.port, at.host, () => {
           server.off('error', failed);

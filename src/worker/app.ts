@@ -90,7 +90,10 @@ type Unhandled = (err: unknown, req: IncomingMessage, res: ServerResponse) => vo
 function finishApp(app: express.Express, known: string[], deps: OperationsDeps): Unhandled {
   app.use((req: Request, res: Response) => {
     const knownPath = known.includes(req.path);
-    res.status(knownPath ? 405 : 404).type('text/plain').send(knownPath ? 'Method Not Allowed' : 'Not Found');
+    res
+      .status(knownPath ? 405 : 404)
+      .type('text/plain')
+      .send(knownPath ? 'Method Not Allowed' : 'Not Found');
   });
 
   function unhandled(err: unknown, req: IncomingMessage, res: ServerResponse): void {

@@ -109,7 +109,13 @@ export const credentialsFix = {
 };
 
 /** Service codes for credentials that were sent and rejected (S3's spellings; SQS's are matched in sqs.ts). */
-export const AWS_BAD_CREDENTIALS: ReadonlySet<string> = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired']);
+export const AWS_BAD_CREDENTIALS: ReadonlySet<string> = new Set([
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'InvalidToken',
+  'TokenRefreshRequired',
+]);
 
 /** Service codes for "slow down": a later try succeeds (some come with 400, not 429 or 503). */
 export const AWS_THROTTLED: ReadonlySet<string> = new Set([

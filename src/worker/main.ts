@@ -57,7 +57,9 @@ export async function runWorker(config: Config): Promise<void> {
     : undefined;
   const metrics = prom ? fanOut(statsd, prom.metrics) : statsd;
   const errorReporter = await errorReporterFromConfig(config, logger, metrics);
-  const metricsEndpoint = prom ? createMetricsEndpoint({ registry: prom.registry, timeoutMs: config.observability.metricsCollectTimeoutMs + 3000, send }) : undefined;
+  const metricsEndpoint = prom
+    ? createMetricsEndpoint({ registry: prom.registry, timeoutMs: config.observability.metricsCollectTimeoutMs + 3000, send })
+    : undefined;
 
   const storage = await createStorage(config, componentLogger(logger, 'antenna.crashstorage'));
   const publisher = await createPublisher(config, componentLogger(logger, 'antenna.crashpublish'));
@@ -98,7 +100,12 @@ export async function runWorker(config: Config): Promise<void> {
       brokenEnabled: routes.broken,
       heartbeatDetails: routes.heartbeatDetails,
       heartbeat: () =>
-        heartbeatView(health.errors, fleet, spool && { sink: spool, warnings: health.warnings }, mover?.saveFailure && { storage: storage.name, failure: mover.saveFailure }),
+        heartbeatView(
+          health.errors,
+          fleet,
+          spool && { sink: spool, warnings: health.warnings },
+          mover?.saveFailure && { storage: storage.name, failure: mover.saveFailure },
+        ),
     },
   });
   const app = createApp({
@@ -194,8 +201,7 @@ export async function runWorker(config: Config): Promise<void> {
     else if (isMessage<FleetMessage>(msg, 'antenna:fleet')) {
       fleet = msg;
       if (msg.spool) spool?.updateStats(msg.spool);
-    }
-    else metricsEndpoint?.onMessage(msg);
+    } else metricsEndpoint?.onMessage(msg);
   });
   // systemd and terminals signal the whole process group: drain as the primary would ask.
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

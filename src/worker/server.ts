@@ -107,9 +107,7 @@ function onClientError(err: NodeJS.ErrnoException, socket: Duplex, lingerMs: num
     if (!pending.headersSent && (timeout || !pending.req.complete)) {
       // A request too slow as a whole gets the answer of SPEC §1.1.
       const text = timeout ? 'Discarded=timeout' : answer.text;
-      pending
-        .writeHead(answer.status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': text.length, Connection: 'close' })
-        .end(text);
+      pending.writeHead(answer.status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': text.length, Connection: 'close' }).end(text);
     } else if (pending.headersSent && timeout) {
       socket.destroy();
       return;

@@ -3,10 +3,31 @@ import type { RunRecord } from '../../bench/lib/report';
 
 function run(server: RunRecord['server'], crashesPerS: number, ratio?: number): RunRecord {
   return {
-    size: '400k', bodyBytes: 409600, wireBytes: 409600, encoding: 'plain', connections: 16, server, durationS: 10,
-    ok2xx: 1, non2xx: 0, errors: 0, timeouts: 0, statusCodes: {}, unexpectedBodies: 0, crashesPerS, mbPerS: 0,
-    latencyP50Ms: 0, latencyP99Ms: 0, latencyMaxMs: 0, peakRssBytes: 0, rssProcesses: 0, rssPrimaryBytes: 0,
-    rssLargestWorkerBytes: 0, rssBudgetBytes: 0, ratio, ratioOf: ratio === undefined ? undefined : 'raw',
+    size: '400k',
+    bodyBytes: 409600,
+    wireBytes: 409600,
+    encoding: 'plain',
+    connections: 16,
+    server,
+    durationS: 10,
+    ok2xx: 1,
+    non2xx: 0,
+    errors: 0,
+    timeouts: 0,
+    statusCodes: {},
+    unexpectedBodies: 0,
+    crashesPerS,
+    mbPerS: 0,
+    latencyP50Ms: 0,
+    latencyP99Ms: 0,
+    latencyMaxMs: 0,
+    peakRssBytes: 0,
+    rssProcesses: 0,
+    rssPrimaryBytes: 0,
+    rssLargestWorkerBytes: 0,
+    rssBudgetBytes: 0,
+    ratio,
+    ratioOf: ratio === undefined ? undefined : 'raw',
   };
 }
 

@@ -18,7 +18,13 @@ function stored(): Map<string, Buffer> {
     [`v1/memory_report/${ID}`, memory],
   ]);
 }
-const expected = (): ExpectedCrash => ({ marker: '12-7', dumps: new Map([['upload_file_minidump', [minidump]], ['memory_report', [memory]]]) });
+const expected = (): ExpectedCrash => ({
+  marker: '12-7',
+  dumps: new Map([
+    ['upload_file_minidump', [minidump]],
+    ['memory_report', [memory]],
+  ]),
+});
 const problems = (store: Map<string, Buffer>, expect = expected(), id = ID) => crashProblems(async (k) => store.get(k), id, expect);
 
 test('a crash stored whole has no problems', async () => {

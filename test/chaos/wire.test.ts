@@ -9,7 +9,10 @@ test('a Content-Length answer is complete only with all its bytes', () => {
 });
 
 test('100 Continue is skipped; the final answer counts', () => {
-  expect(parseResponse(b('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nabc'), false)).toMatchObject({ status: 200, body: b('abc') });
+  expect(parseResponse(b('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nabc'), false)).toMatchObject({
+    status: 200,
+    body: b('abc'),
+  });
   expect(parseResponse(b('HTTP/1.1 100 Continue\r\n\r\n'), true)).toBeUndefined();
 });
 

@@ -103,7 +103,8 @@ export function queryProblems(where: string, expr: string, exported: Map<string,
   const known = [...exported.keys(), ...EXTERNAL_METRICS.keys()];
   const metricsOf = (sel: Selector): string[] =>
     sel.metric !== undefined ? (known.includes(sel.metric) ? [sel.metric] : []) : known.filter((n) => new RegExp(`^(?:${sel.nameRegex ?? ''})$`).test(n));
-  const labelsOf = (metric: string): Set<string> => new Set([...TARGET_LABELS, ...(EXTERNAL_METRICS.get(metric) ?? []), ...(exported.get(metric)?.labels ?? [])]);
+  const labelsOf = (metric: string): Set<string> =>
+    new Set([...TARGET_LABELS, ...(EXTERNAL_METRICS.get(metric) ?? []), ...(exported.get(metric)?.labels ?? [])]);
 
   for (const sel of use.selectors) {
     const metrics = metricsOf(sel);

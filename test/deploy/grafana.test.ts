@@ -56,7 +56,13 @@ describe('deploy/grafana/antenna.json', () => {
   });
 
   test('a catalog metric without a panel, or a query of a metric that is not exported, is caught', () => {
-    const spec = { name: 'collector.test.only', type: 'incr' as const, tags: [], description: 'x', prom: { name: 'antenna_not_exported_total', kind: 'counter' as const, help: 'x' } };
+    const spec = {
+      name: 'collector.test.only',
+      type: 'incr' as const,
+      tags: [],
+      description: 'x',
+      prom: { name: 'antenna_not_exported_total', kind: 'counter' as const, help: 'x' },
+    };
     const broken = JSON.parse(JSON.stringify(renderDashboard([...METRIC_CATALOG, spec], PROM_ONLY))) as GrafanaDashboard;
     expect(broken).not.toEqual(committed);
     const problems = queries(broken).flatMap((q) => queryProblems(q.where, q.expr, exported));

@@ -71,7 +71,14 @@ function unknownFieldErrors(list: Manifest[]): string[] {
     const text = `import type { I${m.doc.kind} } from '${modelModule(m.doc)}';\nexport const manifest: I${m.doc.kind} = ${JSON.stringify(m.doc, null, 1)};\n`;
     files.set(file, { where: m.where, text });
   });
-  const options: ts.CompilerOptions = { strict: true, noEmit: true, skipLibCheck: true, types: [], target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS };
+  const options: ts.CompilerOptions = {
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    types: [],
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.CommonJS,
+  };
   const host = ts.createCompilerHost(options);
   const { getSourceFile, fileExists, readFile } = host;
   host.fileExists = (f) => files.has(f) || fileExists(f);
@@ -155,7 +162,9 @@ describe('deploy/kubernetes', () => {
   });
 
   test('the checks catch a typo in a field name and a value of the wrong type', () => {
-    expect(strictErrors.filter((e) => e.startsWith('typo.yaml'))).toEqual([expect.stringMatching(/terminationGracePeriodSecond\W+ does not exist in type 'IPodSpec'/)]);
+    expect(strictErrors.filter((e) => e.startsWith('typo.yaml'))).toEqual([
+      expect.stringMatching(/terminationGracePeriodSecond\W+ does not exist in type 'IPodSpec'/),
+    ]);
     const wrongType = parseManifests('type.yaml', YAML.stringify(sts.doc).replace(/failureThreshold: 30/, 'failureThreshold: thirty'))[0]!;
     expect(schemaErrors(wrongType)).toEqual([expect.stringContaining('failureThreshold')]);
     expect(schemaErrors({ where: 'x', doc: { apiVersion: 'apps/v1', kind: 'StatefulSett' } })).toEqual([expect.stringContaining('no schema')]);

@@ -91,7 +91,8 @@ describe('the query check', () => {
 });
 
 const hasPromtool = spawnSync('promtool', ['--version']).status === 0;
-if (!hasPromtool) console.warn('promtool is not installed: skipping `promtool check rules` and `promtool test rules` of deploy/prometheus (apt-get install prometheus)');
+if (!hasPromtool)
+  console.warn('promtool is not installed: skipping `promtool check rules` and `promtool test rules` of deploy/prometheus (apt-get install prometheus)');
 const withPromtool = hasPromtool ? describe : describe.skip;
 
 withPromtool('promtool', () => {

@@ -111,7 +111,9 @@ describe('ADMIN_PORT taken', () => {
       const { code } = await server.exited;
       expect(code).toBe(1);
       const line = await server.waitForLog(/^Unhandled startup exception/);
-      expect(line.Fields!.message).toContain(`cannot listen on ADMIN_HOST=127.0.0.1 ADMIN_PORT=${port} (EADDRINUSE): stop the process that holds it or set ADMIN_PORT to a free port`);
+      expect(line.Fields!.message).toContain(
+        `cannot listen on ADMIN_HOST=127.0.0.1 ADMIN_PORT=${port} (EADDRINUSE): stop the process that holds it or set ADMIN_PORT to a free port`,
+      );
       expect(server.logs.some((l) => /forking/.test(l.raw))).toBe(false);
     } finally {
       blocker.close();
@@ -125,10 +127,27 @@ describe('ADMIN_PORT with TLS_CERT_FILE', () => {
     const cert = path.join(dir, 'cert.pem');
     const key = path.join(dir, 'key.pem');
     try {
-      execFileSync('openssl', [
-        'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
-        '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-      ], { stdio: 'ignore' });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-keyout',
+          key,
+          '-out',
+          cert,
+          '-days',
+          '1',
+          '-subj',
+          '/CN=127.0.0.1',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1',
+        ],
+        { stdio: 'ignore' },
+      );
     } catch {
       console.warn('skipped: openssl is not available to make a self-signed certificate');
       return;

@@ -262,16 +262,19 @@ describe('canary against S3 + SQS (fakes)', () => {
     await setup?.stop();
   });
 
-  test('100 % with the queue read through --sqs-queue, with a warning that it is the collector\'s own queue', async () => {
+  test("100 % with the queue read through --sqs-queue, with a warning that it is the collector's own queue", async () => {
     const env = setup.env();
-    const r = await canary(['--url', server.url, ...FAST, '--sqs-queue', env.CRASHMOVER_CRASHPUBLISH_QUEUE_NAME!], { ...env, AWS_EC2_METADATA_DISABLED: 'true' });
+    const r = await canary(['--url', server.url, ...FAST, '--sqs-queue', env.CRASHMOVER_CRASHPUBLISH_QUEUE_NAME!], {
+      ...env,
+      AWS_EC2_METADATA_DISABLED: 'true',
+    });
     expect(r.stderr).toContain("is the collector's own queue");
     expect(r.code).toBe(0);
     expect(row(r.stdout, 'stored')).toMatch(/^20 /);
     expect(row(r.stdout, 'published')).toMatch(/^20 /);
   });
 
-  test('without --sqs-queue the canary refuses to read the processors\' queue; --no-queue-check checks storage only', async () => {
+  test("without --sqs-queue the canary refuses to read the processors' queue; --no-queue-check checks storage only", async () => {
     const env = { ...setup.env(), AWS_EC2_METADATA_DISABLED: 'true' };
     const refused = await canary(['--url', server.url, '--rate', '1/s', '--duration', '1s'], env);
     expect(refused.code).toBe(2);

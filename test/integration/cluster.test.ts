@@ -151,7 +151,10 @@ describe('a stuck worker', () => {
     try {
       const pids = await workerPids(server, 2);
       // ~5 s upload: 1 MiB in 64 KiB chunks, 300 ms apart.
-      const slow = submit(server, crashBody(crashParts({ ProductName: 'Test' }, { upload_file_minidump: fakeDump(1 << 20, 9) })), { size: 65536, delayMs: 300 });
+      const slow = submit(server, crashBody(crashParts({ ProductName: 'Test' }, { upload_file_minidump: fakeDump(1 << 20, 9) })), {
+        size: 65536,
+        delayMs: 300,
+      });
       await sleep(300);
       for (const pid of pids) process.kill(pid, 'SIGTERM');
       const answer = await slow;
@@ -215,7 +218,9 @@ describe('a primary whose surroundings went away', () => {
       // No file descriptor left for the new worker's IPC channel: fork fails with EMFILE.
       exhaustFileDescriptors(primary);
       process.kill(pids[0]!, 'SIGKILL');
-      await server.waitForLog(/cannot fork a replacement for worker \d+ \(no worker process could be started: check the process and open-file limits.*\); trying again in 2 s/);
+      await server.waitForLog(
+        /cannot fork a replacement for worker \d+ \(no worker process could be started: check the process and open-file limits.*\); trying again in 2 s/,
+      );
       expect((await submit(server, smallCrash(1))).status).toBe(200);
       execFileSync('prlimit', ['--pid', primary, '--nofile=4096:']);
       await server.waitForLog(new RegExp(`replaced worker ${pids[0]} with worker \\d+`), 20000);
@@ -457,10 +462,27 @@ describe('HTTPS in-process', () => {
     const dir = tempDir();
     const cert = path.join(dir, 'cert.pem');
     const key = path.join(dir, 'key.pem');
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
-      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-    ], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
     const server = await startServer({ TLS_CERT_FILE: cert, TLS_KEY_FILE: key });
     try {
       expect(server.url.startsWith('https://')).toBe(true);

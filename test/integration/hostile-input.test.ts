@@ -65,24 +65,27 @@ const order = [...CATEGORY_NAMES.filter((c) => !KNOWN_FAILING[c]), ...CATEGORY_N
 describe.each(order)('hostile input: %s', (category) => {
   const run = SKIPPED[category] ? test.skip : KNOWN_FAILING[category] ? test.failing : test;
   const indexes = slice.get(category)!.slice(0, FEWER[category] ?? PER_CATEGORY);
-  run(`${indexes.length} cases: 4xx or 200, never 5xx or silence, no worker death, every 200 stored byte for byte${KNOWN_FAILING[category] ? ` — KNOWN FAILING: ${KNOWN_FAILING[category]}` : ''}${SKIPPED[category] ? ` — SKIPPED: ${SKIPPED[category]}` : ''}`, async () => {
-    const s = await node();
-    const deathsBefore = deaths();
-    const judged = await sendCases(() => s.port, SEED, indexes, { concurrency: 8, timeoutMs: 40_000 });
-    const storage: string[] = [];
-    for (const j of judged) {
-      const m = /^CrashID=bp-([0-9a-f-]{36})\n$/.exec(j.answer.body);
-      if (j.answer.status !== 200 || !m) continue;
-      const expect = fuzzCase(SEED, j.fuzz.index).expect ?? { dumps: 'consistent' as const };
-      for (const p of await crashProblems(fsReader(root), m[1]!, expect)) storage.push(`#${j.fuzz.index} ${m[1]}: ${p}`);
-    }
-    expect({
-      answers: judged.flatMap((j) => j.problems),
-      workerDeaths: deaths() - deathsBefore,
-      storage,
-      nodeUp: s.proc.exitCode === null && s.proc.signalCode === null,
-    }).toEqual({ answers: [], workerDeaths: 0, storage: [], nodeUp: true });
-  });
+  run(
+    `${indexes.length} cases: 4xx or 200, never 5xx or silence, no worker death, every 200 stored byte for byte${KNOWN_FAILING[category] ? ` — KNOWN FAILING: ${KNOWN_FAILING[category]}` : ''}${SKIPPED[category] ? ` — SKIPPED: ${SKIPPED[category]}` : ''}`,
+    async () => {
+      const s = await node();
+      const deathsBefore = deaths();
+      const judged = await sendCases(() => s.port, SEED, indexes, { concurrency: 8, timeoutMs: 40_000 });
+      const storage: string[] = [];
+      for (const j of judged) {
+        const m = /^CrashID=bp-([0-9a-f-]{36})\n$/.exec(j.answer.body);
+        if (j.answer.status !== 200 || !m) continue;
+        const expect = fuzzCase(SEED, j.fuzz.index).expect ?? { dumps: 'consistent' as const };
+        for (const p of await crashProblems(fsReader(root), m[1]!, expect)) storage.push(`#${j.fuzz.index} ${m[1]}: ${p}`);
+      }
+      expect({
+        answers: judged.flatMap((j) => j.problems),
+        workerDeaths: deaths() - deathsBefore,
+        storage,
+        nodeUp: s.proc.exitCode === null && s.proc.signalCode === null,
+      }).toEqual({ answers: [], workerDeaths: 0, storage: [], nodeUp: true });
+    },
+  );
 });
 
 test('after the whole slice: the node answers /__lbheartbeat__, and storage holds nothing outside SPEC §2 layout (no path traversal)', async () => {

@@ -202,7 +202,10 @@ describe('slow and broken transfers', () => {
     const gz = gzipSync(body);
     expect(gz.length).toBeLessThan(200 * 1024);
     const before = crashFiles(server.fsRoot);
-    const res = await post(`${server.url}/submit`, { headers: { 'Content-Type': contentType, 'Content-Encoding': 'gzip', 'Content-Length': gz.length }, body: gz });
+    const res = await post(`${server.url}/submit`, {
+      headers: { 'Content-Type': contentType, 'Content-Encoding': 'gzip', 'Content-Length': gz.length },
+      body: gz,
+    });
     expect([res.status, res.text]).toEqual([413, 'Discarded=too_large']);
     expect(crashFiles(server.fsRoot)).toEqual(before);
   });

@@ -77,7 +77,13 @@ describe('StatsD', () => {
     });
     await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
     const rules = path.join(tempDir(), 'rules.json');
-    writeFileSync(rules, JSON.stringify([{ name: 'reject_this', key: 'ProductName', equals: 'Reject', result: 'REJECT' }, { name: 'keep', key: '*', result: 'ACCEPT' }]));
+    writeFileSync(
+      rules,
+      JSON.stringify([
+        { name: 'reject_this', key: 'ProductName', equals: 'Reject', result: 'REJECT' },
+        { name: 'keep', key: '*', result: 'ACCEPT' },
+      ]),
+    );
     server = await startServer({
       STATSD_HOST: '127.0.0.1',
       STATSD_PORT: String((udp.address() as AddressInfo).port),
@@ -185,7 +191,10 @@ describe('StatsD', () => {
         continue;
       }
       const [, name, type, tagText] = m as unknown as [string, string, string, string];
-      const keys = tagText.split(',').filter(Boolean).map((t) => t.slice(0, t.indexOf(':')));
+      const keys = tagText
+        .split(',')
+        .filter(Boolean)
+        .map((t) => t.slice(0, t.indexOf(':')));
       const catalog = METRICS_BY_NAME.get(name);
       const want = ANTENNA_STATSD[name] ?? (catalog && { type: STATSD_TYPE[catalog.type], tags: catalog.tags });
       if (!want) problems.push(`not Antenna's nor in the catalog: ${line}`);
@@ -202,7 +211,8 @@ describe('StatsD unreachable', () => {
     // The broadcast address: every send fails at once with EACCES (no SO_BROADCAST), nothing leaves the machine.
     const server = await startServer({ STATSD_HOST: '255.255.255.255', STATSD_PORT: '8125', HEARTBEAT_INTERVAL: '100' });
     try {
-      const warnings = () => server.logs.filter((l) => /cannot send metrics to StatsD at 255\.255\.255\.255:8125 \(STATSD_HOST\/STATSD_PORT\): .*EACCES/.test(l.raw));
+      const warnings = () =>
+        server.logs.filter((l) => /cannot send metrics to StatsD at 255\.255\.255\.255:8125 \(STATSD_HOST\/STATSD_PORT\): .*EACCES/.test(l.raw));
       for (let i = 0; i < 6; i++) {
         expect((await submit(server, { ProductName: 'Test' })).status).toBe(200);
         await sleep(250); // past the flush interval: one packet, one failed send, each time

@@ -80,7 +80,13 @@ describe('poison crashes, fs storage without the spool', () => {
 
     const answers = await Promise.all(
       Array.from({ length: 18 }, (_, i) =>
-        submitParts(server, crashParts({ ProductName: 'Test' }, i % 3 === 0 ? { dump: fakeDump(40_000, i) } : { upload_file_minidump: fakeDump(40_000, i), memory_report: fakeDump(1000, i + 100) })),
+        submitParts(
+          server,
+          crashParts(
+            { ProductName: 'Test' },
+            i % 3 === 0 ? { dump: fakeDump(40_000, i) } : { upload_file_minidump: fakeDump(40_000, i), memory_report: fakeDump(1000, i + 100) },
+          ),
+        ),
       ),
     );
     for (const [i, res] of answers.entries()) {
@@ -143,7 +149,14 @@ describe('a spool entry that can never be stored', () => {
     const entries = Array.from({ length: 6 }, (_, i) => ({
       crashId: id(i),
       rawCrash: { ProductName: 'Test', uuid: id(i), metadata: {} },
-      dumps: new Map(i === 0 ? [['upload_file_minidump', fakeDump(1000, 1)], ['dump', fakeDump(1000, 2)]] : [['upload_file_minidump', fakeDump(1000, i)]]),
+      dumps: new Map(
+        i === 0
+          ? [
+              ['upload_file_minidump', fakeDump(1000, 1)],
+              ['dump', fakeDump(1000, 2)],
+            ]
+          : [['upload_file_minidump', fakeDump(1000, i)]],
+      ),
     }));
     for (const [i, c] of entries.entries()) {
       const bytes = Buffer.concat(encodeEntry(c));
@@ -169,4 +182,3 @@ describe('a spool entry that can never be stored', () => {
     }
   });
 });
-

@@ -96,7 +96,9 @@ describe('spool: a worker killed while storage is down', () => {
     expect(released.Pid).toBe(primary);
     // Counted by the primary, with the same number.
     await waitFor('the release counted in StatsD', () => statsd.some((l) => l.startsWith('socorro.collector.spool.released.count:')), 10_000);
-    expect(statsd.filter((l) => l.startsWith('socorro.collector.spool.released.count:'))).toEqual([`socorro.collector.spool.released.count:${n}|c|#host:collector-r`]);
+    expect(statsd.filter((l) => l.startsWith('socorro.collector.spool.released.count:'))).toEqual([
+      `socorro.collector.spool.released.count:${n}|c|#host:collector-r`,
+    ]);
     await server.waitForLog(new RegExp(`replaced worker ${victim}`));
 
     cloud.backendFault('storage', false);
@@ -104,8 +106,7 @@ describe('spool: a worker killed while storage is down', () => {
     expect((await cloud.keys('v1/raw_crash/')).map((k) => path.basename(k)).sort()).toEqual([...acked].sort());
     await waitFor('every id published', async () => (await publishedIds()).length >= acked.length, 30_000, 300);
     // Counted as Antenna counts them: each crash saved once, each failed attempt a retry with its tag.
-    const total = (name: string) =>
-      statsd.filter((l) => l.startsWith(`socorro.collector.${name}:`)).reduce((n, l) => n + Number(/:(\d+)\|c\|/.exec(l)![1]), 0);
+    const total = (name: string) => statsd.filter((l) => l.startsWith(`socorro.collector.${name}:`)).reduce((n, l) => n + Number(/:(\d+)\|c\|/.exec(l)![1]), 0);
     await waitFor('every save counted', () => total('crashmover.save_crash.count') >= acked.length, 10_000);
     await sleep(1000); // a duplicate would show up now
     expect((await publishedIds()).sort()).toEqual([...acked].sort());

@@ -45,7 +45,9 @@ describe('npm run spool (the operator tool)', () => {
     const fsRoot = path.join(dir, 'crashes');
     const env = { CRASHMOVER_SPOOL: 'on', CRASHMOVER_SPOOL_DIR: path.join(dir, 'spool'), CRASHMOVER_CRASHSTORAGE_FS_ROOT: fsRoot };
     const crashId = createCrashId(new Date(), 0);
-    const entry = Buffer.concat(encodeEntry({ crashId, rawCrash: { ProductName: 'Firefox', Version: '1.0' }, dumps: new Map([['upload_file_minidump', Buffer.from('MDMP spooled')]]) }));
+    const entry = Buffer.concat(
+      encodeEntry({ crashId, rawCrash: { ProductName: 'Firefox', Version: '1.0' }, dumps: new Map([['upload_file_minidump', Buffer.from('MDMP spooled')]]) }),
+    );
     const pid = deadPid();
     const claimed = path.join(dir, 'spool', 'claimed', String(pid));
     mkdirSync(claimed, { recursive: true });

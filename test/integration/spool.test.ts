@@ -26,7 +26,11 @@ function repairStorage(fsRoot: string): void {
 }
 
 function storedIds(fsRoot: string): Set<string> {
-  return new Set(storedFiles(fsRoot).filter((f) => f.startsWith('v1/raw_crash/')).map((f) => path.basename(f)));
+  return new Set(
+    storedFiles(fsRoot)
+      .filter((f) => f.startsWith('v1/raw_crash/'))
+      .map((f) => path.basename(f)),
+  );
 }
 
 const spoolEnv = (dir: string, fsRoot: string, extra: Record<string, string> = {}) => ({
@@ -237,7 +241,12 @@ if (!tmpfs) console.warn('spool disk-full test skipped: this machine cannot moun
 
       repairStorage(fsRoot);
       await waitFor('every acknowledged crash in storage', () => acked.every((id) => storedIds(fsRoot).has(id))).catch((e) => {
-        console.log(server.logs.slice(-40).map((l) => l.raw).join('\n'));
+        console.log(
+          server.logs
+            .slice(-40)
+            .map((l) => l.raw)
+            .join('\n'),
+        );
         throw e;
       });
       expect(storedIds(fsRoot).size).toBe(acked.length);

@@ -21,7 +21,9 @@ describe('start-up', () => {
     const server = spawnServer({ CRASHMOVER_CRASHSTORAGE_FS_ROOT: path.join(notADir, 'crashes') });
     const { code } = await server.exited;
     expect(code).not.toBe(0);
-    const line = await server.waitForLog(/^Unhandled startup exception: CRASHMOVER_CRASHSTORAGE_FS_ROOT=.*file\/crashes is not a directory this user can create and write \(ENOTDIR\): set it to a writable directory/);
+    const line = await server.waitForLog(
+      /^Unhandled startup exception: CRASHMOVER_CRASHSTORAGE_FS_ROOT=.*file\/crashes is not a directory this user can create and write \(ENOTDIR\): set it to a writable directory/,
+    );
     expect(line.Severity).toBe(3);
     expect(server.logs.filter((l) => /listening/.test(l.raw))).toEqual([]);
   });
@@ -73,13 +75,19 @@ describe('start-up', () => {
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
     const port = (holder.address() as net.AddressInfo).port;
     try {
-      await refusedBeforeForking({ PORT: String(port) }, new RegExp(`^Unhandled startup exception: cannot listen on HOST=127\\.0\\.0\\.1 PORT=${port} \\(EADDRINUSE\\): stop the process`));
+      await refusedBeforeForking(
+        { PORT: String(port) },
+        new RegExp(`^Unhandled startup exception: cannot listen on HOST=127\\.0\\.0\\.1 PORT=${port} \\(EADDRINUSE\\): stop the process`),
+      );
     } finally {
       holder.close();
     }
   });
 
   it('refuses a storage root that cannot be created (under /proc) instead of hanging', async () => {
-    await refusedBeforeForking({ CRASHMOVER_CRASHSTORAGE_FS_ROOT: '/proc/antenna-test/crashes' }, /^Unhandled startup exception: CRASHMOVER_CRASHSTORAGE_FS_ROOT=\/proc\/antenna-test\/crashes is not a directory/);
+    await refusedBeforeForking(
+      { CRASHMOVER_CRASHSTORAGE_FS_ROOT: '/proc/antenna-test/crashes' },
+      /^Unhandled startup exception: CRASHMOVER_CRASHSTORAGE_FS_ROOT=\/proc\/antenna-test\/crashes is not a directory/,
+    );
   });
 });

@@ -45,10 +45,14 @@ describe('fs storage failing under a running node (no spool)', () => {
     writeFileSync(dumpDir, 'in the way');
 
     let beat: Heartbeat | undefined;
-    await waitFor('the heartbeat to report the dump directory', async () => {
-      beat = await heartbeat(server);
-      return beat.status === 503 && beat.errors.some((e) => e.msg.includes(dumpDir));
-    }, 20_000);
+    await waitFor(
+      'the heartbeat to report the dump directory',
+      async () => {
+        beat = await heartbeat(server);
+        return beat.status === 503 && beat.errors.some((e) => e.msg.includes(dumpDir));
+      },
+      20_000,
+    );
     expect(beat!.errors.some((e) => e.name === 'FSCrashStorage')).toBe(true);
 
     // The first crash after the breakage waits out the retries: 500, and it too says when to come back.
@@ -70,12 +74,17 @@ describe('fs storage failing under a running node (no spool)', () => {
     // Repaired: the health probe notices within an interval and crashes are stored again.
     rmSync(dumpDir);
     let stored: string | undefined;
-    await waitFor('a crash stored after the repair', async () => {
-      const res = await submit(server, 4);
-      if (res.status !== 200) return false;
-      stored = crashIdFrom(res.text);
-      return true;
-    }, 20_000, 250);
+    await waitFor(
+      'a crash stored after the repair',
+      async () => {
+        const res = await submit(server, 4);
+        if (res.status !== 200) return false;
+        stored = crashIdFrom(res.text);
+        return true;
+      },
+      20_000,
+      250,
+    );
     expect(existsSync(path.join(server.fsRoot, rawCrashKey(stored!)))).toBe(true);
     expect(existsSync(path.join(dumpDir, stored!))).toBe(true);
     await waitFor('a healthy heartbeat', async () => (await heartbeat(server)).status === 200, 20_000);

@@ -33,9 +33,7 @@ describe('POST /submit: accepted crashes', () => {
     const yymmdd = before.toISOString().slice(2, 10).replace(/-/g, '');
     expect(id.slice(-6)).toBe(yymmdd);
 
-    expect(crashFiles(server.fsRoot).filter((f) => f.includes(id))).toEqual(
-      [rawCrashKey(id), `v1/dump/${id}`, `v1/dump_names/${id}`].sort(),
-    );
+    expect(crashFiles(server.fsRoot).filter((f) => f.includes(id))).toEqual([rawCrashKey(id), `v1/dump/${id}`, `v1/dump_names/${id}`].sort());
     expect(readStored(server.fsRoot, `v1/dump/${id}`).equals(dump)).toBe(true);
     expect(readStored(server.fsRoot, `v1/dump_names/${id}`).toString()).toBe('["upload_file_minidump"]');
     const rawText = readStored(server.fsRoot, rawCrashKey(id)).toString();
@@ -150,7 +148,7 @@ describe('POST /submit: every rejection of SPEC §1.1', () => {
   it('Content-Length over the limit is refused before the body is read', async () => {
     const { contentType } = good();
     await expectRejected(
-      post(`${server.url}/submit`, { headers: { 'Content-Type': contentType, 'Content-Length': 26214401, Expect: '100-continue' }, body: [] , hang: true}),
+      post(`${server.url}/submit`, { headers: { 'Content-Type': contentType, 'Content-Length': 26214401, Expect: '100-continue' }, body: [], hang: true }),
       413,
       'Discarded=too_large',
     );

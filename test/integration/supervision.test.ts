@@ -138,10 +138,27 @@ function selfSignedCertificate(): { cert: string; key: string } | undefined {
   const cert = path.join(dir, 'cert.pem');
   const key = path.join(dir, 'key.pem');
   try {
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
-      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-    ], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
   } catch {
     return undefined;
   }
@@ -156,8 +173,13 @@ describe('crash loop', () => {
       return;
     }
     const server = await startServer({
-      WORKERS: '2', HEARTBEAT_INTERVAL: '200', TLS_CERT_FILE: tls.cert, TLS_KEY_FILE: tls.key,
-      CRASH_LOOP_DEATHS: '3', CRASH_LOOP_WINDOW: '60', WORKER_RESTART_MAX_BACKOFF: '1',
+      WORKERS: '2',
+      HEARTBEAT_INTERVAL: '200',
+      TLS_CERT_FILE: tls.cert,
+      TLS_KEY_FILE: tls.key,
+      CRASH_LOOP_DEATHS: '3',
+      CRASH_LOOP_WINDOW: '60',
+      WORKER_RESTART_MAX_BACKOFF: '1',
     });
     const ca = readFileSync(tls.cert);
     try {

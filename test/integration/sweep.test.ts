@@ -39,7 +39,13 @@ describe('cleaning up after kills', () => {
     try {
       await server.waitForLog(/storage sweep of .*: removed 2 temporary files and 1 orphaned crashes \(3 files\)/, 20000);
       expect(crashFiles(root)).toEqual(
-        [`v1/dump/${COMPLETE}`, `v1/dump_names/${COMPLETE}`, `v1/memory_report/${COMPLETE}`, `v1/raw_crash/${DATE}/${COMPLETE}`, `v1/dump/.${COMPLETE}.aaaaaaaaaaaa.tmp`].sort(),
+        [
+          `v1/dump/${COMPLETE}`,
+          `v1/dump_names/${COMPLETE}`,
+          `v1/memory_report/${COMPLETE}`,
+          `v1/raw_crash/${DATE}/${COMPLETE}`,
+          `v1/dump/.${COMPLETE}.aaaaaaaaaaaa.tmp`,
+        ].sort(),
       );
       expect(existsSync(fresh)).toBe(true);
     } finally {

@@ -111,8 +111,18 @@ describe('npm run submit', () => {
       writeFileSync(dumpPath, dump);
       const tool = path.resolve(__dirname, '..', '..', 'dist', 'tools', 'submit.js');
       const { stdout } = await run(process.execPath, [
-        tool, '--url', `${server.url}/submit`, '--gzip', '--annotation', 'ProductName=Smoke', '--annotation', 'Version=2',
-        '--dump', `upload_file_minidump=${dumpPath}`, '--dump', `memory_report=${dumpPath}`,
+        tool,
+        '--url',
+        `${server.url}/submit`,
+        '--gzip',
+        '--annotation',
+        'ProductName=Smoke',
+        '--annotation',
+        'Version=2',
+        '--dump',
+        `upload_file_minidump=${dumpPath}`,
+        '--dump',
+        `memory_report=${dumpPath}`,
       ]);
       expect(stdout).toMatch(/^HTTP 200\nCrashID=bp-/);
       const id = crashIdFrom(stdout.slice(stdout.indexOf('CrashID=')));

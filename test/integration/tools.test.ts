@@ -8,8 +8,11 @@ const ROOT = path.resolve(__dirname, '..', '..');
 
 function run(tool: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(ROOT, 'dist', 'tools', tool), ...args], { env: { PATH: process.env.PATH, ...env }, timeout: 20000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [path.join(ROOT, 'dist', 'tools', tool), ...args],
+      { env: { PATH: process.env.PATH, ...env }, timeout: 20000 },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -23,7 +26,27 @@ describe('tools over HTTPS (self-signed certificate)', () => {
     const dir = tempDir();
     cert = path.join(dir, 'cert.pem');
     const key = path.join(dir, 'key.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
     dump = path.join(dir, 'some.dmp');
     writeFileSync(dump, 'MDMP fake minidump');
     server = await startServer({ TLS_CERT_FILE: cert, TLS_KEY_FILE: key, WORKERS: '1' });

@@ -34,7 +34,12 @@ function setup(env: Record<string, string> = {}) {
     close: async () => {},
   };
   const lines: string[] = [];
-  const logger = createLogger({ level: 'INFO', localDevEnv: false, hostname: 'test', stream: new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }) });
+  const logger = createLogger({
+    level: 'INFO',
+    localDevEnv: false,
+    hostname: 'test',
+    stream: new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }),
+  });
   const spool = new PrimarySpool(config, logger, metrics);
   const tmp = (name: string) => path.join(root, 'tmp', name);
   return { root, spool, swept, counts, lines, tmp, total: () => swept.reduce((a, b) => a + b, 0) };

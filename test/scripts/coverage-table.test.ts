@@ -5,8 +5,16 @@ import { tempDir } from '../support/server';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
-interface Counts { covered: number; total: number }
-interface Row { module: string; files: number; lines: Counts; branches: Counts }
+interface Counts {
+  covered: number;
+  total: number;
+}
+interface Row {
+  module: string;
+  files: number;
+  lines: Counts;
+  branches: Counts;
+}
 // A plain CommonJS script with no types of its own.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const table = require('../../scripts/coverage-table') as {

@@ -23,7 +23,9 @@ describe('backend settings: each cloud backend its own slice, built once', () =>
     expect(long.healthTimeoutMs).toBe(loadConfig({}).cluster.healthCheckTimeoutSeconds * 1000);
     const short = s3Settings(loadConfig({ ...gcsEnv, CRASHMOVER_CRASHSTORAGE_CLASS: 's3', CRASHMOVER_CRASHSTORAGE_TIMEOUT: '0.25' }));
     expect(short).toMatchObject({ timeoutMs: 250, healthTimeoutMs: 250 });
-    const sqs = sqsSettings(loadConfig({ CRASHMOVER_CRASHPUBLISH_CLASS: 'sqs', CRASHMOVER_CRASHPUBLISH_QUEUE_NAME: 'q', CRASHMOVER_CRASHPUBLISH_TIMEOUT: '2.5' }));
+    const sqs = sqsSettings(
+      loadConfig({ CRASHMOVER_CRASHPUBLISH_CLASS: 'sqs', CRASHMOVER_CRASHPUBLISH_QUEUE_NAME: 'q', CRASHMOVER_CRASHPUBLISH_TIMEOUT: '2.5' }),
+    );
     expect(sqs).toMatchObject({ queueName: 'q', timeoutSeconds: 2.5, timeoutMs: 2500 });
     expect(Object.isFrozen(sqs)).toBe(true);
   });
@@ -36,7 +38,9 @@ describe('backend settings: each cloud backend its own slice, built once', () =>
       [pubSubSettings, 'CRASHMOVER_CRASHPUBLISH_PROJECT_ID'],
       [sqsSettings, 'CRASHMOVER_CRASHPUBLISH_QUEUE_NAME'],
     ] as const) {
-      expect(() => build(none)).toThrow(expect.objectContaining({ kind: 'configuration', reason: 'setting_missing', message: expect.stringContaining(variable) }));
+      expect(() => build(none)).toThrow(
+        expect.objectContaining({ kind: 'configuration', reason: 'setting_missing', message: expect.stringContaining(variable) }),
+      );
     }
   });
 });

@@ -102,9 +102,7 @@ describe('loadConfig', () => {
 
   it('parses product lists and package-name maps', () => {
     expect(loadConfig({ BREAKPAD_THROTTLER_PRODUCTS: 'A, B ,C' }).throttler.products).toEqual(['A', 'B', 'C']);
-    expect(loadConfig({ BREAKPAD_THROTTLER_PRODUCT_PACKAGENAMES: 'mozilla' }).throttler.productPackageNames.Fenix).toContain(
-      'org.mozilla.fenix',
-    );
+    expect(loadConfig({ BREAKPAD_THROTTLER_PRODUCT_PACKAGENAMES: 'mozilla' }).throttler.productPackageNames.Fenix).toContain('org.mozilla.fenix');
     expect(loadConfig({ BREAKPAD_THROTTLER_PRODUCT_PACKAGENAMES: '{"X":["a.b"]}' }).throttler.productPackageNames).toEqual({ X: ['a.b'] });
     expect(problems({ BREAKPAD_THROTTLER_PRODUCT_PACKAGENAMES: '["a"]' })[0]).toMatch(/BREAKPAD_THROTTLER_PRODUCT_PACKAGENAMES="\[\\"a\\"\]" is invalid/);
     expect(problems({ BREAKPAD_THROTTLER_RULES: 'nonsense' })[0]).toMatch(/BREAKPAD_THROTTLER_RULES="nonsense" is invalid/);

@@ -40,7 +40,15 @@ describe('temporary names', () => {
     expect(a).toMatch(/^\.x\.json\.[0-9a-f]{12}\.tmp$/);
     expect(tempFileName('x.json')).not.toBe(a);
     expect(isTempFileName(a)).toBe(true);
-    for (const other of ['x.json', '.x.json.tmp', '.x.json.0123456789ab.tmp.bak', 'a.0123456789ab.tmp', '.x.0123456789AB.tmp', '..0123456789ab.tmp', 'x.json.0123456789ab.tmp']) {
+    for (const other of [
+      'x.json',
+      '.x.json.tmp',
+      '.x.json.0123456789ab.tmp.bak',
+      'a.0123456789ab.tmp',
+      '.x.0123456789AB.tmp',
+      '..0123456789ab.tmp',
+      'x.json.0123456789ab.tmp',
+    ]) {
       expect([other, isTempFileName(other)]).toEqual([other, false]);
     }
   });
@@ -108,7 +116,7 @@ describe('prepareFile / writeFileDurably', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
-  it('refuses to reuse a temporary name that exists (never writes into another writer\'s file)', async () => {
+  it("refuses to reuse a temporary name that exists (never writes into another writer's file)", async () => {
     const trace = new FsTrace().install();
     try {
       await writeFileDurably(path.join(dir, 'a'), Buffer.from('x'));
@@ -165,7 +173,12 @@ describe('DirSyncer', () => {
       await syncer.sync(dirs[1]!); // still open: no new open
       expect(trace.ok('open')).toHaveLength(3);
       await syncer.close();
-      expect(trace.ok('close').map((c) => c.path).sort()).toEqual([...dirs].sort());
+      expect(
+        trace
+          .ok('close')
+          .map((c) => c.path)
+          .sort(),
+      ).toEqual([...dirs].sort());
     } finally {
       trace.restore();
     }

@@ -20,7 +20,13 @@ describe('scrubEvent', () => {
   it('keeps only the allowlisted headers, whatever else the client sent', () => {
     const event = scrubEvent({
       request: {
-        headers: { ...CLIENT_HEADERS, 'User-Agent': 'ua', 'Content-Type': 'multipart/form-data; boundary=x', 'content-length': '12', 'Content-Encoding': 'gzip' },
+        headers: {
+          ...CLIENT_HEADERS,
+          'User-Agent': 'ua',
+          'Content-Type': 'multipart/form-data; boundary=x',
+          'content-length': '12',
+          'Content-Encoding': 'gzip',
+        },
       },
     });
     expect(event.request).toEqual({

@@ -19,7 +19,14 @@ describe('temporary file names', () => {
   it('recognises the names prepareFile writes under, and nothing a crash or a dotfile is named', () => {
     expect(isTempFileName(tempFileName('/s/v1/dump/de1bb258-cbbf-4589-a673-000001160918'))).toBe(true);
     expect(isTempFileName(tempFileName('/spool/ready/1700000000000-12-de1bb258-cbbf-4589-a673-000001160918.crash'))).toBe(true);
-    for (const name of ['de1bb258-cbbf-4589-a673-000001160918', '.x.tmp', 'x.0123456789ab.tmp', '.x.0123456789AB.tmp', '.x.0123456789ab.tmp.keep', '.gitignore']) {
+    for (const name of [
+      'de1bb258-cbbf-4589-a673-000001160918',
+      '.x.tmp',
+      'x.0123456789ab.tmp',
+      '.x.0123456789AB.tmp',
+      '.x.0123456789ab.tmp.keep',
+      '.gitignore',
+    ]) {
       expect([name, isTempFileName(name)]).toEqual([name, false]);
     }
   });

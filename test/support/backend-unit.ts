@@ -41,7 +41,10 @@ export async function rejection(p: Promise<unknown>): Promise<{ err: Error; ms: 
  * registered with the returned function run (newest first, errors ignored),
  * then the fake stops.
  */
-export function freshFakeEachTest<F extends { stop(): Promise<unknown> }>(start: () => Promise<F>, set: (fake: F) => void): (close: () => Promise<unknown>) => void {
+export function freshFakeEachTest<F extends { stop(): Promise<unknown> }>(
+  start: () => Promise<F>,
+  set: (fake: F) => void,
+): (close: () => Promise<unknown>) => void {
   let fake: F | undefined;
   let closers: Array<() => Promise<unknown>> = [];
   beforeEach(async () => {

@@ -7,7 +7,6 @@ import { crashBody, crashIdFrom, crashParts, fakeDump, rawCrashKey } from './cra
 import { get, post, type Answer } from './http';
 import { sleep } from './wait';
 
-
 /** The dumps of crash number `i`: a minidump of a size that varies with `i`, and every fifth crash a memory report too. */
 export function numberedDumps(i: number): Record<string, Buffer> {
   const dumps: Record<string, Buffer> = { upload_file_minidump: fakeDump(1000 + ((i * 7919) % 20000), i + 1) };
@@ -49,10 +48,7 @@ export function acknowledged(sent: Sent[]): Map<number, string> {
  * each starting a crash at most every `intervalMs`, until `stop()` is true or
  * `maxTotal` crashes were sent. Bounded load, not a benchmark.
  */
-export async function postSteadily(
-  baseUrl: string,
-  opts: { clients: number; intervalMs: number; maxTotal: number; stop: () => boolean },
-): Promise<Sent[]> {
+export async function postSteadily(baseUrl: string, opts: { clients: number; intervalMs: number; maxTotal: number; stop: () => boolean }): Promise<Sent[]> {
   const sent: Sent[] = [];
   let next = 0;
   await Promise.all(

@@ -267,10 +267,14 @@ export function startDuringOutageTests(start: () => Promise<CloudSetup>): void {
         expect(failures([sent])).toEqual([]);
         const ids = acknowledged([sent]);
         const id = [...ids.values()][0]!;
-        await waitFor(`a 200 heartbeat naming ${name} as a spool warning`, async () => {
-          const { status, body } = await heartbeat(server.url);
-          return status === 200 && body.errors.length === 0 && body.spool!.backends.some((w) => w.name === name);
-        }, 20_000);
+        await waitFor(
+          `a 200 heartbeat naming ${name} as a spool warning`,
+          async () => {
+            const { status, body } = await heartbeat(server.url);
+            return status === 200 && body.errors.length === 0 && body.spool!.backends.some((w) => w.name === name);
+          },
+          20_000,
+        );
         // The backend really is down: the crash waits in the spool.
         if (backend === 'storage') expect(await setup.read(rawCrashKey(id))).toBeUndefined();
         else expect(await setup.published()).not.toContain(id);
@@ -278,10 +282,14 @@ export function startDuringOutageTests(start: () => Promise<CloudSetup>): void {
         setup.backendFault(backend, false);
         await waitFor('the crash in the bucket', async () => (await bucketProblems(ids, (key) => setup.read(key))).length === 0, 30_000, 250);
         await waitFor('its id published', async () => (await setup.published()).includes(id), 30_000, 250);
-        await waitFor('an empty spool and no backend warnings', async () => {
-          const { body } = await heartbeat(server.url);
-          return body.spool!.crashes === 0 && body.spool!.backends.length === 0;
-        }, 20_000);
+        await waitFor(
+          'an empty spool and no backend warnings',
+          async () => {
+            const { body } = await heartbeat(server.url);
+            return body.spool!.crashes === 0 && body.spool!.backends.length === 0;
+          },
+          20_000,
+        );
         expect(queueProblems([id], await setup.published())).toEqual([]);
       } finally {
         await server.stop();

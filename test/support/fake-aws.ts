@@ -14,14 +14,7 @@
 import http from 'node:http';
 import vm from 'node:vm';
 import type { Socket } from 'node:net';
-import {
-  CreateBucketCommand,
-  DeleteBucketCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, DeleteMessageCommand, DeleteQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 
 export const FAKE_REGION = 'us-west-2';
@@ -118,7 +111,8 @@ type Importer = (specifier: string) => Promise<any>; // eslint-disable-line @typ
 const nativeImport = new Function('s', 'return import(s)') as Importer;
 
 let mainContextImport: Importer | undefined;
-function importInMainContext(specifier: string): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a module's namespace, whatever it exports
+function importInMainContext(specifier: string): Promise<any> {
   if (!mainContextImport) {
     // Node ≥ 20.12: compile the import in the main context with the default loader.
     const loader = vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
@@ -243,14 +237,11 @@ export async function startFakeAws(): Promise<FakeAws> {
   function forward(req: http.IncomingMessage, res: http.ServerResponse, entry: FakeAwsRequest): void {
     const headers = { ...req.headers };
     delete headers.expect; // the proxy already answered 100-continue
-    const up = http.request(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent: upstreamAgent },
-      (upRes) => {
-        entry.status = upRes.statusCode;
-        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-        upRes.pipe(res);
-      },
-    );
+    const up = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent: upstreamAgent }, (upRes) => {
+      entry.status = upRes.statusCode;
+      res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+      upRes.pipe(res);
+    });
     up.on('error', () => res.destroy());
     res.on('close', () => {
       if (!res.writableFinished) {

@@ -118,7 +118,12 @@ describe('objects', () => {
       `--${boundary}\r\nContent-Type: application/json\r\n\r\n${JSON.stringify({ name: 'bad', crc32c: 'AAAAAA==' })}\r\n` +
         `--${boundary}\r\nContent-Type: application/octet-stream\r\n\r\nnot empty\r\n--${boundary}--`,
     );
-    const res = await rawRequest('POST', `/upload/storage/v1/b/${BUCKET}/o?uploadType=multipart`, { 'content-type': `multipart/related; boundary=${boundary}` }, body);
+    const res = await rawRequest(
+      'POST',
+      `/upload/storage/v1/b/${BUCKET}/o?uploadType=multipart`,
+      { 'content-type': `multipart/related; boundary=${boundary}` },
+      body,
+    );
     expect(res.status).toBe(400);
     expect(res.body).toContain('CRC32C');
     expect(gcs.object(BUCKET, 'bad')).toBeUndefined();
@@ -166,11 +171,7 @@ describe('listing', () => {
       for (const n of names) small.putObject(BUCKET, n, Buffer.from(n));
       const [all] = await b.getFiles();
       expect(all.map((f) => f.name)).toEqual(names);
-      expect(small.requests.filter((r) => r.op === 'list').map((r) => new URL(r.url, small.url).searchParams.has('pageToken'))).toEqual([
-        false,
-        true,
-        true,
-      ]);
+      expect(small.requests.filter((r) => r.op === 'list').map((r) => new URL(r.url, small.url).searchParams.has('pageToken'))).toEqual([false, true, true]);
     } finally {
       await small.stop();
     }

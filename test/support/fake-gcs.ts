@@ -138,10 +138,19 @@ export interface FakeGcs {
 /** Matchers for the usual fault targets. */
 export const match = {
   /** Any request about this object (upload, metadata, media, delete). */
-  object: (key: string): RequestMatcher => (r) => r.object === key,
+  object:
+    (key: string): RequestMatcher =>
+    (r) =>
+      r.object === key,
   /** Uploads (multipart, media, resumable start and data), optionally of one object. */
-  upload: (key?: string): RequestMatcher => (r) => r.op.startsWith('upload') && (key === undefined || r.object === key),
-  op: (op: string): RequestMatcher => (r) => r.op === op,
+  upload:
+    (key?: string): RequestMatcher =>
+    (r) =>
+      r.op.startsWith('upload') && (key === undefined || r.object === key),
+  op:
+    (op: string): RequestMatcher =>
+    (r) =>
+      r.op === op,
 };
 
 // --- checksums: CRC32C (Castagnoli), as GCS reports it (big-endian, base64) ---
@@ -490,7 +499,10 @@ export async function startFakeGcs(opts: FakeGcsOptions = {}): Promise<FakeGcs> 
         const type = q.get('uploadType');
         if (method === 'POST' && type === 'multipart') return op('upload', (b) => multipartUpload(bucket, q, req, b));
         if (method === 'POST' && type === 'media') {
-          return op('upload', (b) => ({ status: 200, body: objectResource(store(bucket, q.get('name') ?? '', b, String(req.headers['content-type'] ?? ''), {})) }));
+          return op('upload', (b) => ({
+            status: 200,
+            body: objectResource(store(bucket, q.get('name') ?? '', b, String(req.headers['content-type'] ?? ''), {})),
+          }));
         }
         if (method === 'POST' && type === 'resumable') return op('upload.start', (b) => startResumable(bucket, q, req, b));
         if (method === 'PUT' && q.get('upload_id')) return op('upload.data', (b) => continueResumable(q.get('upload_id')!, req, b));

@@ -465,8 +465,7 @@ export async function startFakePubSub(options: FakePubSubOptions = {}): Promise<
           call.write({ receivedMessages: [], subscriptionProperties: { exactlyOnceDeliveryEnabled: false, messageOrderingEnabled: false } });
         } else {
           if (req.streamAckDeadlineSeconds) state.ackDeadlineSeconds = req.streamAckDeadlineSeconds;
-          const isKeepAlive =
-            !req.ackIds?.length && !req.modifyDeadlineAckIds?.length && !req.streamAckDeadlineSeconds && !req.subscription;
+          const isKeepAlive = !req.ackIds?.length && !req.modifyDeadlineAckIds?.length && !req.streamAckDeadlineSeconds && !req.subscription;
           if (isKeepAlive) call.write({ receivedMessages: [] }); // server keepalive (protocol version 1)
         }
         if (req.ackIds?.length) ack(sub!, req.ackIds);

@@ -75,16 +75,18 @@ export class FsTrace {
     this.spies = [
       jest.spyOn(fsp, 'open').mockImplementation((async (file: unknown, flags?: unknown, mode?: unknown) => {
         const handle = ++this.handles;
-        const fh = (await this.run({ op: 'open', path: String(file), flags: String(flags ?? 'r'), handle }, () =>
-          realOpen(file, flags, mode),
-        )) as FileHandle;
+        const fh = (await this.run({ op: 'open', path: String(file), flags: String(flags ?? 'r'), handle }, () => realOpen(file, flags, mode))) as FileHandle;
         this.calls.find((c) => c.op === 'open' && c.handle === handle)!.ino = (await fh.stat()).ino;
         this.wrapHandle(fh, String(file), handle);
         return fh;
       }) as typeof fsp.open),
-      jest.spyOn(fsp, 'rename').mockImplementation(((from: unknown, to: unknown) =>
-        this.run({ op: 'rename', path: String(from), to: String(to) }, () => realRename(from, to))) as typeof fsp.rename),
-      jest.spyOn(fsp, 'unlink').mockImplementation(((file: unknown) => this.run({ op: 'unlink', path: String(file) }, () => realUnlink(file))) as typeof fsp.unlink),
+      jest
+        .spyOn(fsp, 'rename')
+        .mockImplementation(((from: unknown, to: unknown) =>
+          this.run({ op: 'rename', path: String(from), to: String(to) }, () => realRename(from, to))) as typeof fsp.rename),
+      jest
+        .spyOn(fsp, 'unlink')
+        .mockImplementation(((file: unknown) => this.run({ op: 'unlink', path: String(file) }, () => realUnlink(file))) as typeof fsp.unlink),
     ];
     return this;
   }
@@ -170,7 +172,9 @@ export function durableWrite(trace: FsTrace, target: string, answer: number): Du
   if (writes.some((w) => w.error !== undefined || w.end === undefined)) fail(`a write to ${tmp} failed or never finished`);
   const lastWrite = writes.reduce((a, b) => (b.end! > a.end! ? b : a));
   const fsync =
-    trace.onHandle(open.handle!).find((c) => (c.op === 'sync' || c.op === 'datasync') && c.error === undefined && c.end !== undefined && c.start > lastWrite.end!) ??
+    trace
+      .onHandle(open.handle!)
+      .find((c) => (c.op === 'sync' || c.op === 'datasync') && c.error === undefined && c.end !== undefined && c.start > lastWrite.end!) ??
     fail(`${tmp} was not fsynced after its last write`);
   if (!(fsync.end! < rename.start)) fail(`${tmp} was renamed (${rename.start}) before its fsync finished (${fsync.end})`);
   const dir = path.dirname(target);

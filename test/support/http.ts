@@ -27,18 +27,14 @@ export function request(method: string, url: string, opts: PostOptions = {}): Pr
   const u = new URL(url);
   const client = u.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const req = client.request(
-      u,
-      { method, headers: opts.headers, agent: opts.agent ?? false, ca: opts.ca, timeout: opts.timeoutMs ?? 60000 },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString(), ms: performance.now() - started }),
-        );
-        res.on('error', reject);
-      },
-    );
+    const req = client.request(u, { method, headers: opts.headers, agent: opts.agent ?? false, ca: opts.ca, timeout: opts.timeoutMs ?? 60000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString(), ms: performance.now() - started }),
+      );
+      res.on('error', reject);
+    });
     req.on('error', reject);
     req.on('timeout', () => req.destroy(new Error(`request to ${url} timed out`)));
     const body = opts.body;

@@ -85,9 +85,7 @@ export function spawnServer(env: Record<string, string> = {}, opts: SpawnOptions
     }
   });
   proc.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    proc.on('exit', (code, signal) => resolve({ code, signal })),
-  );
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
 
   const server: RunningServer = {
     url: '',
@@ -102,12 +100,26 @@ export function spawnServer(env: Record<string, string> = {}, opts: SpawnOptions
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
-          reject(new Error(`no log line matching ${re} within ${timeoutMs} ms; stderr: ${stderr.join('')}; last logs: ${logs.slice(-5).map((l) => l.raw).join('\n')}`));
+          reject(
+            new Error(
+              `no log line matching ${re} within ${timeoutMs} ms; stderr: ${stderr.join('')}; last logs: ${logs
+                .slice(-5)
+                .map((l) => l.raw)
+                .join('\n')}`,
+            ),
+          );
         }, timeoutMs);
         waiters.push({ re, resolve: (l) => (clearTimeout(timer), resolve(l)) });
         void exited.then(() => {
           clearTimeout(timer);
-          reject(new Error(`server exited before logging ${re}; stderr: ${stderr.join('')}; logs: ${logs.slice(-10).map((l) => l.raw).join('\n')}`));
+          reject(
+            new Error(
+              `server exited before logging ${re}; stderr: ${stderr.join('')}; logs: ${logs
+                .slice(-10)
+                .map((l) => l.raw)
+                .join('\n')}`,
+            ),
+          );
         });
       });
     },

@@ -59,8 +59,18 @@ describe('stored crash verification', () => {
 
   test('the crash as sent passes; each difference is named', () => {
     expect(verifyStored(crash, stored(crash))).toBeUndefined();
-    expect(verifyStored(crash, stored(crash, (r) => (r.AntennaCanaryRun = 'other')))).toMatch(/lacks this run/);
-    expect(verifyStored(crash, stored(crash, (r) => (r.metadata = { dump_checksums: { upload_file_minidump: 'ab' } })))).toMatch(/dump_checksums/);
+    expect(
+      verifyStored(
+        crash,
+        stored(crash, (r) => (r.AntennaCanaryRun = 'other')),
+      ),
+    ).toMatch(/lacks this run/);
+    expect(
+      verifyStored(
+        crash,
+        stored(crash, (r) => (r.metadata = { dump_checksums: { upload_file_minidump: 'ab' } })),
+      ),
+    ).toMatch(/dump_checksums/);
     const flipped = Buffer.from(crash.dump);
     flipped[50] ^= 1;
     expect(verifyStored(crash, { ...stored(crash), dump: flipped })).toMatch(/dump bytes differ/);
@@ -172,7 +182,8 @@ describe('runCanary with injected backends', () => {
       r.summary,
       { finished: true, nowMs: 0 },
     );
-    for (const stage of ['skipped', 'submit', 'storage', 'content', 'queue']) expect(text).toContain(`antenna_canary_failures{target="http://c/submit",stage="${stage}"} 0`);
+    for (const stage of ['skipped', 'submit', 'storage', 'content', 'queue'])
+      expect(text).toContain(`antenna_canary_failures{target="http://c/submit",stage="${stage}"} 0`);
     expect(text).toContain('# TYPE antenna_canary_latency_seconds summary');
     expect(text).toMatch(/^antenna_canary_latency_seconds_count\{target="http:\/\/c\/submit",to="published"\} 5$/m);
   });

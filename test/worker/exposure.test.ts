@@ -35,7 +35,9 @@ describe('exposureFrom', () => {
     };
     expect(problems({ ADMIN_PORT: 'abc' })).toEqual([expect.stringMatching(/^ADMIN_PORT="abc" is invalid: .*0 to 65535/)]);
     expect(problems({ ADMIN_PORT: '70000' })).toEqual([expect.stringMatching(/^ADMIN_PORT="70000" is invalid/)]);
-    expect(problems({ PORT: '8000', ADMIN_PORT: '8000' })).toEqual([expect.stringMatching(/^ADMIN_PORT=8000 is invalid: expected a port other than PORT \(8000\)/)]);
+    expect(problems({ PORT: '8000', ADMIN_PORT: '8000' })).toEqual([
+      expect.stringMatching(/^ADMIN_PORT=8000 is invalid: expected a port other than PORT \(8000\)/),
+    ]);
     expect(problems({ PORT: '0', ADMIN_PORT: '0' })).toEqual([]);
     expect(loadConfig({ ADMIN_PORT: '' }).server.adminPort).toBeUndefined();
   });

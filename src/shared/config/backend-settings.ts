@@ -41,7 +41,8 @@ export const requiredMessage = (variable: string, when: string): string => `${va
 export function missingBackendSettings(c: Config): string[] {
   const missing: string[] = [];
   const storage = `CRASHMOVER_CRASHSTORAGE_CLASS=${c.storage.class}`;
-  if ((c.storage.class === 'gcs' || c.storage.class === 's3') && !c.storage.bucketName) missing.push(requiredMessage('CRASHMOVER_CRASHSTORAGE_BUCKET_NAME', storage));
+  if ((c.storage.class === 'gcs' || c.storage.class === 's3') && !c.storage.bucketName)
+    missing.push(requiredMessage('CRASHMOVER_CRASHSTORAGE_BUCKET_NAME', storage));
   const publish = `CRASHMOVER_CRASHPUBLISH_CLASS=${c.publish.class}`;
   if (c.publish.class === 'pubsub') {
     if (!c.publish.projectId) missing.push(requiredMessage('CRASHMOVER_CRASHPUBLISH_PROJECT_ID', publish));

@@ -94,7 +94,9 @@ function crossChecks(c: Config): string[] {
     problems.push('TLS_CERT_FILE and TLS_KEY_FILE must be set together (both for HTTPS, neither for plain HTTP).');
   }
   if (c.server.adminPort !== undefined && c.server.adminPort !== 0 && c.server.adminPort === c.server.port) {
-    problems.push(`ADMIN_PORT=${c.server.adminPort} is invalid: expected a port other than PORT (${c.server.port}), or ADMIN_PORT unset to serve everything on PORT.`);
+    problems.push(
+      `ADMIN_PORT=${c.server.adminPort} is invalid: expected a port other than PORT (${c.server.port}), or ADMIN_PORT unset to serve everything on PORT.`,
+    );
   }
   if (c.breakpad.maxDecompressedSize < c.breakpad.maxPayloadSize) {
     problems.push(

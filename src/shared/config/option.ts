@@ -49,8 +49,7 @@ function required<T>(parse: (raw: string) => T, def: string | undefined) {
 export function int(o: Common & { default?: number; min?: number; max?: number }): Option<number> {
   const min = o.min ?? Number.MIN_SAFE_INTEGER;
   const max = o.max ?? Number.MAX_SAFE_INTEGER;
-  const expected =
-    o.max !== undefined ? `an integer from ${min} to ${max}` : o.min !== undefined ? `an integer ≥ ${min}` : 'an integer';
+  const expected = o.max !== undefined ? `an integer from ${min} to ${max}` : o.min !== undefined ? `an integer ≥ ${min}` : 'an integer';
   const parse = numberParser(/^-?\d+$/, min, max, expected);
   return { ...o, default: o.default?.toString(), expected, parse: required(parse, o.default?.toString()) };
 }
@@ -111,9 +110,7 @@ export function optionalStr(o: Common & { expected?: string; pattern?: RegExp })
 }
 
 /** One of a fixed set of names; `aliasesOf` maps other spellings (e.g. Antenna class paths) to a name. */
-export function choice<T extends string>(
-  o: Common & { default: T; values: readonly T[]; valueAliases?: Record<string, T> },
-): Option<T> {
+export function choice<T extends string>(o: Common & { default: T; values: readonly T[]; valueAliases?: Record<string, T> }): Option<T> {
   const expected = `one of ${o.values.join(', ')}` + (o.valueAliases ? ` (or an Antenna alias: ${Object.keys(o.valueAliases).join(', ')})` : '');
   return {
     ...o,

@@ -40,7 +40,11 @@ const COLLECTOR_METRICS = [
     type: 'incr',
     tags: [],
     description: 'A worker closed a new connection as it was accepted: it had `MAX_CONNECTIONS_PER_WORKER` open already.',
-    prom: { name: 'antenna_connections_dropped_total', kind: 'counter', help: 'New connections closed because the worker had MAX_CONNECTIONS_PER_WORKER open.' },
+    prom: {
+      name: 'antenna_connections_dropped_total',
+      kind: 'counter',
+      help: 'New connections closed because the worker had MAX_CONNECTIONS_PER_WORKER open.',
+    },
   },
   {
     name: 'sentry_scrub_error',
@@ -87,7 +91,8 @@ const COLLECTOR_METRICS = [
     name: 'collector.breakpad_resource.refused',
     type: 'incr',
     tags: ['reason'],
-    description: 'An upload was refused with 503 and `Retry-After` while it was being read; `reason:memory_budget`: the worker held `BREAKPAD_WORKER_MEMORY_BUDGET` bytes of bodies already.',
+    description:
+      'An upload was refused with 503 and `Retry-After` while it was being read; `reason:memory_budget`: the worker held `BREAKPAD_WORKER_MEMORY_BUDGET` bytes of bodies already.',
     prom: { name: 'antenna_uploads_refused_total', kind: 'counter', help: 'Uploads refused with 503 while being read.', labels: ['reason'] },
   },
   {
@@ -168,7 +173,12 @@ const COLLECTOR_METRICS = [
     tags: ['kind', 'reason'],
     description:
       'A crash could not be stored, for good: without the spool, `kind:transient` after the last attempt (client got 500 with `Retry-After`) or `kind:configuration` at once, without retrying (500 with `Retry-After`); in both modes `kind:permanent` at once for a crash that can never be stored (400 `Discarded=malformed_unstorable`; with the spool, when it cannot even be spooled). `reason:` says why (e.g. `unserializable`, `invalid_dump_name`, `unknown`).',
-    prom: { name: 'antenna_save_failures_by_kind_total', kind: 'counter', help: 'Crashes whose save failed for good, by failure kind and reason.', labels: ['kind', 'reason'] },
+    prom: {
+      name: 'antenna_save_failures_by_kind_total',
+      kind: 'counter',
+      help: 'Crashes whose save failed for good, by failure kind and reason.',
+      labels: ['kind', 'reason'],
+    },
   },
   {
     name: 'collector.crashmover.refused.count',
@@ -200,29 +210,33 @@ const COLLECTOR_METRICS = [
     description: 'Crashes waiting to be saved, summed over the node’s workers (sent by the primary every `HEARTBEAT_INTERVAL`).',
     prom: { name: 'antenna_save_queue_size', kind: 'gauge', help: 'Crashes waiting to be saved (summed over workers).' },
   },
-  ...(['broken', 'version', 'lbheartbeat', 'heartbeat'] as const).map((endpoint) => ({
-      name: `collector.health.${endpoint}.count` as const,
-      type: 'incr',
-      tags: [],
-      description: `A request to \`/__${endpoint}__\`.`,
-      prom: {
-        name: 'antenna_health_requests_total',
-        kind: 'counter',
-        help: 'Requests to the Dockerflow endpoints.',
-        constLabels: { endpoint },
-      },
-    }) satisfies MetricSpec,
+  ...(['broken', 'version', 'lbheartbeat', 'heartbeat'] as const).map(
+    (endpoint) =>
+      ({
+        name: `collector.health.${endpoint}.count` as const,
+        type: 'incr',
+        tags: [],
+        description: `A request to \`/__${endpoint}__\`.`,
+        prom: {
+          name: 'antenna_health_requests_total',
+          kind: 'counter',
+          help: 'Requests to the Dockerflow endpoints.',
+          constLabels: { endpoint },
+        },
+      }) satisfies MetricSpec,
   ),
 ] as const satisfies readonly MetricSpec[];
 
 const SPOOL_METRICS = [
-  ...(['crashes', 'bytes', 'oldest_age_seconds'] as const).map((what) => ({
-      name: `collector.spool.${what}` as const,
-      type: 'gauge',
-      tags: [],
-      statsdFrom: 'primary',
-      description: `Spool mode: ${what === 'crashes' ? 'crashes' : what === 'bytes' ? 'bytes' : 'age in seconds of the oldest crash'} in the spool, node-wide (sent by the primary every \`HEARTBEAT_INTERVAL\`).`,
-    }) satisfies MetricSpec,
+  ...(['crashes', 'bytes', 'oldest_age_seconds'] as const).map(
+    (what) =>
+      ({
+        name: `collector.spool.${what}` as const,
+        type: 'gauge',
+        tags: [],
+        statsdFrom: 'primary',
+        description: `Spool mode: ${what === 'crashes' ? 'crashes' : what === 'bytes' ? 'bytes' : 'age in seconds of the oldest crash'} in the spool, node-wide (sent by the primary every \`HEARTBEAT_INTERVAL\`).`,
+      }) satisfies MetricSpec,
   ),
   {
     name: 'collector.spool.moved.count',
@@ -258,7 +272,12 @@ const SPOOL_METRICS = [
     tags: ['reason'],
     description:
       'Spool mode: an entry that no retry can move was moved to `<spool>/corrupt/` at once, without backing off the other entries (logged with its crash id); `reason:corrupt_entry` (cannot be decoded), `unserializable`, `invalid_dump_name` or another permanent storage failure.',
-    prom: { name: 'antenna_spool_quarantined_total', kind: 'counter', help: 'Spool entries set aside in corrupt/ because they can never be moved, by reason.', labels: ['reason'] },
+    prom: {
+      name: 'antenna_spool_quarantined_total',
+      kind: 'counter',
+      help: 'Spool entries set aside in corrupt/ because they can never be moved, by reason.',
+      labels: ['reason'],
+    },
   },
   {
     name: 'collector.spool.refused.count',

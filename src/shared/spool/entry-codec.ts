@@ -23,7 +23,9 @@ export function encodeEntry(crash: CrashReport): Buffer[] {
     // Iterative: the raw crash may nest as deep as JSON.parse allowed, past what JSON.stringify's recursion survives.
     json = Buffer.from(stringifyJson(header));
   } catch (err) {
-    throw new KindedError('permanent', 'unserializable', `${crash.crashId}: the raw crash cannot be written as JSON: ${(err as Error).message}`, { cause: err });
+    throw new KindedError('permanent', 'unserializable', `${crash.crashId}: the raw crash cannot be written as JSON: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   const len = Buffer.alloc(4);
   len.writeUInt32BE(json.length);

@@ -88,7 +88,10 @@ export function parseRate(text: string): number {
   const per = { s: 1, m: 60, min: 60, h: 3600 }[m[2] ?? 's']!;
   const rate = Number(m[1]) / per;
   if (!(rate > 0)) throw new UsageError(`--rate must be more than 0, got ${JSON.stringify(text)}`);
-  if (rate > LIMITS.maxRatePerSecond) throw new UsageError(`--rate ${text} is above the canary's limit of ${LIMITS.maxRatePerSecond}/s; a canary probes, it does not load-test (use npm run bench)`);
+  if (rate > LIMITS.maxRatePerSecond)
+    throw new UsageError(
+      `--rate ${text} is above the canary's limit of ${LIMITS.maxRatePerSecond}/s; a canary probes, it does not load-test (use npm run bench)`,
+    );
   return rate;
 }
 
@@ -222,7 +225,9 @@ export function parseArgs(argv: string[]): CanaryOptions | 'help' {
   if (durationMs > LIMITS.maxDurationMs) throw new UsageError(`--duration ${durationText} is above the canary's limit of 24h`);
   const total = plannedCount(rate, durationMs);
   if (total > opts.maxRequests) {
-    throw new UsageError(`--rate ${rateText} for --duration ${durationText} is ${total} crashes, more than --max-requests ${opts.maxRequests}; lower the rate or duration, or raise --max-requests`);
+    throw new UsageError(
+      `--rate ${rateText} for --duration ${durationText} is ${total} crashes, more than --max-requests ${opts.maxRequests}; lower the rate or duration, or raise --max-requests`,
+    );
   }
   if (opts.subscription && opts.sqsQueue) throw new UsageError('give --subscription (Pub/Sub) or --sqs-queue (SQS), not both');
   return { url: parsed, rate, durationMs, ...opts };

@@ -118,13 +118,20 @@ async function sqsWatcher(config: Config, queue: string): Promise<QueueWatcher> 
         try {
           url = (await client.send(new GetQueueUrlCommand({ QueueName: queue }))).QueueUrl!;
         } catch (err) {
-          throw new KindedError('configuration', 'queue_unreadable', `cannot find --sqs-queue ${queue} (${(err as Error).message}); create it or fix the name`, { cause: err });
+          throw new KindedError(
+            'configuration',
+            'queue_unreadable',
+            `cannot find --sqs-queue ${queue} (${(err as Error).message}); create it or fix the name`,
+            { cause: err },
+          );
         }
       }
       loop = (async () => {
         while (!stopped) {
           try {
-            const out = await client.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }), { abortSignal: abort.signal });
+            const out = await client.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }), {
+              abortSignal: abort.signal,
+            });
             const batch = out.Messages ?? [];
             for (const m of batch) onId(m.Body ?? '');
             if (batch.length > 0) {

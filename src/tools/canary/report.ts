@@ -100,7 +100,9 @@ export function promText(info: RunInfo, s: Summary, o: { finished: boolean; nowM
     'Synthetic crashes of the latest canary run that failed, by the first stage that failed.',
     STAGES.map((st) => [`stage="${st}"`, s.failures[st]]),
   );
-  metric('antenna_canary_success_ratio', 'Share of the latest canary run\'s finished crashes that were answered, stored intact and published (0 to 1).', [['', s.successRate / 100]]);
+  metric('antenna_canary_success_ratio', "Share of the latest canary run's finished crashes that were answered, stored intact and published (0 to 1).", [
+    ['', s.successRate / 100],
+  ]);
   // A summary per path: quantiles plus _sum and _count, in seconds.
   const paths: Array<[string, Percentiles]> = [
     ['acknowledged', s.latency.ack],
@@ -114,7 +116,12 @@ export function promText(info: RunInfo, s: Summary, o: { finished: boolean; nowM
   );
   for (const [to, p] of paths) {
     const labels = `${target},to="${to}"`;
-    for (const [q, v] of [['0.5', p.p50], ['0.95', p.p95], ['0.99', p.p99]] as const) lines.push(`${latency}{${labels},quantile="${q}"} ${Number.isNaN(v) ? 'NaN' : v / 1000}`);
+    for (const [q, v] of [
+      ['0.5', p.p50],
+      ['0.95', p.p95],
+      ['0.99', p.p99],
+    ] as const)
+      lines.push(`${latency}{${labels},quantile="${q}"} ${Number.isNaN(v) ? 'NaN' : v / 1000}`);
     lines.push(`${latency}_sum{${labels}} ${p.sum / 1000}`, `${latency}_count{${labels}} ${p.count}`);
   }
   metric('antenna_canary_run_finished', '1 once the latest canary run has finished, 0 while it runs.', [['', o.finished ? 1 : 0]]);

@@ -103,7 +103,10 @@ export async function runCanary(opts: CanaryOptions, deps: CanaryDeps): Promise<
         const storedMs = Date.now() - t0;
         // The raw crash is written last: once it is there, the dump and dump_names are too.
         try {
-          const [dump, dumpNames] = await Promise.all([deps.storage.get(dumpKey(crashId, CANARY_DUMP_FIELD, deps.dumpField)), deps.storage.get(dumpNamesKey(crashId))]);
+          const [dump, dumpNames] = await Promise.all([
+            deps.storage.get(dumpKey(crashId, CANARY_DUMP_FIELD, deps.dumpField)),
+            deps.storage.get(dumpNamesKey(crashId)),
+          ]);
           const wrong = verifyStored(crash, { rawCrash: raw, dump, dumpNames });
           return wrong ? { failed: 'content', detail: wrong, storedMs } : { storedMs };
         } catch (err) {
@@ -126,10 +129,13 @@ export async function runCanary(opts: CanaryOptions, deps: CanaryDeps): Promise<
     const at = seen.get(crashId);
     if (at !== undefined) return Promise.resolve(at - t0);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        waiting.delete(crashId);
-        resolve(undefined);
-      }, Math.max(0, deadline - Date.now()));
+      const timer = setTimeout(
+        () => {
+          waiting.delete(crashId);
+          resolve(undefined);
+        },
+        Math.max(0, deadline - Date.now()),
+      );
       waiting.set(crashId, () => {
         clearTimeout(timer);
         waiting.delete(crashId);

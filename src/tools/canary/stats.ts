@@ -62,7 +62,14 @@ export function percentile(sorted: number[], p: number): number {
 
 export function percentiles(values: number[]): Percentiles {
   const sorted = [...values].sort((a, b) => a - b);
-  return { count: sorted.length, p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), max: sorted.length ? sorted[sorted.length - 1]! : NaN, sum: sorted.reduce((a, b) => a + b, 0) };
+  return {
+    count: sorted.length,
+    p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+    p99: percentile(sorted, 99),
+    max: sorted.length ? sorted[sorted.length - 1]! : NaN,
+    sum: sorted.reduce((a, b) => a + b, 0),
+  };
 }
 
 export function summarize(outcomes: Outcome[], opts: { sent: number; skipped: number }): Summary {

@@ -78,7 +78,7 @@ export async function createStorageReader(config: Config): Promise<StorageReader
       throw new KindedError(
         'configuration',
         'storage_noop',
-        'CRASHMOVER_CRASHSTORAGE_CLASS=noop keeps nothing, so there is nothing to verify; run the canary with the collector\'s storage settings (fs, gcs or s3)',
+        "CRASHMOVER_CRASHSTORAGE_CLASS=noop keeps nothing, so there is nothing to verify; run the canary with the collector's storage settings (fs, gcs or s3)",
       );
   }
 }

@@ -23,7 +23,6 @@ export interface SubmitDeps {
   metrics: Metrics;
 }
 
-
 /** `POST /submit`: SPEC §1 from headers to CrashID. */
 export function createSubmitHandler(deps: SubmitDeps) {
   const { logger, metrics } = deps;

@@ -36,13 +36,17 @@ export function createMetricsEndpoint(opts: MetricsEndpointOptions): MetricsEndp
     const id = nextId++;
     const timer = setTimeout(() => {
       waiting.delete(id);
-      res.status(503).type('text/plain').send('Error: the primary did not answer with the node\'s metrics in time');
+      res.status(503).type('text/plain').send("Error: the primary did not answer with the node's metrics in time");
     }, opts.timeoutMs);
     waiting.set(id, (msg) => {
       clearTimeout(timer);
       waiting.delete(id);
       if (msg.error !== undefined) res.status(500).type('text/plain').send(`Error: cannot aggregate metrics: ${msg.error}`);
-      else res.status(200).type(msg.contentType ?? 'text/plain').send(msg.text);
+      else
+        res
+          .status(200)
+          .type(msg.contentType ?? 'text/plain')
+          .send(msg.text);
     });
     opts.send({ type: 'antenna:prom-scrape', id });
   }

@@ -86,7 +86,7 @@ export function describePubSubError(
   const e = (err ?? {}) as GrpcErrorLike;
   const code = typeof e.code === 'number' ? e.code : undefined;
   const detail = e.details || e.message || String(err);
-  const codeName = code !== undefined ? CODE_NAMES[code] ?? String(code) : undefined;
+  const codeName = code !== undefined ? (CODE_NAMES[code] ?? String(code)) : undefined;
   const what = ctx.action === 'publish' ? `publish to ${ctx.topicPath}` : `GetTopic ${ctx.topicPath}`;
   const status = codeName ? `${codeName}: ${detail}` : detail;
   let failure = (code !== undefined && CODE_FAILURES[code]) || { kind: 'transient' as FailureKind, reason: 'unknown' };

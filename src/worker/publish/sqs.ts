@@ -21,7 +21,12 @@ export function regionFromQueueUrl(queueUrl: string): string | undefined {
 
 /** The queue name and owner account in a queue URL (`…/<account>/<name>`). */
 export function parseQueueUrl(queueUrl: string): { name: string; account?: string } {
-  const invalid = () => new KindedError('configuration', 'setting_invalid', `CRASHMOVER_CRASHPUBLISH_QUEUE_NAME=${queueUrl} is not a queue URL (expected https://sqs.<region>.amazonaws.com/<account>/<queue name>) nor a queue name`);
+  const invalid = () =>
+    new KindedError(
+      'configuration',
+      'setting_invalid',
+      `CRASHMOVER_CRASHPUBLISH_QUEUE_NAME=${queueUrl} is not a queue URL (expected https://sqs.<region>.amazonaws.com/<account>/<queue name>) nor a queue name`,
+    );
   let pathname: string;
   try {
     pathname = new URL(queueUrl).pathname;
@@ -57,7 +62,8 @@ export interface SqsErrorContext {
 
 /** SQS's error codes come in several spellings (`QueueDoesNotExist`, `AWS.SimpleQueueService.NonExistentQueue`, `…Exception`): match on the code, never on the message. */
 const QUEUE_MISSING = /QueueDoesNotExist|NonExistentQueue/;
-const BAD_CREDENTIALS = /InvalidClientTokenId|UnrecognizedClient|SignatureDoesNotMatch|InvalidSignature|IncompleteSignature|ExpiredToken|MissingAuthenticationToken/;
+const BAD_CREDENTIALS =
+  /InvalidClientTokenId|UnrecognizedClient|SignatureDoesNotMatch|InvalidSignature|IncompleteSignature|ExpiredToken|MissingAuthenticationToken/;
 const ACCESS_DENIED = /AccessDenied|NotAuthorized|KmsAccessDenied/;
 const THROTTLED = /Throttl|RequestThrottled|TooManyRequests|OverLimit/;
 
@@ -80,7 +86,11 @@ export function describeSqsError(err: unknown, ctx: SqsErrorContext): KindedErro
     );
   }
   if (BAD_CREDENTIALS.test(codes)) {
-    return kinded('configuration', 'bad_credentials', `${what} failed: SQS rejected the credentials (${detail}); ${credentialsFix.rejected('CRASHMOVER_CRASHPUBLISH')}`);
+    return kinded(
+      'configuration',
+      'bad_credentials',
+      `${what} failed: SQS rejected the credentials (${detail}); ${credentialsFix.rejected('CRASHMOVER_CRASHPUBLISH')}`,
+    );
   }
   if (ACCESS_DENIED.test(codes) || status === 403) {
     return kinded(
@@ -91,10 +101,18 @@ export function describeSqsError(err: unknown, ctx: SqsErrorContext): KindedErro
     );
   }
   if (noCredentials) {
-    return kinded('configuration', 'no_credentials', `${what} failed: no AWS credentials (${message || name}); ${credentialsFix.missing('CRASHMOVER_CRASHPUBLISH')}`);
+    return kinded(
+      'configuration',
+      'no_credentials',
+      `${what} failed: no AWS credentials (${message || name}); ${credentialsFix.missing('CRASHMOVER_CRASHPUBLISH')}`,
+    );
   }
   if (noRegion) {
-    return kinded('configuration', 'no_region', `${what} failed: no AWS region (${message}); set CRASHMOVER_CRASHPUBLISH_REGION (or AWS_REGION) to the queue's region`);
+    return kinded(
+      'configuration',
+      'no_region',
+      `${what} failed: no AWS region (${message}); set CRASHMOVER_CRASHPUBLISH_REGION (or AWS_REGION) to the queue's region`,
+    );
   }
   if (timedOut) {
     return kinded(
@@ -138,7 +156,8 @@ export function createSqsPublisher(settings: SqsSettings, logger: Logger): Crash
   const client = new SQSClient(clientConfig);
   const health = new SQSClient(sqsClientConfig(settings, healthTimeoutMs));
   const endpoint =
-    endpointUrl ?? (byUrl ? new URL(queueName).origin : `https://sqs.${typeof clientConfig.region === 'string' ? clientConfig.region : '<SDK region>'}.amazonaws.com`);
+    endpointUrl ??
+    (byUrl ? new URL(queueName).origin : `https://sqs.${typeof clientConfig.region === 'string' ? clientConfig.region : '<SDK region>'}.amazonaws.com`);
   if (endpointUrl) logger.debug(`sqs publish: using endpoint ${endpointUrl}`);
   logger.debug(`sqs publish: publishing crash ids to ${queueName}`);
 

@@ -268,7 +268,9 @@ export class SpoolSink implements CrashSink {
     if (this.opts.maxAgeMs > 0 && Date.now() - spooledAt > this.opts.maxAgeMs) {
       await unlink(file).catch(() => {});
       this.metrics.incr('collector.spool.expired.count');
-      this.logger.error(`${crashId}: expired after ${Math.round((Date.now() - spooledAt) / 1000)} s in the spool (CRASHMOVER_SPOOL_MAX_AGE); deleted without being saved`);
+      this.logger.error(
+        `${crashId}: expired after ${Math.round((Date.now() - spooledAt) / 1000)} s in the spool (CRASHMOVER_SPOOL_MAX_AGE); deleted without being saved`,
+      );
       return true;
     }
     return timed(this.metrics, 'collector.crashmover.crash_handling.time', async () => {

@@ -30,13 +30,19 @@ export const testFileKey = () => `test/testfile-${randomUUID()}.txt`;
 export function crashObjects(crash: CrashReport, dumpField: string): { first: StoredObject[]; last: StoredObject } {
   const colliding = collidingDumpName(crash.dumps.keys(), dumpField);
   if (colliding !== undefined) {
-    throw new KindedError('permanent', 'invalid_dump_name', `${crash.crashId}: dump ${colliding} would be stored under the same key as another dump of the crash`);
+    throw new KindedError(
+      'permanent',
+      'invalid_dump_name',
+      `${crash.crashId}: dump ${colliding} would be stored under the same key as another dump of the crash`,
+    );
   }
   let rawCrash: string;
   try {
     rawCrash = sortedJson(crash.rawCrash);
   } catch (err) {
-    throw new KindedError('permanent', 'unserializable', `${crash.crashId}: the raw crash cannot be written as JSON: ${(err as Error).message}`, { cause: err });
+    throw new KindedError('permanent', 'unserializable', `${crash.crashId}: the raw crash cannot be written as JSON: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   const names = [...crash.dumps.keys()].sort();
   const first: StoredObject[] = [{ key: dumpNamesKey(crash.crashId), data: Buffer.from(JSON.stringify(names)) }];
@@ -45,11 +51,7 @@ export function crashObjects(crash: CrashReport, dumpField: string): { first: St
 }
 
 /** Saves a crash through a per-object `put`, honouring the raw-crash-last rule. */
-export async function saveCrashObjects(
-  crash: CrashReport,
-  dumpField: string,
-  put: (obj: StoredObject) => Promise<void>,
-): Promise<void> {
+export async function saveCrashObjects(crash: CrashReport, dumpField: string, put: (obj: StoredObject) => Promise<void>): Promise<void> {
   const { first, last } = crashObjects(crash, dumpField);
   await Promise.all(first.map(put));
   await put(last);

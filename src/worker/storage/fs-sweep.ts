@@ -203,7 +203,9 @@ export function startFsSweeper(config: Config, logger: Logger, metrics: Metrics)
       const failed = r.tmp.failed + r.orphans.failed;
       if (failed > 0) log.warn(`storage sweep: ${failed} files could not be removed; first: ${r.tmp.firstError ?? r.orphans.firstError}`);
     } catch (err) {
-      log.error(`storage sweep of ${opts.root} failed: ${(err as Error).message}; check that CRASHMOVER_CRASHSTORAGE_FS_ROOT is a directory this user can read and write`);
+      log.error(
+        `storage sweep of ${opts.root} failed: ${(err as Error).message}; check that CRASHMOVER_CRASHSTORAGE_FS_ROOT is a directory this user can read and write`,
+      );
     }
   }, config.storage.fsSweepIntervalSeconds * 1000);
 }

@@ -58,7 +58,8 @@ export interface GcsErrorContext {
 
 /** GCS's answer to any object call on a bucket that does not exist (a missing object is `No such object: …`). */
 const MISSING_BUCKET = /specified bucket does not exist|bucket .*(not found|does not exist)/i;
-const NETWORK_ERROR = /\b(ECONNRESET|ECONNREFUSED|ECONNABORTED|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)\b|socket hang up|premature close|other side closed/i;
+const NETWORK_ERROR =
+  /\b(ECONNRESET|ECONNREFUSED|ECONNABORTED|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)\b|socket hang up|premature close|other side closed/i;
 
 export function isMissingBucket(err: unknown): boolean {
   const e = (err ?? {}) as ApiErrorLike;
@@ -96,7 +97,11 @@ export function describeGcsError(err: unknown, ctx: GcsErrorContext): KindedErro
     );
   }
   if (status === 404 && (ctx.action === 'upload' || MISSING_BUCKET.test(detail))) {
-    return kinded('configuration', 'bucket_missing', `bucket "${b}" does not exist (${withStatus}); create the bucket or fix CRASHMOVER_CRASHSTORAGE_BUCKET_NAME`);
+    return kinded(
+      'configuration',
+      'bucket_missing',
+      `bucket "${b}" does not exist (${withStatus}); create the bucket or fix CRASHMOVER_CRASHSTORAGE_BUCKET_NAME`,
+    );
   }
   // google-auth-library says so in prose only: there is no code to match.
   if (status === undefined && /could not load the default credentials/i.test(detail)) {
@@ -131,7 +136,11 @@ export function describeGcsError(err: unknown, ctx: GcsErrorContext): KindedErro
     );
   }
   if (NETWORK_ERROR.test(`${codeText} ${detail}`) || /^E[A-Z_]+$/.test(codeText)) {
-    return kinded('transient', 'unreachable', `cannot reach GCS at ${ctx.endpoint} (${detail}); check the network${ctx.emulator ? ' and STORAGE_EMULATOR_HOST' : ''}`);
+    return kinded(
+      'transient',
+      'unreachable',
+      `cannot reach GCS at ${ctx.endpoint} (${detail}); check the network${ctx.emulator ? ' and STORAGE_EMULATOR_HOST' : ''}`,
+    );
   }
   if (codeText === 'FILE_NO_UPLOAD' || /checksum|mismatch/i.test(detail)) {
     return kinded('transient', 'checksum_mismatch', `GCS stored bytes that do not match what was sent (${detail}); usually transient (the crashmover retries)`);

@@ -24,10 +24,7 @@ export function resolveRules(source: RuleSetSource): readonly Rule[] {
 }
 
 /** Builds the throttler once at start-up; throws RulesError for a bad rules file. */
-export function createThrottler(
-  config: ThrottlerConfig,
-  deps: { random?: () => number; now?: () => Date } = {},
-): Throttler {
+export function createThrottler(config: ThrottlerConfig, deps: { random?: () => number; now?: () => Date } = {}): Throttler {
   const rules = resolveRules(config.rules);
   const ctx: ThrottlerContext = {
     products: config.products,

@@ -68,7 +68,9 @@ export function ruleProblem(rule: Partial<Rule> | undefined): string | undefined
 
 export function resultProblem(result: unknown): string | undefined {
   if (typeof result === 'string') {
-    return (VERDICTS as readonly string[]).includes(result) ? undefined : `result ${JSON.stringify(result)} is invalid: expected one of ${VERDICTS.join(', ')} or [percent, outcome, outcome]`;
+    return (VERDICTS as readonly string[]).includes(result)
+      ? undefined
+      : `result ${JSON.stringify(result)} is invalid: expected one of ${VERDICTS.join(', ')} or [percent, outcome, outcome]`;
   }
   if (Array.isArray(result) && result.length === 3) {
     const [pct, le, gt] = result as unknown[];

@@ -11,12 +11,7 @@ export interface ThrottleDecision {
  * Walks the rules in order; the first match that yields a verdict wins.
  * `random` returns [0, 1) like Math.random and is injectable for tests.
  */
-export function throttle(
-  rules: readonly Rule[],
-  crash: Record<string, unknown>,
-  ctx: ThrottlerContext,
-  random: () => number = Math.random,
-): ThrottleDecision {
+export function throttle(rules: readonly Rule[], crash: Record<string, unknown>, ctx: ThrottlerContext, random: () => number = Math.random): ThrottleDecision {
   for (const rule of rules) {
     if (!matches(rule, crash, ctx)) continue;
     if (typeof rule.result === 'string') return { result: rule.result, ruleName: rule.name, percentage: 100 };

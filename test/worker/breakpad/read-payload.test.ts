@@ -79,7 +79,13 @@ describe('readPayload', () => {
 
   it('reads the same bytes when every chunk exceeds the turn budget and waits for the next turn', async () => {
     const big = Buffer.alloc(300_000, 7);
-    const body = multipartBody([{ name: 'ProductName', data: 'Firefox' }, { name: 'upload_file_minidump', data: big, filename: 'x.dmp' }], B);
+    const body = multipartBody(
+      [
+        { name: 'ProductName', data: 'Firefox' },
+        { name: 'upload_file_minidump', data: big, filename: 'x.dmp' },
+      ],
+      B,
+    );
     for (const gzip of [false, true]) {
       const wire = gzip ? gzipSync(body) : body;
       const r = await read(wire, { gzip, chunks: 9, limits: { turnBudget: new TurnBudget(1) } });
@@ -142,10 +148,7 @@ describe('readPayload', () => {
     const r = await read(body);
     expect([...r.dumps.keys()].sort()).toEqual(['a'.repeat(30), 'memoryreportjsongz', 'upload_file_minidump']);
     expect(toBuffer(r.dumps.get('upload_file_minidump')!).toString()).toBe('text dump');
-    expect(r.notes).toEqual([
-      'unknown content type: upload_file_minidump text/plain',
-      'unknown content type: memory-report.json.gz! application/x-gzip',
-    ]);
+    expect(r.notes).toEqual(['unknown content type: upload_file_minidump text/plain', 'unknown content type: memory-report.json.gz! application/x-gzip']);
   });
 
   it.each(['dump_names', 'raw_crash', 'processed_crash', '!!!'])('rejects the dump name %s', async (name) => {
@@ -176,7 +179,13 @@ describe('readPayload', () => {
   });
 
   it('decompresses gzip bodies as a stream', async () => {
-    const plain = multipartBody([{ name: 'ProductName', data: 'Test' }, { name: 'upload_file_minidump', data: dump, contentType: 'application/octet-stream' }], B);
+    const plain = multipartBody(
+      [
+        { name: 'ProductName', data: 'Test' },
+        { name: 'upload_file_minidump', data: dump, contentType: 'application/octet-stream' },
+      ],
+      B,
+    );
     const body = gzipSync(plain);
     const r = await read(body, { gzip: true, chunks: 5 });
     expect({ ...r.annotations }).toEqual({ ProductName: 'Test' });
@@ -194,11 +203,15 @@ describe('readPayload', () => {
   });
 
   it('refuses a gzip bomb past the decompressed limit with 413', async () => {
-    const plain = multipartBody([{ name: 'ProductName', data: 'Test' }, { name: 'd', data: Buffer.alloc(2_000_000), contentType: 'application/octet-stream' }], B);
-    const body = gzipSync(plain);
-    expect(await rejected(read(body, { gzip: true, limits: { maxDecompressedSize: 1_000_000, maxPayloadSize: 100_000 } }))).toBe(
-      '413 Discarded=too_large',
+    const plain = multipartBody(
+      [
+        { name: 'ProductName', data: 'Test' },
+        { name: 'd', data: Buffer.alloc(2_000_000), contentType: 'application/octet-stream' },
+      ],
+      B,
     );
+    const body = gzipSync(plain);
+    expect(await rejected(read(body, { gzip: true, limits: { maxDecompressedSize: 1_000_000, maxPayloadSize: 100_000 } }))).toBe('413 Discarded=too_large');
   });
 
   it('refuses more bytes than the wire limit while counting', async () => {
@@ -209,7 +222,10 @@ describe('readPayload', () => {
   });
 
   it('limits the number of parts, annotation size and part header size', async () => {
-    const many = multipartBody(Array.from({ length: 11 }, (_, i) => ({ name: `A${i}`, data: 'x' })), B);
+    const many = multipartBody(
+      Array.from({ length: 11 }, (_, i) => ({ name: `A${i}`, data: 'x' })),
+      B,
+    );
     expect(await rejected(read(many, { limits: { maxParts: 10 } }))).toBe('400 Discarded=malformed_invalid_payload_structure');
     const big = multipartBody([{ name: 'A', data: 'x'.repeat(2000) }], B);
     expect(await rejected(read(big, { limits: { maxAnnotationSize: 1000 } }))).toBe('413 Discarded=too_large');
@@ -226,7 +242,10 @@ describe('readPayload', () => {
   it('parses a body with the longest boundary the header check lets through', async () => {
     const boundary = 'b'.repeat(MAX_BOUNDARY_LENGTH);
     const body = multipartBody([{ name: 'ProductName', data: 'Firefox' }], boundary);
-    const headers = checkSubmitHeaders({ 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(body.length) }, LIMITS.maxPayloadSize);
+    const headers = checkSubmitHeaders(
+      { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(body.length) },
+      LIMITS.maxPayloadSize,
+    );
     const r = await readPayload(fakeRequest([body]), headers, LIMITS);
     expect({ ...r.annotations }).toEqual({ ProductName: 'Firefox' });
   });
@@ -259,7 +278,13 @@ describe('readPayload', () => {
 
 describe('readPayload: bounded amplification and memory', () => {
   it('refuses a gzip body past the ratio limit once it inflates past the floor, whatever the decompressed limit', async () => {
-    const plain = multipartBody([{ name: 'ProductName', data: 'Test' }, { name: 'd', data: Buffer.alloc(GZIP_RATIO_FLOOR + (1 << 20)), contentType: 'application/octet-stream' }], B);
+    const plain = multipartBody(
+      [
+        { name: 'ProductName', data: 'Test' },
+        { name: 'd', data: Buffer.alloc(GZIP_RATIO_FLOOR + (1 << 20)), contentType: 'application/octet-stream' },
+      ],
+      B,
+    );
     const body = gzipSync(plain);
     expect(plain.length / body.length).toBeGreaterThan(100);
     expect(await rejected(read(body, { gzip: true, limits: { maxDecompressedSize: 100 << 20 } }))).toBe('413 Discarded=too_large');
@@ -269,14 +294,26 @@ describe('readPayload: bounded amplification and memory', () => {
   });
 
   it('accepts any ratio below the floor', async () => {
-    const plain = multipartBody([{ name: 'ProductName', data: 'Test' }, { name: 'd', data: Buffer.alloc(GZIP_RATIO_FLOOR - (1 << 20)), contentType: 'application/octet-stream' }], B);
+    const plain = multipartBody(
+      [
+        { name: 'ProductName', data: 'Test' },
+        { name: 'd', data: Buffer.alloc(GZIP_RATIO_FLOOR - (1 << 20)), contentType: 'application/octet-stream' },
+      ],
+      B,
+    );
     const r = await read(gzipSync(plain), { gzip: true, limits: { maxGzipRatio: 2 } });
     expect(r.dumps.has('d')).toBe(true);
   });
 
   it('holds the bytes it parses against the memory budget until released', async () => {
     const memoryBudget = new MemoryBudget(1 << 20, 7);
-    const body = multipartBody([{ name: 'ProductName', data: 'Test' }, { name: 'd', data: fakeBytes(200_000), contentType: 'application/octet-stream' }], B);
+    const body = multipartBody(
+      [
+        { name: 'ProductName', data: 'Test' },
+        { name: 'd', data: fakeBytes(200_000), contentType: 'application/octet-stream' },
+      ],
+      B,
+    );
     const headers = checkSubmitHeaders({ 'content-type': `multipart/form-data; boundary=${B}`, 'content-length': String(body.length) }, LIMITS.maxPayloadSize);
     const held = memoryBudget.hold();
     await readPayloadHolding(fakeRequest([body]), headers, { ...LIMITS, memoryBudget }, held);
@@ -288,12 +325,26 @@ describe('readPayload: bounded amplification and memory', () => {
 
   it('refuses with 503 and Retry-After the upload that does not fit, while another holds the budget', async () => {
     const memoryBudget = new MemoryBudget(300_000, 7);
-    const body = multipartBody([{ name: 'ProductName', data: 'Test' }, { name: 'd', data: fakeBytes(200_000), contentType: 'application/octet-stream' }], B);
+    const body = multipartBody(
+      [
+        { name: 'ProductName', data: 'Test' },
+        { name: 'd', data: fakeBytes(200_000), contentType: 'application/octet-stream' },
+      ],
+      B,
+    );
     const gz = gzipSync(body);
     const limits = { ...LIMITS, memoryBudget };
     const first = memoryBudget.hold();
-    await readPayloadHolding(fakeRequest([body]), checkSubmitHeaders({ 'content-type': `multipart/form-data; boundary=${B}`, 'content-length': String(body.length) }, 1e9), limits, first);
-    for (const [b, compressed] of [[body, false], [gz, true]] as const) {
+    await readPayloadHolding(
+      fakeRequest([body]),
+      checkSubmitHeaders({ 'content-type': `multipart/form-data; boundary=${B}`, 'content-length': String(body.length) }, 1e9),
+      limits,
+      first,
+    );
+    for (const [b, compressed] of [
+      [body, false],
+      [gz, true],
+    ] as const) {
       const second = memoryBudget.hold();
       const headers = checkSubmitHeaders(
         { 'content-type': `multipart/form-data; boundary=${B}`, 'content-length': String(b.length), ...(compressed ? { 'content-encoding': 'gzip' } : {}) },
@@ -316,7 +367,12 @@ describe('readPayload: bounded amplification and memory', () => {
     const body = multipartBody([{ name: 'A', data: 'x'.repeat(200) }], B);
     const headers = checkSubmitHeaders({ 'content-type': `multipart/form-data; boundary=${B}`, 'content-length': String(body.length) }, LIMITS.maxPayloadSize);
     const bytes = Array.from(body.subarray(0, 30), (b) => Buffer.from([b]));
-    const p = readPayload(fakeRequest(bytes, { delayMs: 20, hang: true }), headers, { ...LIMITS, bodyTimeoutMs: 5000, minBodyRate: 1000, minBodyRateWindowMs: 200 });
+    const p = readPayload(fakeRequest(bytes, { delayMs: 20, hang: true }), headers, {
+      ...LIMITS,
+      bodyTimeoutMs: 5000,
+      minBodyRate: 1000,
+      minBodyRateWindowMs: 200,
+    });
     expect(await rejected(p)).toBe('408 Discarded=timeout');
   });
 });

@@ -17,15 +17,11 @@ describe('checkSubmitHeaders', () => {
     expect(rejection({ 'content-length': '10' }).body).toBe('Discarded=malformed_no_content_type');
   });
   it('rejects a non-multipart content type', () => {
-    expect(rejection({ 'content-type': 'application/json', 'content-length': '10' }).body).toBe(
-      'Discarded=malformed_wrong_content_type',
-    );
+    expect(rejection({ 'content-type': 'application/json', 'content-length': '10' }).body).toBe('Discarded=malformed_wrong_content_type');
   });
   it('rejects multipart without boundary', () => {
     expect(rejection({ 'content-type': 'multipart/form-data', 'content-length': '10' }).body).toBe('Discarded=malformed_no_boundary');
-    expect(rejection({ 'content-type': 'multipart/mixed; charset=utf-8', 'content-length': '10' }).body).toBe(
-      'Discarded=malformed_no_boundary',
-    );
+    expect(rejection({ 'content-type': 'multipart/mixed; charset=utf-8', 'content-length': '10' }).body).toBe('Discarded=malformed_no_boundary');
   });
   it('rejects a boundary longer than the parser can search for, as no boundary', () => {
     const type = (n: number) => `multipart/form-data; boundary="${'b'.repeat(n)}"`;
@@ -44,10 +40,7 @@ describe('checkSubmitHeaders', () => {
     expect([r.status, r.body]).toEqual([413, 'Discarded=too_large']);
   });
   it('parses boundary, mixed, quoted boundary, gzip and chunked', () => {
-    const h = checkSubmitHeaders(
-      { 'content-type': 'Multipart/Mixed; boundary="a b"', 'transfer-encoding': 'chunked', 'content-encoding': 'gzip' },
-      MAX,
-    );
+    const h = checkSubmitHeaders({ 'content-type': 'Multipart/Mixed; boundary="a b"', 'transfer-encoding': 'chunked', 'content-encoding': 'gzip' }, MAX);
     expect(h).toEqual({ mediaType: 'multipart/mixed', boundary: 'a b', compressed: true, contentLength: undefined });
   });
 });

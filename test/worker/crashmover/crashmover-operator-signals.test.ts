@@ -85,7 +85,13 @@ describe('Crashmover: metrics and logs', () => {
   it('times each stage, reports the queue size and logs saved and published', async () => {
     const m = recordingMetrics();
     const log = recordingLogger();
-    const mover = new Crashmover(opts(), fakeStorage(async () => {}), publisher(), log.logger, m.metrics);
+    const mover = new Crashmover(
+      opts(),
+      fakeStorage(async () => {}),
+      publisher(),
+      log.logger,
+      m.metrics,
+    );
     expect(await mover.submit(crash('c1'))).toBe('saved');
     expect(m.calls).toEqual(
       expect.arrayContaining([
@@ -126,20 +132,40 @@ describe('Crashmover: metrics and logs', () => {
     const pub = publisher(async () => {
       throw new Error('topic gone');
     });
-    const mover = new Crashmover(opts(), fakeStorage(async () => {}), pub, log.logger, recordingMetrics().metrics, noSleep);
+    const mover = new Crashmover(
+      opts(),
+      fakeStorage(async () => {}),
+      pub,
+      log.logger,
+      recordingMetrics().metrics,
+      noSleep,
+    );
     expect(await mover.submit(crash('c1'))).toBe('saved');
     expect(log.lines).toContain('error c1: too many errors trying to publish; dropped: topic gone');
   });
 
   it('names each way a save ends in the log: unstorable, misconfigured, or out of attempts', async () => {
     const cases: Array<[Error, string]> = [
-      [new KindedError('permanent', 'unserializable', 'cannot write JSON'), 'error c1: can never be stored (unserializable); refused without retrying: cannot write JSON'],
-      [new KindedError('configuration', 'bucket_missing', 'no bucket'), 'error c1: TestStorage is misconfigured (bucket_missing); not retried; dropped: no bucket'],
+      [
+        new KindedError('permanent', 'unserializable', 'cannot write JSON'),
+        'error c1: can never be stored (unserializable); refused without retrying: cannot write JSON',
+      ],
+      [
+        new KindedError('configuration', 'bucket_missing', 'no bucket'),
+        'error c1: TestStorage is misconfigured (bucket_missing); not retried; dropped: no bucket',
+      ],
       [new Error('disk hiccup'), 'error c1: too many errors trying to save; dropped: disk hiccup'],
     ];
     for (const [err, line] of cases) {
       const log = recordingLogger();
-      const mover = new Crashmover(opts({ probeIntervalMs: 60_000 }), fakeStorage(() => Promise.reject(err)), publisher(), log.logger, recordingMetrics().metrics, noSleep);
+      const mover = new Crashmover(
+        opts({ probeIntervalMs: 60_000 }),
+        fakeStorage(() => Promise.reject(err)),
+        publisher(),
+        log.logger,
+        recordingMetrics().metrics,
+        noSleep,
+      );
       await mover.submit(crash('c1'));
       await mover.drain();
       expect(log.lines.filter((l) => l.startsWith('error c1'))).toEqual([line]);
@@ -185,7 +211,13 @@ describe('Crashmover: refusals', () => {
   it('refuses past the queue bound only while every mover is busy, and counts it as queue_full', async () => {
     const gate = deferred();
     const m = recordingMetrics();
-    const mover = new Crashmover(opts({ maxQueueSize: 0 }), fakeStorage(() => gate.promise), publisher(), recordingLogger().logger, m.metrics);
+    const mover = new Crashmover(
+      opts({ maxQueueSize: 0 }),
+      fakeStorage(() => gate.promise),
+      publisher(),
+      recordingLogger().logger,
+      m.metrics,
+    );
     const first = mover.submit(crash('a')); // a mover is free: taken although the queue holds nothing
     await tick();
     const refused = await mover.submit(crash('b')).catch((e: unknown) => e);
@@ -197,7 +229,13 @@ describe('Crashmover: refusals', () => {
 
   it('says why when refusing during shutdown and during a storage outage', async () => {
     const m = recordingMetrics();
-    const failing = new Crashmover(opts({ maxAttempts: 1, probeIntervalMs: 60_000 }), fakeStorage(() => Promise.reject(new Error('down'))), publisher(), recordingLogger().logger, m.metrics);
+    const failing = new Crashmover(
+      opts({ maxAttempts: 1, probeIntervalMs: 60_000 }),
+      fakeStorage(() => Promise.reject(new Error('down'))),
+      publisher(),
+      recordingLogger().logger,
+      m.metrics,
+    );
     await failing.submit(crash('a'));
     await expect(failing.submit(crash('b'))).rejects.toEqual(
       expect.objectContaining({ reason: 'storage_failing', message: 'the collector cannot save crashes right now (TestStorage is failing)' }),
@@ -210,14 +248,26 @@ describe('Crashmover: refusals', () => {
 
 describe('Crashmover: drain', () => {
   it('resolves at once when idle', async () => {
-    const mover = new Crashmover(opts(), fakeStorage(async () => {}), publisher(), recordingLogger().logger, recordingMetrics().metrics);
+    const mover = new Crashmover(
+      opts(),
+      fakeStorage(async () => {}),
+      publisher(),
+      recordingLogger().logger,
+      recordingMetrics().metrics,
+    );
     await expect(mover.drain()).resolves.toBeUndefined();
   });
 
   it('waits for the crash in flight and the ones queued behind it, not just the first', async () => {
     const gates = [deferred(), deferred()];
     let n = 0;
-    const mover = new Crashmover(opts(), fakeStorage(() => gates[n++]!.promise), publisher(), recordingLogger().logger, recordingMetrics().metrics);
+    const mover = new Crashmover(
+      opts(),
+      fakeStorage(() => gates[n++]!.promise),
+      publisher(),
+      recordingLogger().logger,
+      recordingMetrics().metrics,
+    );
     const a = mover.submit(crash('a'));
     await tick();
     let drained = false;
@@ -234,7 +284,13 @@ describe('Crashmover: drain', () => {
     // Two crashes: the first finishing must not end the drain.
     const gates2 = [deferred(), deferred()];
     let k = 0;
-    const mover2 = new Crashmover(opts(), fakeStorage(() => gates2[k++]!.promise), publisher(), recordingLogger().logger, recordingMetrics().metrics);
+    const mover2 = new Crashmover(
+      opts(),
+      fakeStorage(() => gates2[k++]!.promise),
+      publisher(),
+      recordingLogger().logger,
+      recordingMetrics().metrics,
+    );
     const x = mover2.submit(crash('x'));
     const y = mover2.submit(crash('y'));
     let drained2 = false;

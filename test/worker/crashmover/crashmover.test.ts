@@ -170,9 +170,12 @@ describe('Crashmover', () => {
   });
 
   it('still reports saved when publishing fails every attempt', async () => {
-    const b = backends(async () => {}, async () => {
-      throw new Error('topic gone');
-    });
+    const b = backends(
+      async () => {},
+      async () => {
+        throw new Error('topic gone');
+      },
+    );
     const m = recordingMetrics();
     const mover = new Crashmover(opts(), b.storage, b.publisher, silent, m.metrics);
     expect(await mover.submit(crash('x'))).toBe('saved');
@@ -288,7 +291,13 @@ describe('Crashmover', () => {
       if (fail) throw new Error('503');
     });
     b.storage.checkHealth = async () => {};
-    const mover = new Crashmover(opts({ maxAttempts: 1, probeIntervalMs: 60_000, concurrentCrashmovers: 1 }), b.storage, b.publisher, silent, recordingMetrics().metrics);
+    const mover = new Crashmover(
+      opts({ maxAttempts: 1, probeIntervalMs: 60_000, concurrentCrashmovers: 1 }),
+      b.storage,
+      b.publisher,
+      silent,
+      recordingMetrics().metrics,
+    );
     // Two crashes queued before the outage is known: the second one's save works and ends it.
     const first = mover.submit(crash('a'));
     const second = mover.submit(crash('b'));

@@ -113,12 +113,7 @@ describe('saveThenPublish', () => {
   test('an error the policy calls not retryable ends the tries at once', async () => {
     const r = recording();
     const save = flaky(9, new KindedError('configuration', 'no_bucket', 'bucket missing'));
-    const outcome = await saveThenPublish(
-      { crashId: 'c6', save: save.fn, publish: async () => {} },
-      { ...noSleep, retryable: () => false },
-      r.m,
-      r.logger,
-    );
+    const outcome = await saveThenPublish({ crashId: 'c6', save: save.fn, publish: async () => {} }, { ...noSleep, retryable: () => false }, r.m, r.logger);
     expect(save.calls).toHaveLength(1);
     expect(outcome.failure).toMatchObject({ stage: 'save', kind: 'configuration', reason: 'no_bucket' });
   });

@@ -91,7 +91,12 @@ describe('PubSubCrashPublish', () => {
   });
 
   test('verify() with a missing topic fails naming the topic and CRASHMOVER_CRASHPUBLISH_TOPIC_NAME', async () => {
-    const err = await publisher().verify().then(() => undefined, (e: Error) => e);
+    const err = await publisher()
+      .verify()
+      .then(
+        () => undefined,
+        (e: Error) => e,
+      );
     expect(err).toBeInstanceOf(Error);
     expect(err!.message).toContain(`create topic ${TOPIC_PATH}`);
     expect(err!.message).toContain('CRASHMOVER_CRASHPUBLISH_TOPIC_NAME');
@@ -110,7 +115,9 @@ describe('PubSubCrashPublish', () => {
 
   test('checkHealth() fails when the topic is missing', async () => {
     const p = publisher();
-    await expect(p.checkHealth()).rejects.toThrow(/does not exist.*create topic projects\/test-project\/topics\/crash-ids or fix CRASHMOVER_CRASHPUBLISH_TOPIC_NAME/);
+    await expect(p.checkHealth()).rejects.toThrow(
+      /does not exist.*create topic projects\/test-project\/topics\/crash-ids or fix CRASHMOVER_CRASHPUBLISH_TOPIC_NAME/,
+    );
     await expect(p.checkHealth()).rejects.toMatchObject({ kind: 'configuration', reason: 'topic_missing' });
   });
 
@@ -146,7 +153,10 @@ describe('PubSubCrashPublish', () => {
     const p = publisher();
     for (const code of [grpc.status.DEADLINE_EXCEEDED, grpc.status.ABORTED, grpc.status.INTERNAL, grpc.status.UNKNOWN]) {
       fake.faults.failNext(1, { method: 'Publish', code });
-      const err = await p.publish('x').then(() => undefined, (e: Error) => e);
+      const err = await p.publish('x').then(
+        () => undefined,
+        (e: Error) => e,
+      );
       expect(err?.message).toContain(grpc.status[code]);
       expect(kindOf(err).kind).toBe('transient');
     }
@@ -158,7 +168,10 @@ describe('PubSubCrashPublish', () => {
     fake.createTopic(PROJECT, TOPIC);
     const p = publisher();
     fake.faults.failNext(1, { method: 'Publish', code: grpc.status.PERMISSION_DENIED, details: 'User not authorized to perform this action.' });
-    const err = await p.publish('x').then(() => undefined, (e: Error) => e);
+    const err = await p.publish('x').then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(err?.message).toMatch(/roles\/pubsub\.publisher.*roles\/pubsub\.viewer/);
     expect(kindOf(err)).toEqual({ kind: 'configuration', reason: 'permission_denied' });
     fake.faults.failNext(1, { method: 'GetTopic', code: grpc.status.PERMISSION_DENIED, details: 'User not authorized to perform this action.' });
@@ -171,7 +184,10 @@ describe('PubSubCrashPublish', () => {
     await p.checkHealth(); // connect first, so only the deadline is measured
     fake.faults.setLatency(8000, { method: 'Publish' });
     const started = Date.now();
-    const err = await p.publish(CRASH_IDS[0]!).then(() => undefined, (e: Error) => e);
+    const err = await p.publish(CRASH_IDS[0]!).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     const elapsed = Date.now() - started;
     expect(err).toBeInstanceOf(Error);
     expect(err!.message).toContain('CRASHMOVER_CRASHPUBLISH_TIMEOUT=1');
@@ -194,7 +210,10 @@ describe('PubSubCrashPublish', () => {
     const p = publisher();
     await p.publish(CRASH_IDS[0]!);
     fake.faults.dropNext(1, { method: 'Publish' });
-    const err = await p.publish(CRASH_IDS[1]!).then(() => undefined, (e: Error) => e);
+    const err = await p.publish(CRASH_IDS[1]!).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(err?.message).toMatch(/Pub\/Sub/);
     expect(kindOf(err).kind).toBe('transient');
     expect(fake.calls.filter((c) => c.method === 'Publish').map((c) => c.outcome)).toEqual([grpc.status.OK, 'dropped']);
@@ -206,7 +225,10 @@ describe('PubSubCrashPublish', () => {
     const host = fake.host;
     await fake.stop();
     const p = publisher({ PUBSUB_EMULATOR_HOST: host, CRASHMOVER_CRASHPUBLISH_TIMEOUT: '2' });
-    const err = await p.publish('x').then(() => undefined, (e: Error) => e);
+    const err = await p.publish('x').then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(err?.message).toMatch(new RegExp(`${host.replace(/\./g, '\\.')}`));
     expect(kindOf(err).kind).toBe('transient');
   });

@@ -164,7 +164,14 @@ describe('SQS client configuration', () => {
 
   test('one attempt, bounded time, explicit credentials only when both keys are set', () => {
     const withKeys = sqsClientConfig(
-      sqsSettings(loadConfig({ ...base, CRASHMOVER_CRASHPUBLISH_ACCESS_KEY: FAKE_ACCESS_KEY, CRASHMOVER_CRASHPUBLISH_SECRET_ACCESS_KEY: 's', CRASHMOVER_CRASHPUBLISH_TIMEOUT: '2.5' })),
+      sqsSettings(
+        loadConfig({
+          ...base,
+          CRASHMOVER_CRASHPUBLISH_ACCESS_KEY: FAKE_ACCESS_KEY,
+          CRASHMOVER_CRASHPUBLISH_SECRET_ACCESS_KEY: 's',
+          CRASHMOVER_CRASHPUBLISH_TIMEOUT: '2.5',
+        }),
+      ),
       2500,
     );
     expect(withKeys.maxAttempts).toBe(1);
@@ -190,7 +197,8 @@ describe('SQS client configuration', () => {
 
 describe('error kinds (what start-up and the crashmover act on)', () => {
   const ctx = { action: 'SendMessage' as const, queue: QUEUE, endpoint: 'https://sqs.us-west-2.amazonaws.com', timeoutSeconds: 5 };
-  const sdkError = (name: string, status?: number, message = '') => Object.assign(new Error(message), { name, ...(status && { $metadata: { httpStatusCode: status } }) });
+  const sdkError = (name: string, status?: number, message = '') =>
+    Object.assign(new Error(message), { name, ...(status && { $metadata: { httpStatusCode: status } }) });
   test.each([
     [sdkError('InvalidClientTokenId', 403), 'configuration', 'bad_credentials'],
     [sdkError('UnrecognizedClientException', 400), 'configuration', 'bad_credentials'],

@@ -156,7 +156,9 @@ describe('spool: refusals', () => {
     // tmp/ replaced by a file: the write fails.
     rmSync(paths.tmp, { recursive: true });
     writeFileSync(paths.tmp, 'in the way');
-    await expect(s.submit(rejected)).rejects.toEqual(expect.objectContaining({ reason: 'write_error', why: 'the crash could not be stored locally', retryAfterSeconds: 7 }));
+    await expect(s.submit(rejected)).rejects.toEqual(
+      expect.objectContaining({ reason: 'write_error', why: 'the crash could not be stored locally', retryAfterSeconds: 7 }),
+    );
     expect(r.counted).toContain('collector.spool.refused.count reason:write_error');
     expect(r.lines.some((l) => l.startsWith(`error ${rejected.crashId}: cannot write to the spool ${root}: `))).toBe(true);
     void s.drain();
@@ -180,7 +182,9 @@ describe('spool: outages', () => {
     await until('two failed saves', () => r.counted.filter((x) => x === 'collector.spool.move_failed.count operation:save').length >= 2);
     expect(s.outageSince).toBeGreaterThanOrEqual(before);
     expect(r.counted).toContain('collector.crashmover.retry_count count:save_crash_exception.count');
-    expect(r.lines.filter((l) => l.includes('cannot save'))).toEqual([`error TestStorage cannot save (${c.crashId}: storage down); crashes are kept in the spool and retried with back-off`]);
+    expect(r.lines.filter((l) => l.includes('cannot save'))).toEqual([
+      `error TestStorage cannot save (${c.crashId}: storage down); crashes are kept in the spool and retried with back-off`,
+    ]);
     expect(r.lines).toContain(`debug ${c.crashId}: save failed again: storage down`);
     down = false;
     await until('moved', () => b.published.includes(c.crashId));
@@ -268,7 +272,9 @@ describe('spool: entries set aside', () => {
     writeFileSync(path.join(paths.ready, name), 'never read');
     const s = await sink(b, r, { maxAgeMs: 60_000 });
     await until('expired', () => r.counted.includes('collector.spool.expired.count'));
-    expect(r.lines.find((l) => l.includes('expired'))).toMatch(new RegExp(`^error ${old.crashId}: expired after 12[5-9] s in the spool \\(CRASHMOVER_SPOOL_MAX_AGE\\); deleted without being saved$`));
+    expect(r.lines.find((l) => l.includes('expired'))).toMatch(
+      new RegExp(`^error ${old.crashId}: expired after 12[5-9] s in the spool \\(CRASHMOVER_SPOOL_MAX_AGE\\); deleted without being saved$`),
+    );
     await until('handled', () => s.handled === 1);
     expect(readdirSync(paths.claimedBy(4242))).toEqual([]);
   });

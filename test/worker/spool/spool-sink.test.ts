@@ -243,7 +243,10 @@ describe('SpoolSink', () => {
     const old = crash();
     const parts = encodeEntry(old);
     const bytes = parts.reduce((x, p) => x + p.length, 0);
-    writeFileSync(path.join(paths.ready, entryFileName({ spooledAt: Date.now() - 120_000, bytes, crashId: old.crashId, state: 'crash' })), Buffer.concat(parts));
+    writeFileSync(
+      path.join(paths.ready, entryFileName({ spooledAt: Date.now() - 120_000, bytes, crashId: old.crashId, state: 'crash' })),
+      Buffer.concat(parts),
+    );
     await sink(b, { maxAgeMs: 60_000 });
     await until('expired', () => files(root).length === 0);
     expect(b.saved.size).toBe(0);

@@ -44,7 +44,9 @@ describe('fs sweep limits', () => {
     const r = await sweepFsStorage(opts);
     expect(r.orphans.removed).toBe(1); // crash 1 (its dump and dump_names)
     expect(r.orphans.failed).toBe(1);
-    expect(r.orphans.firstError).toBe(`${path.join(root, 'v1/dump_names', id(2))}: not a dump_names file the collector wrote (${MAX + 1} bytes); left in place`);
+    expect(r.orphans.firstError).toBe(
+      `${path.join(root, 'v1/dump_names', id(2))}: not a dump_names file the collector wrote (${MAX + 1} bytes); left in place`,
+    );
     expect(readdirSync(path.join(root, 'v1/dump_names'))).toEqual([id(2)]);
     expect(readdirSync(path.join(root, 'v1/dump'))).toEqual([id(2)]);
   });
@@ -53,9 +55,20 @@ describe('fs sweep limits', () => {
 describe('the periodic sweep', () => {
   function recording() {
     const counted: string[] = [];
-    const metrics: Metrics = { incr: (n, tags, v) => void counted.push(`${n} ${tags?.join(',') ?? ''} ${v ?? 1}`), gauge() {}, timing() {}, histogram() {}, close: async () => {} };
+    const metrics: Metrics = {
+      incr: (n, tags, v) => void counted.push(`${n} ${tags?.join(',') ?? ''} ${v ?? 1}`),
+      gauge() {},
+      timing() {},
+      histogram() {},
+      close: async () => {},
+    };
     const lines: string[] = [];
-    const logger = createLogger({ level: 'INFO', localDevEnv: false, hostname: 'test', stream: new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }) });
+    const logger = createLogger({
+      level: 'INFO',
+      localDevEnv: false,
+      hostname: 'test',
+      stream: new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }),
+    });
     return { counted, metrics, lines, logger };
   }
 

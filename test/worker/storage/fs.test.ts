@@ -52,9 +52,7 @@ describe('fs storage', () => {
     rmSync(path.join(root, 'v1'), { recursive: true });
     await storage.save(crash(2));
     await storage.close();
-    expect(allFiles(root).sort()).toEqual(
-      [`v1/dump/${id(2)}`, `v1/dump_names/${id(2)}`, `v1/memory_report/${id(2)}`, `v1/raw_crash/${DATE}/${id(2)}`].sort(),
-    );
+    expect(allFiles(root).sort()).toEqual([`v1/dump/${id(2)}`, `v1/dump_names/${id(2)}`, `v1/memory_report/${id(2)}`, `v1/raw_crash/${DATE}/${id(2)}`].sort());
   });
 
   it('a crash that cannot be written whole leaves no raw crash and no temporary file', async () => {
@@ -85,4 +83,3 @@ describe('fs storage', () => {
     await storage.close();
   });
 });
-

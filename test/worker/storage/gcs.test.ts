@@ -4,9 +4,7 @@
  */
 // The client's HTTP layers import node-fetch (ESM) dynamically, which Jest's vm
 // cannot: load them with Node's own loader (see test/support/fake-gcs.ts).
-jest.mock('teeny-request', () =>
-  jest.requireActual<typeof import('../../support/fake-gcs')>('../../support/fake-gcs').loadOutsideJest('teeny-request'),
-);
+jest.mock('teeny-request', () => jest.requireActual<typeof import('../../support/fake-gcs')>('../../support/fake-gcs').loadOutsideJest('teeny-request'));
 jest.mock('gaxios', () => jest.requireActual<typeof import('../../support/fake-gcs')>('../../support/fake-gcs').loadOutsideJest('gaxios'));
 
 import { Storage } from '@google-cloud/storage';
@@ -55,7 +53,6 @@ function env(extra: Record<string, string> = {}): Record<string, string> {
 function storage(extra: Record<string, string> = {}): CrashStorage {
   return createGcsStorage(gcsSettings(loadConfig(env(extra))), logger);
 }
-
 
 describe('save()', () => {
   test('writes dumps, dump_names and the raw crash under their keys with the exact bytes, raw crash last', async () => {

@@ -7,9 +7,7 @@
  */
 // The GCS client's HTTP layers import node-fetch (ESM) dynamically, which Jest's vm
 // cannot: load them with Node's own loader (see test/support/fake-gcs.ts).
-jest.mock('teeny-request', () =>
-  jest.requireActual<typeof import('../../support/fake-gcs')>('../../support/fake-gcs').loadOutsideJest('teeny-request'),
-);
+jest.mock('teeny-request', () => jest.requireActual<typeof import('../../support/fake-gcs')>('../../support/fake-gcs').loadOutsideJest('teeny-request'));
 jest.mock('gaxios', () => jest.requireActual<typeof import('../../support/fake-gcs')>('../../support/fake-gcs').loadOutsideJest('gaxios'));
 
 import { loadConfig, gcsSettings, s3Settings } from '../../../src/shared/config';

@@ -30,7 +30,6 @@ function storage(extra: Record<string, string> = {}, bucket = BUCKET): CrashStor
   return s;
 }
 
-
 describe('S3CrashStorage', () => {
   test('is named S3CrashStorage', async () => {
     expect(storage().name).toBe('S3CrashStorage');
@@ -43,9 +42,7 @@ describe('S3CrashStorage', () => {
     const c = testCrash({ upload_file_minidump: minidump, upload_file_minidump_browser: browser });
     await storage().save(c);
 
-    expect(await fake.keys(BUCKET)).toEqual(
-      [DUMP_KEY, `v1/upload_file_minidump_browser/${CRASH_ID}`, NAMES_KEY, RAW_KEY].sort(),
-    );
+    expect(await fake.keys(BUCKET)).toEqual([DUMP_KEY, `v1/upload_file_minidump_browser/${CRASH_ID}`, NAMES_KEY, RAW_KEY].sort());
     expect((await fake.getObject(BUCKET, DUMP_KEY))!.equals(minidump)).toBe(true);
     expect((await fake.getObject(BUCKET, `v1/upload_file_minidump_browser/${CRASH_ID}`))!.equals(browser)).toBe(true);
     expect((await fake.getObject(BUCKET, NAMES_KEY))!.toString()).toBe('["upload_file_minidump","upload_file_minidump_browser"]');
@@ -188,14 +185,16 @@ describe('S3 client configuration', () => {
 
   test('one attempt, bounded time, explicit credentials only when both keys are set, endpoint and path style when configured', () => {
     const custom = s3ClientConfig(
-      s3Settings(loadConfig({
-        ...base,
-        CRASHMOVER_CRASHSTORAGE_ACCESS_KEY: FAKE_ACCESS_KEY,
-        CRASHMOVER_CRASHSTORAGE_SECRET_ACCESS_KEY: 's',
-        CRASHMOVER_CRASHSTORAGE_ENDPOINT_URL: 'http://minio.internal:9000',
-        CRASHMOVER_CRASHSTORAGE_FORCE_PATH_STYLE: 'true',
-        CRASHMOVER_CRASHSTORAGE_REGION: 'eu-west-1',
-      })),
+      s3Settings(
+        loadConfig({
+          ...base,
+          CRASHMOVER_CRASHSTORAGE_ACCESS_KEY: FAKE_ACCESS_KEY,
+          CRASHMOVER_CRASHSTORAGE_SECRET_ACCESS_KEY: 's',
+          CRASHMOVER_CRASHSTORAGE_ENDPOINT_URL: 'http://minio.internal:9000',
+          CRASHMOVER_CRASHSTORAGE_FORCE_PATH_STYLE: 'true',
+          CRASHMOVER_CRASHSTORAGE_REGION: 'eu-west-1',
+        }),
+      ),
       7000,
     );
     expect(custom).toEqual(
@@ -220,7 +219,8 @@ describe('S3 client configuration', () => {
 
 describe('error kinds (what start-up and the crashmover act on)', () => {
   const ctx = { action: 'PutObject' as const, bucket: BUCKET, endpoint: 'https://s3.us-west-2.amazonaws.com', timeoutSeconds: 5 };
-  const sdkError = (name: string, status?: number, message = '') => Object.assign(new Error(message), { name, ...(status && { $metadata: { httpStatusCode: status } }) });
+  const sdkError = (name: string, status?: number, message = '') =>
+    Object.assign(new Error(message), { name, ...(status && { $metadata: { httpStatusCode: status } }) });
   test.each([
     [sdkError('InvalidAccessKeyId', 403), 'configuration', 'bad_credentials'],
     [sdkError('SignatureDoesNotMatch', 403), 'configuration', 'bad_credentials'],

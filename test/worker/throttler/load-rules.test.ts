@@ -53,12 +53,24 @@ describe('rules files', () => {
     ['not a list', () => file('obj.json', { rule: [] }), /expected a list of rules/],
     ['an empty list', () => file('empty.json', []), /rule list is empty/],
     ['a bad rule name', () => file('name.json', [{ name: 'has space', key: '*', result: 'ACCEPT' }]), /rule #1 \(has space\): name "has space" is invalid/],
-    ['a bad result', () => file('result.json', [{ name: 'a', key: '*', result: 'KEEP' }]), /rule #1 \(a\): result "KEEP" is invalid: expected one of ACCEPT, DEFER, REJECT, FAKEACCEPT/],
+    [
+      'a bad result',
+      () => file('result.json', [{ name: 'a', key: '*', result: 'KEEP' }]),
+      /rule #1 \(a\): result "KEEP" is invalid: expected one of ACCEPT, DEFER, REJECT, FAKEACCEPT/,
+    ],
     ['a bad percentage', () => file('pct.json', [{ name: 'a', key: '*', result: [120, 'ACCEPT', 'REJECT'] }]), /sampling percent 120 is invalid/],
     ['two conditions', () => file('two.json', [{ name: 'a', key: 'K', equals: 'x', in: ['y'], result: 'ACCEPT' }]), /at most one of equals, in/],
     ['a condition on *', () => file('star.json', [{ name: 'a', key: '*', equals: 'x', result: 'ACCEPT' }]), /needs a key other than "\*"/],
     ['a bad regex', () => file('re.json', [{ name: 'a', key: 'K', matches: '(', result: 'ACCEPT' }]), /matches is not a valid regular expression/],
-    ['a duplicate name', () => file('dup.json', [{ name: 'a', key: '*', result: 'ACCEPT' }, { name: 'a', key: '*', result: 'REJECT' }]), /rule #2 \(a\): the name a is used twice/],
+    [
+      'a duplicate name',
+      () =>
+        file('dup.json', [
+          { name: 'a', key: '*', result: 'ACCEPT' },
+          { name: 'a', key: '*', result: 'REJECT' },
+        ]),
+      /rule #2 \(a\): the name a is used twice/,
+    ],
     ['a missing key', () => file('key.json', [{ name: 'a', result: 'ACCEPT' }]), /key must be an annotation name/],
     ['a throwing module', () => file('throws.js', 'throw new Error("boom")'), /cannot load .*throws\.js: boom/],
   ])('%s stops start-up with a clear error', (_what, make, message) => {

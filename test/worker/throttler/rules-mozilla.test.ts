@@ -15,9 +15,22 @@ const run = (crash: Record<string, unknown>, c = allProducts, random = 0.5) => {
 describe('mozilla rule set', () => {
   it('keeps Antenna’s rule order', () => {
     expect(MOZILLA_RULES.map((r) => r.name)).toEqual([
-      'has_old_buildid', 'has_hangid_and_browser', 'infobar_is_true', 'b2g', 'unsupported_product', 'unsupported_packagename',
-      'throttleable_0', 'has_comments', 'has_phc', 'is_background', 'is_shutdownkill', 'is_firefox_esr_unsupported_windows',
-      'is_alpha_beta_esr', 'is_nightly', 'is_firefox_desktop', 'accept_everything',
+      'has_old_buildid',
+      'has_hangid_and_browser',
+      'infobar_is_true',
+      'b2g',
+      'unsupported_product',
+      'unsupported_packagename',
+      'throttleable_0',
+      'has_comments',
+      'has_phc',
+      'is_background',
+      'is_shutdownkill',
+      'is_firefox_esr_unsupported_windows',
+      'is_alpha_beta_esr',
+      'is_nightly',
+      'is_firefox_desktop',
+      'accept_everything',
     ]);
   });
 
@@ -47,11 +60,19 @@ describe('mozilla rule set', () => {
     expect(run({ ProductName: 'FireSquid', HangID: 'xyz', ProcessType: 'content' })).toEqual(['ACCEPT', 'accept_everything', 100]);
     const infobar = { ProductName: 'Firefox', SubmittedFromInfobar: 'true', Version: '52.0.2', BuildID: '20191223222554' };
     expect(run({ ...infobar, BuildID: '20171223222554' }, { ...allProducts, now: () => new Date('2019-05-27T12:00:00Z') })).toEqual([
-      'REJECT', 'infobar_is_true', 100,
+      'REJECT',
+      'infobar_is_true',
+      100,
     ]);
   });
 
-  it.each([['51.0', false], ['60.0', false], ['59.0', true], ['57.0.2', true], ['52.0', true]])('infobar_is_true: Version %s → %s', (v, e) => {
+  it.each([
+    ['51.0', false],
+    ['60.0', false],
+    ['59.0', true],
+    ['57.0.2', true],
+    ['52.0', true],
+  ])('infobar_is_true: Version %s → %s', (v, e) => {
     expect(isInfobarTrue({ ProductName: 'Firefox', SubmittedFromInfobar: 'true', BuildID: '20171128222554', Version: v })).toBe(e);
   });
 
@@ -144,7 +165,12 @@ describe('mozilla rule set', () => {
     expect(isUnsupportedWindows(crash)).toBe(false);
   });
 
-  it.each([[7601, true], [9200, true], [9600, true], [10240, false]])('windowsBuildNumber %d → %s', (build, expected) => {
+  it.each([
+    [7601, true],
+    [9200, true],
+    [9600, true],
+    [10240, false],
+  ])('windowsBuildNumber %d → %s', (build, expected) => {
     expect(isUnsupportedWindows({ TelemetryEnvironment: telemetry(build) })).toBe(expected);
   });
 
@@ -157,10 +183,14 @@ describe('mozilla rule set', () => {
     expect(run(release, allProducts, 0.11)).toEqual(['REJECT', 'is_firefox_desktop', 10]);
   });
 
-  it.each([['aurora', 'is_alpha_beta_esr'], ['beta', 'is_alpha_beta_esr'], ['esr', 'is_alpha_beta_esr'], ['nightly', 'is_nightly'], ['nightly-cedar', 'is_nightly'], ['release', 'accept_everything']])(
-    'ReleaseChannel %s of another product → %s',
-    (channel, rule) => {
-      expect(run({ ProductName: 'Test', ReleaseChannel: channel })).toEqual(['ACCEPT', rule, 100]);
-    },
-  );
+  it.each([
+    ['aurora', 'is_alpha_beta_esr'],
+    ['beta', 'is_alpha_beta_esr'],
+    ['esr', 'is_alpha_beta_esr'],
+    ['nightly', 'is_nightly'],
+    ['nightly-cedar', 'is_nightly'],
+    ['release', 'accept_everything'],
+  ])('ReleaseChannel %s of another product → %s', (channel, rule) => {
+    expect(run({ ProductName: 'Test', ReleaseChannel: channel })).toEqual(['ACCEPT', rule, 100]);
+  });
 });

@@ -53,8 +53,6 @@ describe('createThrottler', () => {
       productPackageNames: parsePackageNames('mozilla'),
     });
     expect(t.throttle({ ProductName: 'testproduct' }).ruleName).toBe('unsupported_product');
-    expect(t.throttle({ ProductName: 'Fenix', Android_PackageName: 'org.mozilla.fenix', ReleaseChannel: 'nightly' }).ruleName).toBe(
-      'is_nightly',
-    );
+    expect(t.throttle({ ProductName: 'Fenix', Android_PackageName: 'org.mozilla.fenix', ReleaseChannel: 'nightly' }).ruleName).toBe('is_nightly');
   });
 });

@@ -37,7 +37,7 @@ export const breakpadOptions = {
     env: 'BREAKPAD_WORKER_MEMORY_BUDGET',
     default: 268435456,
     min: 1048576,
-    doc: 'Bytes of request bodies (after decompression) one worker holds in memory across all its uploads at once (256 MiB), from the moment they are read until the crash is saved (or spooled) or refused. An upload that would go past it gets 503 with `Retry-After` (`CRASHMOVER_RETRY_AFTER_SECONDS`) and is not acknowledged; the others go on. Together with the worker baseline (about 100 MiB) this bounds a worker\'s peak RSS. Must be at least `BREAKPAD_MAX_DECOMPRESSED_SIZE`.',
+    doc: "Bytes of request bodies (after decompression) one worker holds in memory across all its uploads at once (256 MiB), from the moment they are read until the crash is saved (or spooled) or refused. An upload that would go past it gets 503 with `Retry-After` (`CRASHMOVER_RETRY_AFTER_SECONDS`) and is not acknowledged; the others go on. Together with the worker baseline (about 100 MiB) this bounds a worker's peak RSS. Must be at least `BREAKPAD_MAX_DECOMPRESSED_SIZE`.",
   }),
   maxParts: int({
     env: 'BREAKPAD_MAX_PARTS',

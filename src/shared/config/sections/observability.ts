@@ -2,9 +2,19 @@ import { bool, int, optionalStr, str } from '../option';
 
 /** StatsD, Prometheus, Sentry and the access log. */
 export const observabilityOptions = {
-  statsdHost: str({ env: 'STATSD_HOST', default: 'localhost', doc: 'StatsD (DogStatsD) host that receives metrics over UDP.', expected: 'a host name or IP address' }),
+  statsdHost: str({
+    env: 'STATSD_HOST',
+    default: 'localhost',
+    doc: 'StatsD (DogStatsD) host that receives metrics over UDP.',
+    expected: 'a host name or IP address',
+  }),
   statsdPort: int({ env: 'STATSD_PORT', default: 8125, min: 1, max: 65535, doc: 'StatsD UDP port.' }),
-  statsdNamespace: str({ env: 'STATSD_NAMESPACE', default: 'socorro', doc: 'Prefix of every StatsD metric name (`<namespace>.collector…`).', expected: 'a metric name prefix' }),
+  statsdNamespace: str({
+    env: 'STATSD_NAMESPACE',
+    default: 'socorro',
+    doc: 'Prefix of every StatsD metric name (`<namespace>.collector…`).',
+    expected: 'a metric name prefix',
+  }),
   metricsEnabled: bool({ env: 'METRICS_ENABLED', default: true, doc: 'Serve Prometheus metrics at `GET /metrics`.' }),
   metricsPublic: bool({
     env: 'METRICS_PUBLIC',

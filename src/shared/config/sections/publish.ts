@@ -36,7 +36,7 @@ export const publishOptions = {
   }),
   region: optionalStr({
     env: 'CRASHMOVER_CRASHPUBLISH_REGION',
-    doc: 'AWS region of the `sqs` queue (default: the SDK\'s own resolution, e.g. `AWS_REGION`).',
+    doc: "AWS region of the `sqs` queue (default: the SDK's own resolution, e.g. `AWS_REGION`).",
     expected: 'an AWS region such as `us-west-2`',
   }),
   endpointUrl: optionalStr({
@@ -46,7 +46,7 @@ export const publishOptions = {
   }),
   accessKey: optionalStr({
     env: 'CRASHMOVER_CRASHPUBLISH_ACCESS_KEY',
-    doc: 'Access key id for `sqs`; unset = the SDK\'s default credential chain.',
+    doc: "Access key id for `sqs`; unset = the SDK's default credential chain.",
     expected: 'an access key id',
   }),
   secretAccessKey: optionalStr({

@@ -61,7 +61,7 @@ export const serverOptions = {
     env: 'MAX_CONNECTIONS_PER_WORKER',
     default: 1000,
     min: 0,
-    doc: 'Open connections one worker keeps (0 = no limit). Past it the worker closes new connections at once (Node\'s `server.maxConnections`), health probes included, so it is sized far above normal use: uploads a worker holds are bounded by `BREAKPAD_WORKER_MEMORY_BUDGET`, idle keep-alive connections by `HTTP_KEEPALIVE_TIMEOUT_MS`, and slow ones by the header, idle and rate timeouts. It bounds the file descriptors and memory a connection flood can take.',
+    doc: "Open connections one worker keeps (0 = no limit). Past it the worker closes new connections at once (Node's `server.maxConnections`), health probes included, so it is sized far above normal use: uploads a worker holds are bounded by `BREAKPAD_WORKER_MEMORY_BUDGET`, idle keep-alive connections by `HTTP_KEEPALIVE_TIMEOUT_MS`, and slow ones by the header, idle and rate timeouts. It bounds the file descriptors and memory a connection flood can take.",
   }),
   tlsCertFile: optionalStr({ env: 'TLS_CERT_FILE', doc: 'PEM certificate chain: with `TLS_KEY_FILE`, workers serve HTTPS.', expected: 'a file path' }),
   tlsKeyFile: optionalStr({ env: 'TLS_KEY_FILE', doc: 'PEM private key for `TLS_CERT_FILE`.', expected: 'a file path' }),

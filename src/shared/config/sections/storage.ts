@@ -53,7 +53,7 @@ export const storageOptions = {
   }),
   region: optionalStr({
     env: 'CRASHMOVER_CRASHSTORAGE_REGION',
-    doc: 'AWS region of the `s3` bucket (default: the SDK\'s own resolution, e.g. `AWS_REGION`).',
+    doc: "AWS region of the `s3` bucket (default: the SDK's own resolution, e.g. `AWS_REGION`).",
     expected: 'an AWS region such as `us-west-2`',
   }),
   endpointUrl: optionalStr({
@@ -68,7 +68,7 @@ export const storageOptions = {
   }),
   accessKey: optionalStr({
     env: 'CRASHMOVER_CRASHSTORAGE_ACCESS_KEY',
-    doc: 'Access key id for `s3`; unset = the SDK\'s default credential chain (instance role, `AWS_*` variables).',
+    doc: "Access key id for `s3`; unset = the SDK's default credential chain (instance role, `AWS_*` variables).",
     expected: 'an access key id',
   }),
   secretAccessKey: optionalStr({
