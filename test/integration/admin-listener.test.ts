@@ -1,10 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import net from 'node:net';
 import { get, post } from '../support/http';
-import { spawnServer, startServer, tempDir, type RunningServer } from '../support/server';
+import { spawnServer, startServer, type RunningServer } from '../support/server';
 import { waitFor } from '../support/wait';
+import { selfSignedCertificate } from '../support/tls';
 
 /** The admin listener's URL, from the line each worker logs once it listens there. */
 async function adminUrl(server: RunningServer): Promise<string> {
@@ -123,35 +122,12 @@ describe('ADMIN_PORT taken', () => {
 
 describe('ADMIN_PORT with TLS_CERT_FILE', () => {
   it('serves HTTPS on PORT and plain HTTP on the admin listener', async () => {
-    const dir = tempDir();
-    const cert = path.join(dir, 'cert.pem');
-    const key = path.join(dir, 'key.pem');
-    try {
-      execFileSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'rsa:2048',
-          '-nodes',
-          '-keyout',
-          key,
-          '-out',
-          cert,
-          '-days',
-          '1',
-          '-subj',
-          '/CN=127.0.0.1',
-          '-addext',
-          'subjectAltName=IP:127.0.0.1',
-        ],
-        { stdio: 'ignore' },
-      );
-    } catch {
+    const tls = selfSignedCertificate();
+    if (!tls) {
       console.warn('skipped: openssl is not available to make a self-signed certificate');
       return;
     }
+    const { cert, key } = tls;
     const server = await startServer({ WORKERS: '1', TLS_CERT_FILE: cert, TLS_KEY_FILE: key, ADMIN_PORT: '0' });
     try {
       expect(server.url.startsWith('https://')).toBe(true);

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { crashBody, crashFiles, crashIdFrom, crashParts, fakeDump, rawCrashKey, readStored } from '../support/crashes';
 import { get, post, type Answer } from '../support/http';
-import { spawnServer, startServer, tempDir, type RunningServer } from '../support/server';
+import { spawnServer, startServer, type RunningServer } from '../support/server';
+import { selfSignedCertificate } from '../support/tls';
 
 interface FleetView {
   errors: string[];
@@ -459,30 +459,9 @@ describe('health under load', () => {
 
 describe('HTTPS in-process', () => {
   it('serves HTTPS with TLS_CERT_FILE/TLS_KEY_FILE (self-signed certificate made here)', async () => {
-    const dir = tempDir();
-    const cert = path.join(dir, 'cert.pem');
-    const key = path.join(dir, 'key.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
+    const tls = selfSignedCertificate();
+    if (!tls) throw new Error('openssl is needed to make a self-signed certificate');
+    const { cert, key } = tls;
     const server = await startServer({ TLS_CERT_FILE: cert, TLS_KEY_FILE: key });
     try {
       expect(server.url.startsWith('https://')).toBe(true);

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -7,6 +6,7 @@ import { gunzipSync } from 'node:zlib';
 import { get, type Answer } from '../support/http';
 import { spawnServer, startServer, tempDir, type RunningServer } from '../support/server';
 import { waitFor } from '../support/wait';
+import { selfSignedCertificate } from '../support/tls';
 
 /** Whether `pid` is a live process (not gone, not a zombie waiting for its parent). */
 function running(pid: number): boolean {
@@ -132,38 +132,6 @@ describe('workers killed from outside (the OOM killer, an operator)', () => {
     }
   });
 });
-
-function selfSignedCertificate(): { cert: string; key: string } | undefined {
-  const dir = tempDir();
-  const cert = path.join(dir, 'cert.pem');
-  const key = path.join(dir, 'key.pem');
-  try {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
-  } catch {
-    return undefined;
-  }
-  return { cert, key };
-}
 
 describe('crash loop', () => {
   it('new workers cannot start while others serve: the others keep serving, the primary says why and retries, and recovers once the cause is gone', async () => {

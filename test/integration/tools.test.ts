@@ -1,8 +1,9 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { crashFiles } from '../support/crashes';
 import { startServer, tempDir, type RunningServer } from '../support/server';
+import { selfSignedCertificate } from '../support/tls';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -24,29 +25,10 @@ describe('tools over HTTPS (self-signed certificate)', () => {
 
   beforeAll(async () => {
     const dir = tempDir();
-    cert = path.join(dir, 'cert.pem');
-    const key = path.join(dir, 'key.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
+    const tls = selfSignedCertificate(dir);
+    if (!tls) throw new Error('openssl is needed to make a self-signed certificate');
+    cert = tls.cert;
+    const key = tls.key;
     dump = path.join(dir, 'some.dmp');
     writeFileSync(dump, 'MDMP fake minidump');
     server = await startServer({ TLS_CERT_FILE: cert, TLS_KEY_FILE: key, WORKERS: '1' });
