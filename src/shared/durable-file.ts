@@ -162,10 +162,7 @@ function dirSyncer(dir: string): { sync: () => Promise<void>; close: () => Promi
     const [d, now] = await Promise.all([h, stat(dir).catch(() => undefined)]);
     return now !== undefined && now.ino === d.ino && now.dev === d.dev;
   };
-  const once = async () => {
-    // Stryker disable next-line ArrowFunction: undefined and false are both "not current" here
-    if (handle && !(await current(handle).catch(() => false))) await drop(handle);
-    const h = handle ?? openDir(dir);
+  const syncWith = async (h: Promise<OpenDir>) => {
     if (!closed) handle = h;
     try {
       await (await h).fh.sync();
@@ -175,6 +172,21 @@ function dirSyncer(dir: string): { sync: () => Promise<void>; close: () => Promi
       throw err;
     }
     if (closed) await drop(h);
+  };
+  const once = async () => {
+    const kept = handle;
+    if (!kept) return syncWith(openDir(dir));
+    // The check runs beside the fsync, not before it: a stat ahead of every
+    // round lengthened each round by a thread-pool trip, and rounds are serial.
+    const [, stillCurrent] = await Promise.all([
+      syncWith(kept),
+      // Stryker disable next-line ArrowFunction: undefined and false are both "not current" here
+      current(kept).catch(() => false),
+    ]);
+    if (stillCurrent) return;
+    // Replaced under us: the fsync above went to the old directory. Sync the one under the name.
+    await drop(kept);
+    await syncWith(openDir(dir));
   };
   let running: Promise<void> | undefined;
   let queued: Promise<void> | undefined;
