@@ -1,12 +1,11 @@
 import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { PrimarySpool } from '../../src/primary/spool';
 import { loadConfig } from '../../src/shared/config';
-import { createLogger } from '../../src/shared/logging';
 import type { Metrics } from '../../src/shared/metrics';
 import { tempDir } from '../support/server';
 import { sleep, waitFor } from '../support/wait';
+import { recordingLogger } from '../support/recording';
 
 const HOUR = 3600_000;
 
@@ -33,13 +32,7 @@ function setup(env: Record<string, string> = {}) {
     histogram() {},
     close: async () => {},
   };
-  const lines: string[] = [];
-  const logger = createLogger({
-    level: 'INFO',
-    localDevEnv: false,
-    hostname: 'test',
-    stream: new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }),
-  });
+  const { lines, logger } = recordingLogger();
   const spool = new PrimarySpool(config, logger, metrics);
   const tmp = (name: string) => path.join(root, 'tmp', name);
   return { root, spool, swept, counts, lines, tmp, total: () => swept.reduce((a, b) => a + b, 0) };

@@ -6,11 +6,9 @@
 import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../../src/shared/config';
-import { Writable } from 'node:stream';
-import { createLogger } from '../../../src/shared/logging';
-import type { Metrics } from '../../../src/shared/metrics';
 import { fsSweepOptions, startFsSweeper, sweepFsStorage } from '../../../src/worker/storage/fs-sweep';
 import { tempDir } from '../../support/server';
+import { recordingCounts, recordingLogger } from '../../support/recording';
 
 const HOUR = 3600_000;
 const id = (i: number) => `de1bb258-cbbf-4589-a673-${String(i).padStart(5, '0')}0160918`;
@@ -54,22 +52,7 @@ describe('fs sweep limits', () => {
 
 describe('the periodic sweep', () => {
   function recording() {
-    const counted: string[] = [];
-    const metrics: Metrics = {
-      incr: (n, tags, v) => void counted.push(`${n} ${tags?.join(',') ?? ''} ${v ?? 1}`),
-      gauge() {},
-      timing() {},
-      histogram() {},
-      close: async () => {},
-    };
-    const lines: string[] = [];
-    const logger = createLogger({
-      level: 'INFO',
-      localDevEnv: false,
-      hostname: 'test',
-      stream: new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }),
-    });
-    return { counted, metrics, lines, logger };
+    return { ...recordingCounts(), ...recordingLogger() };
   }
 
   it('sends no count when it removed nothing, and warns with the count and the first error when a file had to stay', async () => {

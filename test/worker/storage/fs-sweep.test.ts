@@ -1,14 +1,12 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { loadConfig } from '../../../src/shared/config';
 import type { CrashReport } from '../../../src/shared/crash-report';
-import { createLogger } from '../../../src/shared/logging';
-import type { Metrics } from '../../../src/shared/metrics';
 import { createFsStorage } from '../../../src/worker/storage/fs';
 import { fsSweepOptions, orphanMinAgeMs, parseDumpNames, startFsSweeper, sweepFsStorage, type FsSweepOptions } from '../../../src/worker/storage/fs-sweep';
 import { fakeDump } from '../../support/crashes';
 import { tempDir } from '../../support/server';
+import { recordingCounts, recordingLogger } from '../../support/recording';
 
 const HOUR = 3600_000;
 const DATE = '20160918';
@@ -184,22 +182,7 @@ describe('orphan age', () => {
 
 describe('startFsSweeper', () => {
   function recording() {
-    const counted: string[] = [];
-    const metrics: Metrics = {
-      incr: (n, tags, v) => counted.push(`${n} ${tags?.join(',') ?? ''} ${v ?? 1}`),
-      gauge() {},
-      timing() {},
-      histogram() {},
-      close: async () => {},
-    };
-    const lines: string[] = [];
-    const logger = createLogger({
-      level: 'INFO',
-      localDevEnv: false,
-      hostname: 'test',
-      stream: new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }),
-    });
-    return { counted, metrics, lines, logger };
+    return { ...recordingCounts(), ...recordingLogger() };
   }
 
   it('sweeps at once, counts what it removed by kind, and logs one line with the counts', async () => {
