@@ -9,9 +9,10 @@ import path from 'node:path';
 import { crashBody, type CrashBody } from './lib/bodies';
 import { sampleHeartbeat } from './lib/heartbeat';
 import { runLoad, stopLoad } from './lib/load';
-import { parseOptions, SIZES, USAGE, UsageError, type Options, type SizeName } from './lib/options';
+import { parseOptions, SIZE_NAMES, SIZES, USAGE, UsageError, type Options, type SizeName } from './lib/options';
 import { chartTitle, renderChart } from './lib/chart';
 import { computeRatios, evaluateTargets, formatTable, formatTargets, type RunRecord } from './lib/report';
+import { inflateCpuMs, meterCpu } from './lib/cpu';
 import { sampleRss, treeRss } from './lib/rss';
 import { killAllNow, ROOT, startServer, type Server, type ServerKind } from './lib/servers';
 import { deleteFiles, verifyDurableFiles, verifyFsCrashes } from './lib/verify';
@@ -35,7 +36,9 @@ function gitCommit(): string | undefined {
 async function measure(server: Server, size: SizeName, body: CrashBody, connections: number, o: Options): Promise<RunRecord> {
   const rss = sampleRss(server.pid, 200);
   const hb = size === '4m' ? sampleHeartbeat(server.port, 10) : undefined;
+  const cpu = meterCpu(server.pid);
   const load = await runLoad(server.url, body, connections, o.durationS);
+  const cpuMs = cpu.stop();
   const heartbeat = await hb?.stop();
   const peak = rss.stop();
   const record: RunRecord = {
@@ -57,6 +60,8 @@ async function measure(server: Server, size: SizeName, body: CrashBody, connecti
     latencyP50Ms: load.latencyP50Ms,
     latencyP99Ms: load.latencyP99Ms,
     latencyMaxMs: load.latencyMaxMs,
+    cpuMs,
+    cpuMsPerCrash: load.ok2xx > 0 ? cpuMs / load.ok2xx : NaN,
     peakRssBytes: peak.peakBytes,
     rssProcesses: peak.processes,
     rssPrimaryBytes: peak.rootBytes,
@@ -110,7 +115,13 @@ async function main(): Promise<void> {
 
   const bodies = new Map<string, CrashBody>();
   for (const size of o.sizes) for (const enc of o.encodings) bodies.set(`${size}/${enc}`, crashBody(SIZES[size], enc));
-  const bodyInfo = [...bodies.values()].map((b) => ({ size: b.size, encoding: b.encoding, wireBytes: b.body.length, dumpBytes: b.dumpBytes }));
+  const bodyInfo = [...bodies.values()].map((b) => ({
+    size: b.size,
+    encoding: b.encoding,
+    wireBytes: b.body.length,
+    dumpBytes: b.dumpBytes,
+    inflateCpuMs: b.encoding === 'gzip' ? inflateCpuMs(b.body) : 0,
+  }));
 
   const servers = new Map<ServerKind, Server>();
   const runs: RunRecord[] = [];
@@ -193,7 +204,10 @@ async function main(): Promise<void> {
   }
 
   computeRatios(runs);
-  const targets = evaluateTargets(runs);
+  const targets = evaluateTargets(
+    runs,
+    Object.fromEntries(bodyInfo.filter((b) => b.encoding === 'gzip').map((b) => [SIZE_NAMES.find((n) => SIZES[n] === b.size)!, b.inflateCpuMs])),
+  );
   const totalS = (Date.now() - started) / 1000;
   const result = {
     when: new Date(started).toISOString(),
@@ -233,7 +247,9 @@ async function main(): Promise<void> {
   out.write(
     `\nAntenna bench — ${o.workers} workers per server, ${o.durationS} s per run, node ${process.version}, ${result.host.cpus} CPUs, load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')} before\n`,
   );
-  out.write(`bodies: ${bodyInfo.map((b) => `${b.size} B ${b.encoding} → ${b.wireBytes} B on the wire`).join('; ')}\n\n`);
+  out.write(
+    `bodies: ${bodyInfo.map((b) => `${b.size} B ${b.encoding} → ${b.wireBytes} B on the wire${b.inflateCpuMs ? ` (inflate ${b.inflateCpuMs.toFixed(3)} CPU ms)` : ''}`).join('; ')}\n\n`,
+  );
   out.write(
     `idle RSS after warm-up: ${serverInfo.map((i) => `${i.server} ${(i.idleRssBytes / MB).toFixed(0)} MB (${i.processes} processes, largest worker ${(i.largestWorkerIdleRssBytes / MB).toFixed(0)} MB)`).join('; ')}\n\n`,
   );

@@ -26,6 +26,10 @@ export interface RunRecord {
   latencyP50Ms: number;
   latencyP99Ms: number;
   latencyMaxMs: number;
+  /** CPU (user + system) of the server's whole process tree during the run, from /proc. */
+  cpuMs: number;
+  /** cpuMs ÷ 2xx answers: what one acknowledged crash costs the machine. */
+  cpuMsPerCrash: number;
   peakRssBytes: number;
   rssProcesses: number;
   /** At the peak: RSS of the server's first process (the primary) and of its largest other process. */
@@ -79,6 +83,7 @@ export function formatTable(runs: readonly RunRecord[]): string {
     'MB/s',
     'p50 ms',
     'p99 ms',
+    'CPU ms/crash',
     'non-2xx',
     'errors',
     'peak RSS MB',
@@ -96,6 +101,7 @@ export function formatTable(runs: readonly RunRecord[]): string {
     f(r.mbPerS, 1),
     ms(r.latencyP50Ms),
     ms(r.latencyP99Ms),
+    f(r.cpuMsPerCrash, r.cpuMsPerCrash < 1 ? 3 : 2),
     String(r.non2xx),
     String(r.errors),
     f(r.peakRssBytes / MB),
@@ -104,7 +110,7 @@ export function formatTable(runs: readonly RunRecord[]): string {
     r.heartbeat ? f(r.heartbeat.p99Ms, 1) + (r.heartbeat.failures ? ` (${r.heartbeat.failures} failed)` : '') : '',
     r.verification ? `${r.verification.complete}/${r.verification.acknowledged}` : '',
   ]);
-  const numeric = new Set([2, 4, 5, 6, 7, 8, 9, 10, 11, 14]);
+  const numeric = new Set([2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>
     cells
@@ -129,7 +135,8 @@ function judge(name: string, checks: Array<{ ok: boolean; detail: string }>): Ta
   return { name, status: checks.every((c) => c.ok) ? 'PASS' : 'FAIL', details: checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'} ${c.detail}`) };
 }
 
-export function evaluateTargets(runs: readonly RunRecord[]): TargetResult[] {
+/** `inflateMs`: CPU ms of one gunzip of each size's gzip body, measured in the bench process. */
+export function evaluateTargets(runs: readonly RunRecord[], inflateMs: Partial<Record<SizeName, number>> = {}): TargetResult[] {
   const collector = runs.filter((r) => isCollector(r.server));
   const ratioTarget = (size: SizeName, server: ServerKind, min: number) =>
     judge(
@@ -189,7 +196,62 @@ export function evaluateTargets(runs: readonly RunRecord[]): TargetResult[] {
         detail: `${point(r)}: ${r.verification!.complete}/${r.verification!.acknowledged}${r.verification!.missing.length ? ` missing e.g. ${r.verification!.missing.join(', ')}` : ''}`,
       })),
   );
-  return [ratioTarget('400k', 'noop', 0.6), ratioTarget('400k', 'fs', 0.8), ratioTarget('4k', 'noop', 0.4), mbps, hb, rss, errs, disk];
+  const cpuTarget = (size: SizeName, max: number) =>
+    judge(
+      `${SIZE_LABEL[size]}: noop CPU ms per crash ≤ ${max} (plain)`,
+      collector
+        .filter((r) => r.server === 'noop' && r.size === size && r.encoding === 'plain')
+        .map((r) => ({ ok: r.cpuMsPerCrash <= max, detail: `${point(r)}: ${f(r.cpuMsPerCrash, 3)} ms` })),
+    );
+  const gzip = judge(
+    'collector gzip CPU ms per crash ≤ 1.5 × plain + one inflate',
+    collector
+      .filter((r) => r.encoding === 'gzip')
+      .flatMap((gz) => {
+        const plain = collector.find((x) => x.server === gz.server && x.size === gz.size && x.encoding === 'plain' && x.connections === gz.connections);
+        const inflate = inflateMs[gz.size] ?? 0;
+        if (!plain) return [];
+        const limit = 1.5 * plain.cpuMsPerCrash + inflate;
+        return [
+          {
+            ok: gz.cpuMsPerCrash <= limit,
+            detail: `${gz.server} ${point(gz)}: ${f(gz.cpuMsPerCrash, 3)} ≤ 1.5 × ${f(plain.cpuMsPerCrash, 3)} + ${f(inflate, 3)} = ${f(limit, 3)} ms`,
+          },
+        ];
+      }),
+  );
+  // Heartbeat: judged only where raw's own probes stayed under 50 ms at the same point (the load generator shares the machine).
+  const hbFair = judge(
+    'collector /__lbheartbeat__ p99 < 50 ms during 4 MB load, where raw’s stays under 50 ms',
+    collector
+      .filter((r) => r.size === '4m' && r.heartbeat)
+      .flatMap((r) => {
+        const raw = runs.find((x) => x.server === 'raw' && x.size === r.size && x.encoding === r.encoding && x.connections === r.connections);
+        if (raw?.heartbeat && raw.heartbeat.p99Ms >= 50) return [];
+        return [
+          {
+            ok: r.heartbeat!.p99Ms < 50 && r.heartbeat!.failures === 0,
+            detail: `${r.server} ${point(r)}: p99 ${f(r.heartbeat!.p99Ms, 1)} ms (raw ${raw?.heartbeat ? f(raw.heartbeat.p99Ms, 1) : '-'} ms), ${r.heartbeat!.failures} failed`,
+          },
+        ];
+      }),
+  );
+  return [
+    cpuTarget('4k', 0.25),
+    cpuTarget('400k', 0.6),
+    cpuTarget('4m', 4.5),
+    gzip,
+    ratioTarget('400k', 'fs', 0.6),
+    ratioTarget('4k', 'fs', 0.3),
+    ratioTarget('400k', 'noop', 0.6),
+    ratioTarget('4k', 'noop', 0.4),
+    mbps,
+    hbFair,
+    hb,
+    rss,
+    errs,
+    disk,
+  ];
 }
 
 export function formatTargets(targets: readonly TargetResult[]): string {
