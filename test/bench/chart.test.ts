@@ -21,6 +21,8 @@ function run(server: RunRecord['server'], crashesPerS: number, ratio?: number): 
     latencyP50Ms: 0,
     latencyP99Ms: 0,
     latencyMaxMs: 0,
+    cpuMs: 0,
+    cpuMsPerCrash: 0,
     peakRssBytes: 0,
     rssProcesses: 0,
     rssPrimaryBytes: 0,
