@@ -40,6 +40,67 @@ describe('arguments', () => {
       queueCheck: false,
     });
   });
+  test('every option sets its field; a missing value, an unknown option or a bad one is a usage error naming it', () => {
+    const o = parseArgs([
+      '--url',
+      'http://x/submit',
+      '--rate',
+      '30/m',
+      '--duration',
+      '2m',
+      '--max-requests',
+      '500',
+      '--timeout',
+      '5s',
+      '--submit-timeout',
+      '2500ms',
+      '--max-in-flight',
+      '7',
+      '--interval',
+      '1m',
+      '--product',
+      'P',
+      '--annotation',
+      'A=b=c',
+      '--annotation',
+      'Throttleable=0',
+      '--dump-size',
+      '100',
+      '--sqs-queue',
+      'q',
+      '--prom-file',
+      '/tmp/p.prom',
+      '--insecure',
+    ]) as CanaryOptions;
+    expect(o).toEqual({
+      url: new URL('http://x/submit'),
+      rate: 0.5,
+      durationMs: 120_000,
+      maxRequests: 500,
+      timeoutMs: 5000,
+      submitTimeoutMs: 2500,
+      maxInFlight: 7,
+      intervalMs: 60_000,
+      product: 'P',
+      annotations: { A: 'b=c', Throttleable: '0' },
+      dumpSize: 100,
+      sqsQueue: 'q',
+      queueCheck: true,
+      promFile: '/tmp/p.prom',
+      minSuccess: 100,
+      insecure: true,
+    });
+    expect(parseArgs(['--url', 'http://x', '--help'])).toBe('help');
+    expect(parseArgs(['-h'])).toBe('help');
+    expect(() => parseArgs(['--bogus', '--help'])).toThrow(/unknown option --bogus/);
+    expect(() => parseArgs(['constructor'])).toThrow(/unknown option constructor/);
+    expect(() => parseArgs(['--url', 'http://x', '--timeout'])).toThrow(/--timeout expects a duration/);
+    expect(() => parseArgs(['--url', 'http://x', '--annotation', '=v'])).toThrow(/--annotation expects NAME=VALUE/);
+    expect(() => parseArgs(['--url', 'http://x', '--max-in-flight', '1001'])).toThrow(/--max-in-flight expects a whole number from 1 to 1000/);
+    expect(() => parseArgs(['--url', 'http://x', '--min-success', '101'])).toThrow(/--min-success expects a percentage/);
+    expect(() => parseArgs(['--url', 'http://x', '--statsd', 'nohost'])).toThrow(/--statsd expects HOST:PORT/);
+    expect(() => parseArgs(['--url', 'http://x', '--cacert', '/nonexistent/ca.pem'])).toThrow(/cannot read --cacert \/nonexistent\/ca.pem/);
+  });
 });
 
 describe('stored crash verification', () => {

@@ -108,118 +108,100 @@ function hostPort(flag: string, text: string): { host: string; port: number } {
   return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
 }
 
+/** What the command line has said so far; checked as a whole once it is read. */
+interface Draft {
+  url?: string;
+  rateText: string;
+  durationText: string;
+  opts: Omit<CanaryOptions, 'url' | 'rate' | 'durationMs'>;
+}
+
+/** Reads the value after a flag; `what` names it in the error when it is missing. */
+type Value = (what: string) => string;
+
+/** Every option but --help: what it sets from its value (flags take none). */
+const OPTIONS = new Map<string, (d: Draft, value: Value, flag: string) => void>([
+  ['--url', (d, value) => (d.url = value('a URL'))],
+  ['--rate', (d, value) => (d.rateText = value('a rate such as 2/s'))],
+  ['--duration', (d, value) => (d.durationText = value('a duration such as 10m'))],
+  ['--max-requests', (d, value, flag) => (d.opts.maxRequests = positiveInt(flag, value('a number')))],
+  ['--timeout', (d, value, flag) => (d.opts.timeoutMs = parseDuration(flag, value('a duration')))],
+  ['--submit-timeout', (d, value, flag) => (d.opts.submitTimeoutMs = parseDuration(flag, value('a duration')))],
+  ['--max-in-flight', (d, value, flag) => (d.opts.maxInFlight = positiveInt(flag, value('a number'), 1000))],
+  ['--interval', (d, value, flag) => (d.opts.intervalMs = parseDuration(flag, value('a duration')))],
+  ['--product', (d, value) => (d.opts.product = value('a product name'))],
+  ['--annotation', (d, value) => addAnnotation(d.opts.annotations, value('NAME=VALUE'))],
+  ['--dump-size', (d, value, flag) => (d.opts.dumpSize = positiveInt(flag, value('a number of bytes'), LIMITS.maxDumpSize))],
+  ['--subscription', (d, value) => (d.opts.subscription = value('a subscription name'))],
+  ['--sqs-queue', (d, value) => (d.opts.sqsQueue = value('a queue name or URL'))],
+  ['--no-queue-check', (d) => (d.opts.queueCheck = false)],
+  ['--statsd', (d, value, flag) => (d.opts.statsd = hostPort(flag, value('HOST:PORT')))],
+  ['--prom-file', (d, value) => (d.opts.promFile = value('a file path'))],
+  ['--min-success', (d, value) => (d.opts.minSuccess = percentage(value('a percentage')))],
+  ['--cacert', (d, value) => (d.opts.ca = readCa(value('a PEM file')))],
+  ['--insecure', (d) => (d.opts.insecure = true)],
+]);
+
+function addAnnotation(annotations: Record<string, string>, pair: string): void {
+  const eq = pair.indexOf('=');
+  if (eq <= 0) throw new UsageError(`--annotation expects NAME=VALUE, got ${JSON.stringify(pair)}`);
+  annotations[pair.slice(0, eq)] = pair.slice(eq + 1);
+}
+
+function percentage(value: string): number {
+  const text = value.replace(/%$/, '');
+  const pct = Number(text);
+  if (!(text !== '' && pct >= 0 && pct <= 100)) throw new UsageError(`--min-success expects a percentage from 0 to 100, got ${JSON.stringify(text)}`);
+  return pct;
+}
+
+function readCa(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new UsageError(`cannot read --cacert ${file}: ${(err as Error).message}`);
+  }
+}
+
 export function parseArgs(argv: string[]): CanaryOptions | 'help' {
-  let url: string | undefined;
-  let rateText = '1/s';
-  let durationText = '1m';
-  const opts: Omit<CanaryOptions, 'url' | 'rate' | 'durationMs'> = {
-    maxRequests: 10_000,
-    timeoutMs: 30_000,
-    submitTimeoutMs: 30_000,
-    maxInFlight: 20,
-    intervalMs: 10_000,
-    product: 'AntennaCanary',
-    annotations: {},
-    dumpSize: 4096,
-    queueCheck: true,
-    minSuccess: 100,
-    insecure: false,
+  const draft: Draft = {
+    rateText: '1/s',
+    durationText: '1m',
+    opts: {
+      maxRequests: 10_000,
+      timeoutMs: 30_000,
+      submitTimeoutMs: 30_000,
+      maxInFlight: 20,
+      intervalMs: 10_000,
+      product: 'AntennaCanary',
+      annotations: {},
+      dumpSize: 4096,
+      queueCheck: true,
+      minSuccess: 100,
+      insecure: false,
+    },
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    const value = (what: string): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError(`${arg} expects ${what}`);
-      return v;
-    };
-    switch (arg) {
-      case '--url':
-        url = value('a URL');
-        break;
-      case '--rate':
-        rateText = value('a rate such as 2/s');
-        break;
-      case '--duration':
-        durationText = value('a duration such as 10m');
-        break;
-      case '--max-requests':
-        opts.maxRequests = positiveInt(arg, value('a number'));
-        break;
-      case '--timeout':
-        opts.timeoutMs = parseDuration(arg, value('a duration'));
-        break;
-      case '--submit-timeout':
-        opts.submitTimeoutMs = parseDuration(arg, value('a duration'));
-        break;
-      case '--max-in-flight':
-        opts.maxInFlight = positiveInt(arg, value('a number'), 1000);
-        break;
-      case '--interval':
-        opts.intervalMs = parseDuration(arg, value('a duration'));
-        break;
-      case '--product':
-        opts.product = value('a product name');
-        break;
-      case '--annotation': {
-        const pair = value('NAME=VALUE');
-        const eq = pair.indexOf('=');
-        if (eq <= 0) throw new UsageError(`--annotation expects NAME=VALUE, got ${JSON.stringify(pair)}`);
-        opts.annotations[pair.slice(0, eq)] = pair.slice(eq + 1);
-        break;
-      }
-      case '--dump-size':
-        opts.dumpSize = positiveInt(arg, value('a number of bytes'), LIMITS.maxDumpSize);
-        break;
-      case '--subscription':
-        opts.subscription = value('a subscription name');
-        break;
-      case '--sqs-queue':
-        opts.sqsQueue = value('a queue name or URL');
-        break;
-      case '--no-queue-check':
-        opts.queueCheck = false;
-        break;
-      case '--statsd':
-        opts.statsd = hostPort(arg, value('HOST:PORT'));
-        break;
-      case '--prom-file':
-        opts.promFile = value('a file path');
-        break;
-      case '--min-success': {
-        const text = value('a percentage').replace(/%$/, '');
-        const pct = Number(text);
-        if (!(text !== '' && pct >= 0 && pct <= 100)) throw new UsageError(`--min-success expects a percentage from 0 to 100, got ${JSON.stringify(text)}`);
-        opts.minSuccess = pct;
-        break;
-      }
-      case '--cacert': {
-        const file = value('a PEM file');
-        try {
-          opts.ca = readFileSync(file);
-        } catch (err) {
-          throw new UsageError(`cannot read --cacert ${file}: ${(err as Error).message}`);
-        }
-        break;
-      }
-      case '--insecure':
-        opts.insecure = true;
-        break;
-      case '--help':
-      case '-h':
-        return 'help';
-      default:
-        throw new UsageError(`unknown option ${arg}`);
-    }
+    if (arg === '--help' || arg === '-h') return 'help';
+    const option = OPTIONS.get(arg);
+    if (!option) throw new UsageError(`unknown option ${arg}`);
+    option(
+      draft,
+      (what) => {
+        const v = argv[++i];
+        if (v === undefined) throw new UsageError(`${arg} expects ${what}`);
+        return v;
+      },
+      arg,
+    );
   }
-  if (!url) throw new UsageError('--url is required: the submit URL of the collector to probe, e.g. https://crash-reports.example.com/submit');
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new UsageError(`--url expects an http:// or https:// URL, got ${JSON.stringify(url)}`);
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UsageError(`--url expects an http:// or https:// URL, got ${JSON.stringify(url)}`);
-  if (parsed.pathname === '/' || parsed.pathname === '') parsed.pathname = '/submit';
+  return checked(draft);
+}
+
+/** The options once the whole command line is read: the URL, and the bounds that depend on more than one option. */
+function checked({ url, rateText, durationText, opts }: Draft): CanaryOptions {
+  const parsed = submitUrl(url);
   const rate = parseRate(rateText);
   const durationMs = parseDuration('--duration', durationText);
   if (durationMs > LIMITS.maxDurationMs) throw new UsageError(`--duration ${durationText} is above the canary's limit of 24h`);
@@ -231,6 +213,20 @@ export function parseArgs(argv: string[]): CanaryOptions | 'help' {
   }
   if (opts.subscription && opts.sqsQueue) throw new UsageError('give --subscription (Pub/Sub) or --sqs-queue (SQS), not both');
   return { url: parsed, rate, durationMs, ...opts };
+}
+
+/** --url as given, with `/submit` for a bare root. */
+function submitUrl(url: string | undefined): URL {
+  if (!url) throw new UsageError('--url is required: the submit URL of the collector to probe, e.g. https://crash-reports.example.com/submit');
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError(`--url expects an http:// or https:// URL, got ${JSON.stringify(url)}`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UsageError(`--url expects an http:// or https:// URL, got ${JSON.stringify(url)}`);
+  if (parsed.pathname === '/' || parsed.pathname === '') parsed.pathname = '/submit';
+  return parsed;
 }
 
 /** Crashes a run sends: one per tick, at least one. */
