@@ -27,50 +27,16 @@ export interface PrimaryDeps {
  */
 export async function runPrimary(config: Config, rootLogger: Logger, deps: PrimaryDeps): Promise<void> {
   const log = componentLogger(rootLogger, 'antenna.primary');
-  try {
-    await deps.verify(config);
-  } catch (err) {
-    log.error(`Unhandled startup exception: ${(err as Error).message}`);
-    deps.errorReporter?.capture(err);
-    await deps.errorReporter?.flush(2000);
-    process.exit(1);
-  }
-
-  const spool = spoolEnabled(config) ? new PrimarySpool(config, componentLogger(rootLogger, 'antenna.spool'), deps.metrics) : undefined;
-  try {
-    await spool?.recover();
-  } catch (err) {
-    log.error(`Unhandled startup exception: cannot use the spool CRASHMOVER_SPOOL_DIR=${config.crashmover.spoolDir}: ${(err as Error).message}`);
-    process.exit(1);
-  }
+  const spool = await startupChecks(config, rootLogger, log, deps);
 
   // Read by node:cluster at the first fork; NODE_CLUSTER_SCHED_POLICY would otherwise decide.
   cluster.schedulingPolicy = config.cluster.schedulingPolicy === 'rr' ? cluster.SCHED_RR : cluster.SCHED_NONE;
   const fleet = new Fleet(config.cluster.heartbeatIntervalMs);
-  const prometheus = config.observability.metricsEnabled
-    ? createPrimaryPrometheus({
-        collectTimeoutMs: config.observability.metricsCollectTimeoutMs,
-        spool: () => spool?.last,
-        workerStates: () => {
-          const workers = fleet.view().workers;
-          const unresponsive = workers.filter((w) => w.unresponsive).length;
-          return { healthy: workers.length - unresponsive, unresponsive };
-        },
-      })
-    : undefined;
-
-  let announcedReady = false;
-  function maybeAnnounceReady(): void {
-    if (announcedReady) return;
-    const listening = supervisor.listeningCount();
-    if (listening < config.cluster.workers) return;
-    announcedReady = true;
-    log.info(`antenna ready: ${listening} workers listening on ${config.server.host}:${config.server.port}`);
-    sendIpc(process, 'ready'); // PM2 wait_ready; a parent that went away meanwhile is no reason to stop
-  }
+  const prometheus = config.observability.metricsEnabled ? nodePrometheus(config, fleet, spool) : undefined;
+  const announceReadyOnce = readyAnnouncer(config, log, () => supervisor.listeningCount());
 
   const supervisor: Supervisor = new Supervisor(config, log, fleet, {
-    listening: maybeAnnounceReady,
+    listening: announceReadyOnce,
     otherMessage: (msg, reply) => prometheus?.onWorkerMessage(reply, msg),
     gone: (pid) => spool?.workerGone(pid),
     restarted: () => prometheus?.workerRestarted(),
@@ -91,11 +57,68 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
   process.on('SIGINT', () => lifecycle.drain('SIGINT'));
   process.on('SIGHUP', () => void lifecycle.reload());
 
+  startHeartbeat(config, log, supervisor, fleet, spool, deps.metrics);
+
+  log.info(`primary ${process.pid} forking ${config.cluster.workers} workers`);
+  for (let i = 0; i < config.cluster.workers; i++) supervisor.fork();
+}
+
+/** The start-up checks, then the spool's recovery; a failure of either ends the process (exit code 1). */
+async function startupChecks(config: Config, rootLogger: Logger, log: Logger, deps: PrimaryDeps): Promise<PrimarySpool | undefined> {
+  try {
+    await deps.verify(config);
+  } catch (err) {
+    log.error(`Unhandled startup exception: ${(err as Error).message}`);
+    deps.errorReporter?.capture(err);
+    await deps.errorReporter?.flush(2000);
+    process.exit(1);
+  }
+
+  const spool = spoolEnabled(config) ? new PrimarySpool(config, componentLogger(rootLogger, 'antenna.spool'), deps.metrics) : undefined;
+  try {
+    await spool?.recover();
+  } catch (err) {
+    log.error(`Unhandled startup exception: cannot use the spool CRASHMOVER_SPOOL_DIR=${config.crashmover.spoolDir}: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  return spool;
+}
+
+function nodePrometheus(config: Config, fleet: Fleet, spool: PrimarySpool | undefined) {
+  return createPrimaryPrometheus({
+    collectTimeoutMs: config.observability.metricsCollectTimeoutMs,
+    spool: () => spool?.last,
+    workerStates: () => {
+      const workers = fleet.view().workers;
+      const unresponsive = workers.filter((w) => w.unresponsive).length;
+      return { healthy: workers.length - unresponsive, unresponsive };
+    },
+  });
+}
+
+/** "antenna ready" (and PM2's `ready`), once, when every worker of the first start is listening. */
+function readyAnnouncer(config: Config, log: Logger, listeningCount: () => number): () => void {
+  let announcedReady = false;
+  return function maybeAnnounceReady(): void {
+    if (announcedReady) return;
+    const listening = listeningCount();
+    if (listening < config.cluster.workers) return;
+    announcedReady = true;
+    log.info(`antenna ready: ${listening} workers listening on ${config.server.host}:${config.server.port}`);
+    sendIpc(process, 'ready'); // PM2 wait_ready; a parent that went away meanwhile is no reason to stop
+  };
+}
+
+/**
+ * Every HEARTBEAT_INTERVAL: kill stuck workers, send the save-queue gauge, and
+ * broadcast the fleet view (with the spool's listing in spool mode) to the workers.
+ */
+function startHeartbeat(config: Config, log: Logger, supervisor: Supervisor, fleet: Fleet, spool: PrimarySpool | undefined, metrics: Metrics): void {
   let spoolScanError: string | undefined;
   const tick = setInterval(() => {
     supervisor.killStuckWorkers();
     const view = fleet.view();
-    deps.metrics.gauge('collector.crashmover.save_queue_size', view.saveQueueSize);
+    metrics.gauge('collector.crashmover.save_queue_size', view.saveQueueSize);
     if (spool) {
       // A listing that fails (the spool directory replaced or unreadable) is logged
       // when it starts and when it ends; the fleet view still goes out every tick.
@@ -117,7 +140,4 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
     }
   }, config.cluster.heartbeatIntervalMs);
   tick.unref();
-
-  log.info(`primary ${process.pid} forking ${config.cluster.workers} workers`);
-  for (let i = 0; i < config.cluster.workers; i++) supervisor.fork();
 }

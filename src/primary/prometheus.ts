@@ -11,6 +11,8 @@ export interface PrimaryPrometheusOptions {
   spool?: () => SpoolView | undefined;
 }
 
+type WorkerMetrics = MetricObjectWithValues<MetricValue<string>>[];
+
 /**
  * Answers a worker's `/metrics` scrape with the whole node: every worker's
  * registry, merged by prom-client's cluster aggregation (counters summed),
@@ -19,6 +21,37 @@ export interface PrimaryPrometheusOptions {
  */
 export function createPrimaryPrometheus(opts: PrimaryPrometheusOptions) {
   const registry = new Registry();
+  const restarts = registerNodeMetrics(registry, opts);
+  const workers = workerRegistries(opts.collectTimeoutMs);
+
+  async function scrape(): Promise<{ text: string; contentType: string }> {
+    const fromWorkers = await workers.collect();
+    const own = await registry.getMetricsAsJSON();
+    const merged = AggregatorRegistry.aggregate([...fromWorkers, own]);
+    return { text: await merged.metrics(), contentType: merged.contentType };
+  }
+
+  /** Handles the Prometheus messages of one worker; returns true when `msg` was one. */
+  function onWorkerMessage(reply: (msg: PrimaryToWorker) => void, msg: unknown): boolean {
+    if (isMessage<PromCollectResponse>(msg, 'antenna:prom-json')) {
+      workers.answered(msg.id, msg.metrics as WorkerMetrics);
+      return true;
+    }
+    if (isMessage<PromScrapeRequest>(msg, 'antenna:prom-scrape')) {
+      scrape().then(
+        ({ text, contentType }) => reply({ type: 'antenna:prom-text', id: msg.id, text, contentType }),
+        (err: Error) => reply({ type: 'antenna:prom-text', id: msg.id, error: err.message }),
+      );
+      return true;
+    }
+    return false;
+  }
+
+  return { onWorkerMessage, workerRestarted: () => restarts.inc() };
+}
+
+/** The primary's own metrics (workers by state, restarts, and the spool's listing in spool mode); returns the restart counter. */
+function registerNodeMetrics(registry: Registry, opts: PrimaryPrometheusOptions): Counter {
   const restarts = new Counter({ name: PROM_ONLY.workerRestarts.name, help: PROM_ONLY.workerRestarts.help, registers: [registry] });
   new Gauge({
     name: PROM_ONLY.workers.name,
@@ -49,16 +82,23 @@ export function createPrimaryPrometheus(opts: PrimaryPrometheusOptions) {
     gauge(PROM_ONLY.spoolMaxBytes.name, PROM_ONLY.spoolMaxBytes.help, (v) => v.maxBytes);
     gauge(PROM_ONLY.spoolOldest.name, PROM_ONLY.spoolOldest.help, (v) => (v.oldestSpooledAt === undefined ? 0 : (Date.now() - v.oldestSpooledAt) / 1000));
   }
+  return restarts;
+}
 
+/**
+ * Asks every connected worker for its registry over IPC and gathers the
+ * answers, for at most `timeoutMs`.
+ */
+function workerRegistries(timeoutMs: number) {
   let nextId = 1;
-  const pending = new Map<number, { responses: MetricObjectWithValues<MetricValue<string>>[][]; waiting: number; done: () => void }>();
+  const pending = new Map<number, { responses: WorkerMetrics[]; waiting: number; done: () => void }>();
 
-  function collect(): Promise<MetricObjectWithValues<MetricValue<string>>[][]> {
+  function collect(): Promise<WorkerMetrics[]> {
     const id = nextId++;
     const workers = Object.values(cluster.workers ?? {}).filter((w) => w?.isConnected());
     return new Promise((resolve) => {
-      const entry = { responses: [] as MetricObjectWithValues<MetricValue<string>>[][], waiting: workers.length, done: () => finish() };
-      const timer = setTimeout(() => finish(), opts.collectTimeoutMs);
+      const entry = { responses: [] as WorkerMetrics[], waiting: workers.length, done: () => finish() };
+      const timer = setTimeout(() => finish(), timeoutMs);
       function finish() {
         clearTimeout(timer);
         pending.delete(id);
@@ -74,32 +114,14 @@ export function createPrimaryPrometheus(opts: PrimaryPrometheusOptions) {
     });
   }
 
-  async function scrape(): Promise<{ text: string; contentType: string }> {
-    const fromWorkers = await collect();
-    const own = await registry.getMetricsAsJSON();
-    const merged = AggregatorRegistry.aggregate([...fromWorkers, own]);
-    return { text: await merged.metrics(), contentType: merged.contentType };
+  /** One worker's registry, for the collection `id` (ignored once that collection is over). */
+  function answered(id: number, metrics: WorkerMetrics): void {
+    const entry = pending.get(id);
+    if (entry) {
+      entry.responses.push(metrics);
+      if (--entry.waiting <= 0) entry.done();
+    }
   }
 
-  /** Handles the Prometheus messages of one worker; returns true when `msg` was one. */
-  function onWorkerMessage(reply: (msg: PrimaryToWorker) => void, msg: unknown): boolean {
-    if (isMessage<PromCollectResponse>(msg, 'antenna:prom-json')) {
-      const entry = pending.get(msg.id);
-      if (entry) {
-        entry.responses.push(msg.metrics as MetricObjectWithValues<MetricValue<string>>[]);
-        if (--entry.waiting <= 0) entry.done();
-      }
-      return true;
-    }
-    if (isMessage<PromScrapeRequest>(msg, 'antenna:prom-scrape')) {
-      scrape().then(
-        ({ text, contentType }) => reply({ type: 'antenna:prom-text', id: msg.id, text, contentType }),
-        (err: Error) => reply({ type: 'antenna:prom-text', id: msg.id, error: err.message }),
-      );
-      return true;
-    }
-    return false;
-  }
-
-  return { onWorkerMessage, workerRestarted: () => restarts.inc() };
+  return { collect, answered };
 }
