@@ -5,7 +5,7 @@
  * paging, delete, buckets) and the fault injection.
  */
 // The client's HTTP layers import node-fetch (ESM) dynamically, which Jest's vm
-// cannot: load them with Node's own loader (see fake-gcs.ts).
+// cannot: load them with Node's own loader (see fake-gcs/index.ts).
 jest.mock('teeny-request', () => jest.requireActual<typeof import('./fake-gcs')>('./fake-gcs').loadOutsideJest('teeny-request'));
 jest.mock('gaxios', () => jest.requireActual<typeof import('./fake-gcs')>('./fake-gcs').loadOutsideJest('gaxios'));
 

@@ -13,6 +13,9 @@ export interface LogLine {
   raw: string;
 }
 
+/** How the server process ended. */
+type Exit = { code: number | null; signal: NodeJS.Signals | null };
+
 export interface RunningServer {
   url: string;
   port: number;
@@ -23,8 +26,8 @@ export interface RunningServer {
   /** Resolves with the first log line matching `re` (already seen, or later). */
   waitForLog(re: RegExp, timeoutMs?: number): Promise<LogLine>;
   /** Sends a signal and resolves with the exit code (or signal). */
-  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<Exit>;
+  exited: Promise<Exit>;
 }
 
 export function tempDir(prefix = 'antenna-test-'): string {
@@ -39,6 +42,13 @@ export interface SpawnOptions {
   detached?: boolean;
   /** An IPC channel to the primary, as PM2 gives it (`process.send('ready')`). */
   ipc?: boolean;
+}
+
+/** The server's output as it arrives: JSON log lines from stdout, raw stderr, and who waits for which line. */
+interface Output {
+  logs: LogLine[];
+  stderr: string[];
+  waiters: Array<{ re: RegExp; resolve: (l: LogLine) => void }>;
 }
 
 export function spawnServer(env: Record<string, string> = {}, opts: SpawnOptions = {}): RunningServer {
@@ -59,9 +69,32 @@ export function spawnServer(env: Record<string, string> = {}, opts: SpawnOptions
     },
     stdio: opts.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
   });
-  const logs: LogLine[] = [];
-  const stderr: string[] = [];
-  const waiters: Array<{ re: RegExp; resolve: (l: LogLine) => void }> = [];
+  const output = collectOutput(proc);
+  const exited = new Promise<Exit>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+
+  return {
+    url: '',
+    port: 0,
+    proc,
+    fsRoot,
+    logs: output.logs,
+    stderr: output.stderr,
+    exited,
+    waitForLog: (re, timeoutMs = 30000) => waitForLog(output, exited, re, timeoutMs),
+    async stop(signal = 'SIGTERM', timeoutMs = 30000) {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+      const result = await exited;
+      clearTimeout(timer);
+      return result;
+    },
+  };
+}
+
+/** Parses stdout into log lines (JSON, or the raw text as the message) and hands each to the waiters it matches. */
+function collectOutput(proc: ChildProcess): Output {
+  const output: Output = { logs: [], stderr: [], waiters: [] };
+  const { logs, waiters } = output;
   let buffered = '';
   proc.stdout!.on('data', (chunk: Buffer) => {
     buffered += chunk.toString();
@@ -84,54 +117,38 @@ export function spawnServer(env: Record<string, string> = {}, opts: SpawnOptions
       }
     }
   });
-  proc.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  proc.stderr!.on('data', (chunk: Buffer) => output.stderr.push(chunk.toString()));
+  return output;
+}
 
-  const server: RunningServer = {
-    url: '',
-    port: 0,
-    proc,
-    fsRoot,
-    logs,
-    stderr,
-    exited,
-    waitForLog(re, timeoutMs = 30000) {
-      const seen = logs.find((l) => re.test(l.Fields?.message ?? l.raw));
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          reject(
-            new Error(
-              `no log line matching ${re} within ${timeoutMs} ms; stderr: ${stderr.join('')}; last logs: ${logs
-                .slice(-5)
-                .map((l) => l.raw)
-                .join('\n')}`,
-            ),
-          );
-        }, timeoutMs);
-        waiters.push({ re, resolve: (l) => (clearTimeout(timer), resolve(l)) });
-        void exited.then(() => {
-          clearTimeout(timer);
-          reject(
-            new Error(
-              `server exited before logging ${re}; stderr: ${stderr.join('')}; logs: ${logs
-                .slice(-10)
-                .map((l) => l.raw)
-                .join('\n')}`,
-            ),
-          );
-        });
-      });
-    },
-    async stop(signal = 'SIGTERM', timeoutMs = 30000) {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
-      const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
-      const result = await exited;
+/** The first log line matching `re`, already seen or later; rejects on timeout or when the server exits first. */
+function waitForLog({ logs, stderr, waiters }: Output, exited: Promise<Exit>, re: RegExp, timeoutMs: number): Promise<LogLine> {
+  const seen = logs.find((l) => re.test(l.Fields?.message ?? l.raw));
+  if (seen) return Promise.resolve(seen);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(
+        new Error(
+          `no log line matching ${re} within ${timeoutMs} ms; stderr: ${stderr.join('')}; last logs: ${logs
+            .slice(-5)
+            .map((l) => l.raw)
+            .join('\n')}`,
+        ),
+      );
+    }, timeoutMs);
+    waiters.push({ re, resolve: (l) => (clearTimeout(timer), resolve(l)) });
+    void exited.then(() => {
       clearTimeout(timer);
-      return result;
-    },
-  };
-  return server;
+      reject(
+        new Error(
+          `server exited before logging ${re}; stderr: ${stderr.join('')}; logs: ${logs
+            .slice(-10)
+            .map((l) => l.raw)
+            .join('\n')}`,
+        ),
+      );
+    });
+  });
 }
 
 /** Starts the server and waits until all its workers listen. */

@@ -3,7 +3,7 @@
  * HTTP against the in-process fake GCS JSON API (test/support/fake-gcs).
  */
 // The client's HTTP layers import node-fetch (ESM) dynamically, which Jest's vm
-// cannot: load them with Node's own loader (see test/support/fake-gcs.ts).
+// cannot: load them with Node's own loader (see test/support/fake-gcs/index.ts).
 jest.mock('teeny-request', () => jest.requireActual<typeof import('../../support/fake-gcs')>('../../support/fake-gcs').loadOutsideJest('teeny-request'));
 jest.mock('gaxios', () => jest.requireActual<typeof import('../../support/fake-gcs')>('../../support/fake-gcs').loadOutsideJest('gaxios'));
 

@@ -6,7 +6,7 @@
  * fake-aws `hold`), so the order does not depend on how fast they answer.
  */
 // The GCS client's HTTP layers import node-fetch (ESM) dynamically, which Jest's vm
-// cannot: load them with Node's own loader (see test/support/fake-gcs.ts).
+// cannot: load them with Node's own loader (see test/support/fake-gcs/index.ts).
 jest.mock('teeny-request', () => jest.requireActual<typeof import('../../support/fake-gcs')>('../../support/fake-gcs').loadOutsideJest('teeny-request'));
 jest.mock('gaxios', () => jest.requireActual<typeof import('../../support/fake-gcs')>('../../support/fake-gcs').loadOutsideJest('gaxios'));
 
