@@ -15,13 +15,15 @@ export interface PartHead {
 
 /** Where the bytes of one part go. */
 export interface PartSink {
-  data(chunk: Buffer): void;
-  end(): void;
+  push(chunk: Buffer): void;
 }
 
-export interface MultipartHandlers {
-  /** A part's header block is complete: the sink for its bytes, or undefined to drop them. Throwing stops the reader. */
-  part(head: PartHead): PartSink | undefined;
+/** Called synchronously from `write`; a throw stops the reader and leaves `write` with it. */
+export interface MultipartHandlers<S extends PartSink> {
+  /** A part's header block is complete: the sink for its bytes, or undefined to drop them. */
+  part(head: PartHead): S | undefined;
+  /** The part `sink` took has ended. */
+  partEnd(sink: S): void;
   /** More parts than `maxParts`. */
   partsLimit(): void;
 }
@@ -52,7 +54,7 @@ const MAX_HEADER_PAIRS = 2000;
  * chunk a sink gets is a view of the written buffer, or a copy when it spans
  * two writes.
  */
-export class MultipartReader {
+export class MultipartReader<S extends PartSink = PartSink> {
   private readonly search: StreamSearch;
   private readonly headers: HeaderParser;
   private firstWrite = true;
@@ -61,14 +63,14 @@ export class MultipartReader {
   private dashes = 0;
   private inPart = false;
   private inHeader = true;
-  private sink: PartSink | undefined;
+  private sink: S | undefined;
   private parts = 0;
   private done = false;
   private stopped = false;
 
   constructor(
     boundary: string,
-    private readonly handlers: MultipartHandlers,
+    private readonly handlers: MultipartHandlers<S>,
     private readonly limits: { maxParts: number; maxHeaderSize: number },
   ) {
     this.search = new StreamSearch(`\r\n--${boundary}`);
@@ -125,8 +127,8 @@ export class MultipartReader {
     if (this.stopped) return;
     if (data && start < end && !this.isPreamble) {
       if (!this.inHeader) {
-        if (dash) this.sink?.data(dash);
-        this.sink?.data(slice(data, start, end, this.search));
+        if (dash) this.sink?.push(dash);
+        this.sink?.push(slice(data, start, end, this.search));
       } else {
         if (dash) this.headers.push(dash);
         const used = this.headers.push(data.subarray(start, end));
@@ -150,7 +152,7 @@ export class MultipartReader {
   private closePart(): void {
     this.headers.reset();
     if (this.isPreamble) this.isPreamble = false;
-    else if (!this.inHeader) this.sink?.end();
+    else if (!this.inHeader && this.sink) this.handlers.partEnd(this.sink);
     this.sink = undefined;
     this.inPart = false;
     this.justMatched = true;

@@ -3,7 +3,7 @@ import { createGunzip, type Gunzip } from 'node:zlib';
 import { classifyPart, PartCollector, PayloadBuilder, type Payload, type PayloadRules } from './payload-parts';
 import { BodyRateFloor } from './body-rate';
 import type { HeldBytes, MemoryBudget } from './memory-budget';
-import { MultipartReader, type PartHead, type PartSink } from './multipart-reader';
+import { MultipartReader, type PartHead } from './multipart-reader';
 import type { SubmitHeaders } from './request-headers';
 import type { TurnBudget } from './turn-budget';
 import { bodyTimeout, malformed, Rejection, tooLarge } from './rejection';
@@ -95,7 +95,7 @@ class PayloadRead {
   private wireBytes = 0;
   private inflatedBytes = 0;
   private readonly started = performance.now();
-  private readonly reader: MultipartReader;
+  private readonly reader: MultipartReader<PartCollector>;
   private readonly builder: PayloadBuilder;
   private readonly gunzip: Gunzip | undefined;
   private readonly timer: NodeJS.Timeout;
@@ -117,7 +117,11 @@ class PayloadRead {
   ) {
     this.reader = new MultipartReader(
       headers.boundary,
-      { part: (head) => this.partStarted(head), partsLimit: () => this.fail(malformed('invalid_payload_structure')) },
+      {
+        part: (head) => this.partStarted(head),
+        partEnd: (part) => this.builder.finished(part),
+        partsLimit: () => this.fail(malformed('invalid_payload_structure')),
+      },
       { maxParts: limits.maxParts, maxHeaderSize: limits.maxPartHeaderSize },
     );
     this.builder = new PayloadBuilder({ maxJsonDepth: limits.maxJsonDepth, dumpField: limits.dumpField });
@@ -187,11 +191,11 @@ class PayloadRead {
   }
 
   /** A part's header is complete: where its bytes go (a throw refuses the body). */
-  private partStarted(head: PartHead): PartSink | undefined {
+  private partStarted(head: PartHead): PartCollector | undefined {
     if (!head.name) return undefined; // a part without a name is junk: drop it
     const part = new PartCollector(head.name, classifyPart(head.mimeType, head.filename), head.mimeType, this.limits.maxAnnotationSize);
     this.builder.started(part);
-    return { data: (chunk) => part.push(chunk), end: () => this.builder.finished(part) };
+    return part;
   }
 
   private bodyEnded(): void {
