@@ -175,14 +175,14 @@ function slice(data: Buffer, start: number, end: number, search: StreamSearch): 
   return data === (search as unknown as { _lookbehind: Buffer })._lookbehind ? Buffer.from(view) : view;
 }
 
-const RE_CHARSET_FREE = /[; \t]/;
+const HAS_PARAMS_OR_SPACE = /[; \t]/;
 
 /** The header reading of @fastify/busboy's multipart type; undefined for a part it skips. */
 export function readPartHead(header: Record<string, string[]>): PartHead | undefined {
   let mimeType: string | undefined;
   const contentType = header['content-type']?.[0];
   if (contentType !== undefined) {
-    if (contentType.length !== 0 && !RE_CHARSET_FREE.test(contentType)) mimeType = contentType.toLowerCase();
+    if (contentType.length !== 0 && !HAS_PARAMS_OR_SPACE.test(contentType)) mimeType = contentType.toLowerCase();
     else {
       const first = parseParams(contentType)[0];
       if (first) mimeType = (first as string).toLowerCase();
