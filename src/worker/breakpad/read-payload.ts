@@ -1,10 +1,9 @@
-import Busboy from '@fastify/busboy';
 import type { IncomingMessage } from 'node:http';
-import { Transform, type Writable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, type Gunzip } from 'node:zlib';
 import { classifyPart, PartCollector, PayloadBuilder, type Payload, type PayloadRules } from './payload-parts';
 import { BodyRateFloor } from './body-rate';
 import type { HeldBytes, MemoryBudget } from './memory-budget';
+import { MultipartReader, type PartHead } from './multipart-reader';
 import type { SubmitHeaders } from './request-headers';
 import type { TurnBudget } from './turn-budget';
 import { bodyTimeout, malformed, Rejection, tooLarge } from './rejection';
@@ -62,21 +61,6 @@ export function inflatedTooLarge(inflated: number, received: number, limits: Pic
   return limits.maxGzipRatio > 0 && inflated > GZIP_RATIO_FLOOR && inflated > limits.maxGzipRatio * received;
 }
 
-/** Runs each chunk through `check` (which throws a Rejection to stop) as it passes. */
-function checkpoint(check: (chunk: Buffer) => void): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      try {
-        check(chunk);
-      } catch (err) {
-        cb(err as Error);
-        return;
-      }
-      cb(null, chunk);
-    },
-  });
-}
-
 /**
  * Streams a crash report body through the wire-size limit, the idle and rate
  * timeouts, gunzip (with its own size and ratio limits), the worker's memory
@@ -88,162 +72,172 @@ function checkpoint(check: (chunk: Buffer) => void): Transform {
  * multer cannot be used here: it reads from the request itself (not from a
  * gunzip stream), decodes text fields lossily so invalid UTF-8 cannot be
  * detected, classifies parts by filename rather than by Antenna's content-type
- * rules, and rejects multipart/mixed. @fastify/busboy (what multer builds on,
- * in its maintained fork) with `isPartAFile: () => true` hands every part over
- * as raw bytes, so the classification below is Antenna's own.
+ * rules, and rejects multipart/mixed. The parser (multipart-reader.ts) hands
+ * every part over as raw bytes, so the classification is Antenna's own.
  */
 export function readPayload(req: IncomingMessage, headers: SubmitHeaders, limits: PayloadLimits, held: HeldBytes): Promise<ReadResult> {
   return new Promise<ReadResult>((resolve, reject) => {
-    let settled = false;
-    const started = performance.now();
-
-    let wireBytes = 0;
-    let parser: ReturnType<typeof Busboy>;
+    let read: PayloadRead;
     try {
-      parser = Busboy({
-        // busboy only knows multipart/form-data; multipart/mixed bodies share its syntax.
-        headers: { 'content-type': `multipart/form-data; boundary="${headers.boundary}"` },
-        limits: { parts: limits.maxParts, headerSize: limits.maxPartHeaderSize },
-        isPartAFile: () => true,
-      });
+      read = new PayloadRead(req, headers, limits, held, resolve, reject);
     } catch {
-      // The header checks already refuse what busboy cannot take; this is a backstop.
+      // The header checks already refuse a boundary the parser cannot search for; this is a backstop.
       reject(malformed('invalid_payload_structure'));
       return;
     }
-    // What enters the parser is what the parts end up holding: that is what
-    // counts against the worker's memory budget (the wire bytes of a plain
-    // body, the inflated ones of a gzip body).
-    const hold = (bytes: number) => {
-      if (!held.add(bytes)) throw limits.memoryBudget.refusal();
-    };
-    const gunzip = headers.compressed ? createGunzip({ chunkSize: GUNZIP_CHUNK_SIZE }) : undefined;
-    let inflatedBytes = 0;
-    const inflated = gunzip
-      ? checkpoint((chunk) => {
-          inflatedBytes += chunk.length;
-          if (inflatedTooLarge(inflatedBytes, wireBytes, limits)) throw tooLarge();
-          hold(chunk.length);
-        })
-      : undefined;
-    const builder = new PayloadBuilder({ maxJsonDepth: limits.maxJsonDepth, dumpField: limits.dumpField });
+    read.start();
+  });
+}
 
-    const streams = [gunzip, inflated, parser].filter((s): s is NonNullable<typeof s> => s !== undefined);
-    const head = streams[0]!;
-    const timer = setTimeout(() => fail(bodyTimeout()), limits.bodyTimeoutMs);
-    const rate = new BodyRateFloor(limits.minBodyRate, limits.minBodyRateWindowMs);
-    const rateTimer = limits.minBodyRate > 0 ? setInterval(() => rate.tooSlow(performance.now()) && fail(bodyTimeout()), rate.windowMs / 4) : undefined;
+/** One body being read: the state readPayload's callbacks share. */
+class PayloadRead {
+  private settled = false;
+  private wireBytes = 0;
+  private inflatedBytes = 0;
+  private readonly started = performance.now();
+  private readonly reader: MultipartReader<PartCollector>;
+  private readonly builder: PayloadBuilder;
+  private readonly gunzip: Gunzip | undefined;
+  private readonly timer: NodeJS.Timeout;
+  private readonly rate: BodyRateFloor;
+  private readonly rateTimer: NodeJS.Timeout | undefined;
+  private readonly resume = () => {
+    if (!this.settled) this.req.resume();
+  };
+  private readonly onData = (chunk: Buffer) => this.received(chunk);
+  private readonly onEnd = () => this.bodyEnded();
 
-    function stopTimers(): void {
-      clearTimeout(timer);
-      clearInterval(rateTimer);
-    }
+  constructor(
+    private readonly req: IncomingMessage,
+    headers: SubmitHeaders,
+    private readonly limits: PayloadLimits,
+    private readonly held: HeldBytes,
+    private readonly resolve: (r: ReadResult) => void,
+    private readonly reject: (err: unknown) => void,
+  ) {
+    this.reader = new MultipartReader(
+      headers.boundary,
+      {
+        part: (head) => this.partStarted(head),
+        partEnd: (part) => this.builder.finished(part),
+        partsLimit: () => this.fail(malformed('invalid_payload_structure')),
+      },
+      { maxParts: limits.maxParts, maxHeaderSize: limits.maxPartHeaderSize },
+    );
+    this.builder = new PayloadBuilder({ maxJsonDepth: limits.maxJsonDepth, dumpField: limits.dumpField });
+    this.gunzip = headers.compressed ? createGunzip({ chunkSize: GUNZIP_CHUNK_SIZE }) : undefined;
+    this.timer = setTimeout(() => this.fail(bodyTimeout()), limits.bodyTimeoutMs);
+    this.rate = new BodyRateFloor(limits.minBodyRate, limits.minBodyRateWindowMs);
+    this.rateTimer =
+      limits.minBodyRate > 0 ? setInterval(() => this.rate.tooSlow(performance.now()) && this.fail(bodyTimeout()), this.rate.windowMs / 4) : undefined;
+  }
 
-    function fail(err: unknown): void {
-      if (settled) return;
-      settled = true;
-      stopTimers();
-      req.off('data', onData).off('end', onEnd);
-      for (const s of streams) s.destroy();
-      reject(err);
-    }
-
-    parser.on('file', (name, stream, filename, _encoding, mimeType) => {
-      stream.on('error', () => {}); // the parser reports the same error
-      if (!name) {
-        stream.resume(); // a part without a name is junk: drop it
-        return;
-      }
-      let part: PartCollector;
-      try {
-        part = new PartCollector(name, classifyPart(mimeType, filename), mimeType, limits.maxAnnotationSize);
-        builder.started(part);
-      } catch (err) {
-        fail(err);
-        return;
-      }
-      stream.on('data', (chunk: Buffer) => {
-        try {
-          part.push(chunk);
-        } catch (err) {
-          fail(err);
-        }
-      });
-      stream.on('end', () => {
-        if (settled) return;
-        try {
-          builder.finished(part);
-        } catch (err) {
-          fail(err);
-        }
-      });
-    });
-    parser.on('partsLimit', () => fail(malformed('invalid_payload_structure')));
-    parser.on('error', (err: unknown) => fail(err instanceof Rejection ? err : malformed('invalid_payload_structure')));
-    parser.on('finish', () => {
-      if (settled) return;
-      try {
-        const payload = builder.build();
-        settled = true;
-        stopTimers();
-        resolve({
-          ...payload,
-          payloadSize: wireBytes,
-          decompressMs: gunzip ? performance.now() - started : undefined,
-        });
-      } catch (err) {
-        fail(err);
-      }
-    });
-
-    gunzip?.on('error', (err: Error) => fail(err instanceof Rejection ? err : malformed('bad_gzip')));
-    inflated?.on('error', fail);
-
-    req.on('error', () => fail(new ClientAborted()));
+  start(): void {
+    const { req, gunzip } = this;
+    gunzip?.on('data', (chunk: Buffer) => this.inflated(chunk));
+    gunzip?.on('end', () => this.finish());
+    gunzip?.on('error', (err: Error) => this.fail(err instanceof Rejection ? err : malformed('bad_gzip')));
+    req.on('error', () => this.fail(new ClientAborted()));
     req.on('close', () => {
-      if (!req.complete) fail(new ClientAborted());
+      if (!req.complete) this.fail(new ClientAborted());
     });
     // Not req.pipe(): each chunk is counted against the wire-size limit and
     // the idle timeout here, and the body also waits when this turn's budget
     // is spent.
-    const resume = () => {
-      if (!settled) req.resume();
-    };
-    function onData(chunk: Buffer): void {
-      wireBytes += chunk.length;
-      timer.refresh();
-      rate.received(chunk.length, performance.now());
-      if (wireBytes > limits.maxPayloadSize) {
-        fail(tooLarge());
-        return;
-      }
-      if (!gunzip) {
-        try {
-          hold(chunk.length);
-        } catch (err) {
-          fail(err);
-          return;
-        }
-      }
-      const flowing = head.write(chunk);
-      const inBudget = limits.turnBudget.spend(chunk.length);
-      if (flowing && inBudget) return;
-      req.pause();
-      if (!flowing) head.once('drain', resume);
-      else limits.turnBudget.waitForNextTurn(resume);
-    }
-    function onEnd(): void {
-      // The client has sent everything: how fast it did no longer matters.
-      clearInterval(rateTimer);
-      if (wireBytes === 0) fail(malformed('no_content_length'));
-      else head.end();
-    }
-    req.on('data', onData).on('end', onEnd);
+    req.on('data', this.onData).on('end', this.onEnd);
+  }
 
-    let tail: Writable = head;
-    for (const next of streams.slice(1)) {
-      (tail as Transform).pipe(next);
-      tail = next;
+  /** A chunk of the body off the wire. */
+  private received(chunk: Buffer): void {
+    const { limits } = this;
+    this.wireBytes += chunk.length;
+    this.timer.refresh();
+    this.rate.received(chunk.length, performance.now());
+    if (this.wireBytes > limits.maxPayloadSize) {
+      this.fail(tooLarge());
+      return;
     }
-  });
+    let flowing = true;
+    if (this.gunzip) flowing = this.gunzip.write(chunk);
+    else if (!this.parse(chunk)) return;
+    const inBudget = limits.turnBudget.spend(chunk.length);
+    if (flowing && inBudget) return;
+    this.req.pause();
+    if (!flowing) this.gunzip!.once('drain', this.resume);
+    else limits.turnBudget.waitForNextTurn(this.resume);
+  }
+
+  /** A chunk of a gzip body, inflated. */
+  private inflated(chunk: Buffer): void {
+    this.inflatedBytes += chunk.length;
+    if (inflatedTooLarge(this.inflatedBytes, this.wireBytes, this.limits)) this.fail(tooLarge());
+    else this.parse(chunk);
+  }
+
+  /**
+   * Multipart bytes, counted against the memory budget (what enters the
+   * parser is what the parts end up holding: the wire bytes of a plain body,
+   * the inflated ones of a gzip body), then parsed. False once failed.
+   */
+  private parse(chunk: Buffer): boolean {
+    if (this.settled) return false;
+    try {
+      if (!this.held.add(chunk.length)) throw this.limits.memoryBudget.refusal();
+      this.reader.write(chunk);
+    } catch (err) {
+      this.fail(err instanceof Rejection ? err : malformed('invalid_payload_structure'));
+    }
+    return !this.settled;
+  }
+
+  /** A part's header is complete: where its bytes go (a throw refuses the body). */
+  private partStarted(head: PartHead): PartCollector | undefined {
+    if (!head.name) return undefined; // a part without a name is junk: drop it
+    const part = new PartCollector(head.name, classifyPart(head.mimeType, head.filename), head.mimeType, this.limits.maxAnnotationSize);
+    this.builder.started(part);
+    return part;
+  }
+
+  private bodyEnded(): void {
+    // The client has sent everything: how fast it did no longer matters.
+    clearInterval(this.rateTimer);
+    if (this.wireBytes === 0) this.fail(malformed('no_content_length'));
+    else if (this.gunzip) this.gunzip.end();
+    else this.finish();
+  }
+
+  /** The whole multipart body has been parsed. */
+  private finish(): void {
+    if (this.settled) return;
+    let payload: Payload;
+    try {
+      this.reader.end();
+    } catch {
+      this.fail(malformed('invalid_payload_structure'));
+      return;
+    }
+    try {
+      payload = this.builder.build();
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    this.settle();
+    this.resolve({ ...payload, payloadSize: this.wireBytes, decompressMs: this.gunzip ? performance.now() - this.started : undefined });
+  }
+
+  private fail(err: unknown): void {
+    if (this.settled) return;
+    this.settle();
+    this.reader.stop();
+    this.req.off('data', this.onData).off('end', this.onEnd);
+    this.gunzip?.destroy();
+    this.reject(err);
+  }
+
+  private settle(): void {
+    this.settled = true;
+    clearTimeout(this.timer);
+    clearInterval(this.rateTimer);
+  }
 }

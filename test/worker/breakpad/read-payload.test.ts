@@ -95,6 +95,28 @@ describe('readPayload', () => {
     }
   });
 
+  it('makes a plain body wait for the next turn once the turn budget is spent', async () => {
+    const big = Buffer.alloc(300_000, 7);
+    const body = multipartBody(
+      [
+        { name: 'ProductName', data: 'Firefox' },
+        { name: 'upload_file_minidump', data: big, filename: 'x.dmp' },
+      ],
+      B,
+    );
+    let deferred = 0;
+    // The budget's own renewal goes through nextTurn too: count only the uploads sent to wait.
+    const budget = new TurnBudget(1, setImmediate);
+    const wait = budget.waitForNextTurn.bind(budget);
+    budget.waitForNextTurn = (fn) => {
+      deferred++;
+      wait(fn);
+    };
+    const r = await read(body, { chunks: 6, limits: { turnBudget: budget } });
+    expect(toBuffer(r.dumps.get('upload_file_minidump')!).equals(big)).toBe(true);
+    expect(deferred).toBeGreaterThan(0);
+  });
+
   it('accepts multipart/mixed', async () => {
     const r = await read(multipartBody([{ name: 'A', data: 'b' }], B), { type: 'multipart/mixed' });
     expect({ ...r.annotations }).toEqual({ A: 'b' });
