@@ -7,6 +7,7 @@ import { componentLogger, type Logger } from '../shared/logging';
 import type { Metrics } from '../shared/metrics';
 import { Fleet } from './fleet';
 import { Lifecycle } from './lifecycle';
+import { workerExecArgv } from './worker-flags';
 import { createPrimaryPrometheus } from './prometheus';
 import { PrimarySpool } from './spool';
 import { Supervisor } from './supervisor';
@@ -31,6 +32,8 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
 
   // Read by node:cluster at the first fork; NODE_CLUSTER_SCHED_POLICY would otherwise decide.
   cluster.schedulingPolicy = config.cluster.schedulingPolicy === 'rr' ? cluster.SCHED_RR : cluster.SCHED_NONE;
+  const execArgv = workerExecArgv(config.cluster.workerSemiSpaceMb, process.execArgv, process.env.NODE_OPTIONS);
+  if (execArgv !== process.execArgv) cluster.setupPrimary({ execArgv });
   const fleet = new Fleet(config.cluster.heartbeatIntervalMs);
   const prometheus = config.observability.metricsEnabled ? nodePrometheus(config, fleet, spool) : undefined;
   const announceReadyOnce = readyAnnouncer(config, log, () => supervisor.listeningCount());

@@ -22,6 +22,13 @@ export const clusterOptions = {
     values: ['none', 'rr'],
     doc: 'How new connections reach the workers. `none`: every worker accepts from the shared socket, so a worker busy with uploads leaves new connections (health probes included) to an idle one; `rr`: the primary accepts and hands connections out in turn (Node’s default on Linux), which spreads idle connections evenly but queues a probe behind a busy worker. `none` kept `/__lbheartbeat__` p99 at 21–37 ms under 4 MB load where `rr` gave 160–600 ms, at the same crashes/s (docs/performance.md). The cost: connections opened in a burst (a balancer filling its pool) can land on a few workers and stay there; if the balancer keeps connections for long and saves wait on a remote store, watch the per-worker `save_queue_size` in `/__heartbeat__` and prefer `rr` when it is uneven.',
   }),
+  workerSemiSpaceMb: int({
+    env: 'WORKER_MAX_SEMI_SPACE_MB',
+    default: 4,
+    min: 0,
+    max: 256,
+    doc: 'V8 young-generation semi-space of each worker, in MiB (`--max-semi-space-size`); 0 leaves V8’s default (16 MiB on 64-bit). A request’s garbage dies young, so a small nursery costs no CPU, while V8’s default lets every busy worker grow by ~40 MB: 4 cut the 5-worker tree’s peak RSS from 461/555 to 419/470 MB at 4 KB/400 KB with CPU per crash unchanged (docs/performance.md). Ignored when NODE_OPTIONS or the primary’s own flags already set it.',
+  }),
   gracefulTimeoutSeconds: int({
     env: 'GRACEFUL_TIMEOUT',
     default: 30,
