@@ -26,9 +26,15 @@ export interface LoggingOptions {
   stream?: NodeJS.WritableStream;
   /**
    * Write stdout off the event loop (workers: the request path logs). The
-   * process must `await flushLogs()` before it exits.
+   * process must `await logger.flush()` before it exits.
    */
   asyncStdout?: boolean;
+}
+
+/** The logger a process creates: it owns the writer, so it is the one to flush. */
+export interface RootLogger extends Logger {
+  /** Resolves once every line logged so far (by it or its children) has been written. */
+  flush(): Promise<void>;
 }
 
 /** Nanoseconds since the epoch, as mozlog's `Timestamp` wants. */
@@ -71,18 +77,15 @@ const devFormat: Format = (severity, type, message, extra) => {
   return `${new Date().toISOString()} ${level} [${process.pid}] ${type}: ${message}${more}${stack ? '\n' + String(stack) : ''}`;
 };
 
-/** Past this much unwritten log text, writing blocks rather than buffering more. */
-const MAX_PENDING = 4 * 1024 * 1024;
-
-const idleWaiters: Array<() => void> = [];
-
-/** Resolves once every line logged so far to stdout has been written. */
-export function flushLogs(): Promise<void> {
-  if (!sharedStdout || !stdoutBusy()) return Promise.resolve();
-  return new Promise((resolve) => idleWaiters.push(resolve));
+/** Where finished lines go, in order. Each logger holds its own. */
+export interface LineWriter {
+  write(line: string): void;
+  /** Resolves once every line handed over so far has been written (or could not be). */
+  flush(): Promise<void>;
 }
 
-let stdoutBusy = () => false;
+/** Past this much unwritten log text, writing blocks rather than buffering more. */
+const MAX_PENDING = 4 * 1024 * 1024;
 
 /**
  * Lines for stdout, written off the event loop. process.stdout to a pipe is
@@ -92,11 +95,15 @@ let stdoutBusy = () => false;
  * libuv's thread pool), in order. Past MAX_PENDING, or at exit, the rest is
  * written synchronously (then, while an asynchronous write is still under
  * way, lines can come out of order: back-pressure beats unbounded memory).
+ * One per process: two would interleave their writes to fd 1.
+ *
+ * sonic-boom (pino's writer) was measured in its place and cost more CPU per
+ * line (docs/performance.md, "The stdout writer"), so this one stays.
  */
-function stdoutSink(): (line: string) => void {
+export function asyncStdoutWriter(): LineWriter {
   let pending = '';
   let writing = false;
-  stdoutBusy = () => writing || pending !== '';
+  const idleWaiters: Array<() => void> = [];
   const writeSyncAll = (text: string) => {
     try {
       writeSync(1, text);
@@ -130,20 +137,21 @@ function stdoutSink(): (line: string) => void {
     if (pending) writeSyncAll(pending);
     pending = '';
   });
-  return (line) => {
-    pending += line + '\n';
-    if (pending.length > MAX_PENDING) {
-      const text = pending;
-      pending = '';
-      writeSyncAll(text);
-    } else if (!writing) {
-      writing = true;
-      setImmediate(next);
-    }
+  return {
+    write(line) {
+      pending += line + '\n';
+      if (pending.length > MAX_PENDING) {
+        const text = pending;
+        pending = '';
+        writeSyncAll(text);
+      } else if (!writing) {
+        writing = true;
+        setImmediate(next);
+      }
+    },
+    flush: () => (writing || pending !== '' ? new Promise((resolve) => idleWaiters.push(resolve)) : Promise.resolve()),
   };
 }
-
-let sharedStdout: ((line: string) => void) | undefined;
 
 /** winston's key for the finished line (triple-beam's MESSAGE). */
 const MESSAGE = Symbol.for('message');
@@ -160,11 +168,11 @@ function lineFormat(format: Format) {
 
 /** A winston transport (winston's documented way: extend winston-transport) that hands each finished line to a writer. */
 class LineTransport extends Transport {
-  constructor(private readonly writeLine: (line: string) => void) {
+  constructor(private readonly writer: LineWriter) {
     super();
   }
   override log(info: Record<symbol, unknown>, next: () => void): void {
-    this.writeLine(info[MESSAGE] as string);
+    this.writer.write(info[MESSAGE] as string);
     next();
   }
 }
@@ -175,19 +183,23 @@ class LineTransport extends Transport {
  * event; unheard, it would end the process, and in the primary the whole
  * node. Lines that cannot be written are dropped: there is nowhere to say so.
  */
-function syncStdoutWriter(): (line: string) => void {
+export function syncStdoutWriter(): LineWriter {
   if (process.stdout.listenerCount('error') === 0) process.stdout.on('error', () => {});
-  return (line) => void process.stdout.write(line + '\n');
+  return streamWriter(process.stdout);
 }
 
-export function createLogger(opts: LoggingOptions): Logger {
-  const stream = opts.stream;
-  const writeLine = stream ? (line: string) => void stream.write(line + '\n') : opts.asyncStdout ? (sharedStdout ??= stdoutSink()) : syncStdoutWriter();
+/** Each line written to a stream (tests capture lines this way); flush is immediate. */
+export function streamWriter(stream: NodeJS.WritableStream): LineWriter {
+  return { write: (line) => void stream.write(line + '\n'), flush: () => Promise.resolve() };
+}
+
+export function createLogger(opts: LoggingOptions): RootLogger {
+  const writer = opts.stream ? streamWriter(opts.stream) : opts.asyncStdout ? asyncStdoutWriter() : syncStdoutWriter();
   const threshold = SEVERITY[WINSTON_LEVEL[opts.level]];
   const winstonLogger = winston.createLogger({
     level: WINSTON_LEVEL[opts.level],
     format: lineFormat(opts.localDevEnv ? devFormat : mozlogFormat(opts.hostname)),
-    transports: [new LineTransport(writeLine)],
+    transports: [new LineTransport(writer)],
   });
 
   function make(type: string): Logger {
@@ -204,7 +216,7 @@ export function createLogger(opts: LoggingOptions): Logger {
       child: ({ type: t }) => make(t),
     };
   }
-  return make('antenna');
+  return { ...make('antenna'), flush: () => writer.flush() };
 }
 
 /** A logger whose lines carry the mozlog `Type` of one component. */

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../shared/config';
 import { isMessage, sendIpc, type FleetMessage, type ShutdownMessage, type WorkerToPrimary } from '../shared/ipc';
-import { componentLogger, createLogger, flushLogs } from '../shared/logging';
+import { componentLogger, createLogger } from '../shared/logging';
 import { fanOut } from '../shared/metrics';
 import { errorReporterFromConfig, statsdFromConfig } from '../shared/observability';
 import { accessLog } from './access-log';
@@ -192,7 +192,7 @@ export async function runWorker(config: Config): Promise<void> {
     prom?.close();
     await Promise.allSettled([storage.close(), publisher.close(), metrics.close(), errorReporter.flush(2000)]);
     log.info('shutdown complete');
-    await Promise.race([flushLogs(), sleep(2000)]);
+    await Promise.race([logger.flush(), sleep(2000)]);
     process.exit(exitCode);
   }
 
@@ -251,7 +251,7 @@ export async function runWorker(config: Config): Promise<void> {
   const addr = server.address() as AddressInfo;
   log.info(`worker ${process.pid} listening on ${config.server.tlsCertFile ? 'https' : 'http'}://${addr.address}:${addr.port}`);
   await admin?.listen(log);
-  await flushLogs(); // so that this line comes before the primary's "antenna ready"
+  await logger.flush(); // so that this line comes before the primary's "antenna ready"
   send({ type: 'antenna:listening' });
 }
 
