@@ -87,6 +87,38 @@ export interface LineWriter {
 /** Past this much unwritten log text, writing blocks rather than buffering more. */
 const MAX_PENDING = 4 * 1024 * 1024;
 
+/** How long a synchronous write waits for a reader that takes nothing before the rest is dropped. */
+const STALLED_READER_MS = 5000;
+
+/**
+ * Writes all of `text` to stdout before returning. stdout is usually a
+ * non-blocking pipe (Node makes it so as soon as anything touches
+ * process.stdout, and workers share the primary's), where one writeSync
+ * writes what fits in the pipe (64 KiB) and then fails with EAGAIN: at exit
+ * the rest of the lines were lost, the last one cut in half. So this loops
+ * over partial writes and waits for the reader on EAGAIN, as a blocking write
+ * would, giving up only when the reader has taken nothing for
+ * STALLED_READER_MS or stdout is gone (EPIPE): nothing left to tell then.
+ */
+function writeAllSync(text: string): void {
+  const buf = Buffer.from(text);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  let offset = 0;
+  let stalledSince = 0;
+  while (offset < buf.length) {
+    try {
+      offset += writeSync(1, buf, offset, buf.length - offset);
+      stalledSince = 0;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') return;
+      const now = performance.now();
+      if (!stalledSince) stalledSince = now;
+      else if (now - stalledSince > STALLED_READER_MS) return;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
+}
+
 /**
  * Lines for stdout, written off the event loop. process.stdout to a pipe is
  * a synchronous write(2) on Linux: when the reader is slow (a log shipper, a
@@ -104,13 +136,6 @@ export function asyncStdoutWriter(): LineWriter {
   let pending = '';
   let writing = false;
   const idleWaiters: Array<() => void> = [];
-  const writeSyncAll = (text: string) => {
-    try {
-      writeSync(1, text);
-    } catch {
-      // stdout is gone: nothing left to tell.
-    }
-  };
   const idle = () => {
     writing = false;
     for (const resolve of idleWaiters.splice(0)) resolve();
@@ -134,7 +159,7 @@ export function asyncStdoutWriter(): LineWriter {
     writeFrom(0);
   };
   process.on('exit', () => {
-    if (pending) writeSyncAll(pending);
+    if (pending) writeAllSync(pending);
     pending = '';
   });
   return {
@@ -143,7 +168,7 @@ export function asyncStdoutWriter(): LineWriter {
       if (pending.length > MAX_PENDING) {
         const text = pending;
         pending = '';
-        writeSyncAll(text);
+        writeAllSync(text);
       } else if (!writing) {
         writing = true;
         setImmediate(next);

@@ -64,6 +64,19 @@ describe('asyncStdout', () => {
       .filter(Boolean)
       .map((l) => (JSON.parse(l) as { Fields: { message: string } }).Fields.message);
 
+  it('no line is lost or cut when the process exits without flushing, or past 4 MiB of backlog', () => {
+    const { stdout, status } = runChild(`
+      const { createLogger } = require(process.env.LOGGING);
+      const logger = createLogger({ level: 'INFO', localDevEnv: false, hostname: 'h', asyncStdout: true });
+      for (let i = 0; i < 30000; i++) logger.info('line ' + i); // past 4 MiB: the overflow path too
+      process.exit(0);
+    `);
+    expect(status).toBe(0);
+    const got = messages(stdout);
+    expect(got).toHaveLength(30000);
+    expect(new Set(got).size).toBe(30000);
+  });
+
   it('flush() resolves once every line logged before it is out, in order', () => {
     const { stdout, status } = runChild(`
       const { createLogger } = require(process.env.LOGGING);
@@ -71,7 +84,15 @@ describe('asyncStdout', () => {
       (async () => {
         for (let i = 0; i < 5000; i++) logger.info('line ' + i);
         await logger.flush();
-        require('node:fs').writeSync(1, JSON.stringify({ Fields: { message: 'after flush' } }) + '\\n');
+        const after = JSON.stringify({ Fields: { message: 'after flush' } }) + '\\n';
+        for (;;) {
+          try {
+            require('node:fs').writeSync(1, after);
+            break;
+          } catch (err) {
+            if (err.code !== 'EAGAIN') throw err; // stdout is a non-blocking pipe: wait for the reader
+          }
+        }
         setTimeout(() => process.exit(0), 50);
       })();
     `);
