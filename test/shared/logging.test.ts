@@ -32,6 +32,16 @@ describe('createLogger', () => {
     expect(lines).toEqual([expect.stringMatching(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\S+Z WARN  \\[${process.pid}\\] antenna.worker: slow \\{"ms":5\\}\\n$`))]);
   });
 
+  it('fields named type, level or message do not replace those of the line, in either format', () => {
+    const moz = capture('INFO');
+    moz.logger.info('the message', { type: 'x', level: 'y', message: 'z', a: 1 });
+    const event = JSON.parse(moz.lines[0]) as { Type: string; Severity: number; Fields: Record<string, unknown> };
+    expect([event.Type, event.Severity, event.Fields]).toEqual(['antenna', 6, { host_id: 'host-a', message: 'the message', a: 1 }]);
+    const dev = capture('INFO', true);
+    dev.logger.info('the message', { type: 'x', level: 'y', message: 'z', a: 1 });
+    expect(dev.lines[0]).toMatch(/ INFO {2}\[\d+\] antenna: the message \{"a":1\}\n$/);
+  });
+
   it('loggers are independent: each writes to its own writer at its own level', async () => {
     const a = capture('WARNING');
     const b = capture('DEBUG');
