@@ -36,7 +36,8 @@ interface Metrics {
   close(): Promise<void>;
 }
 
-const { createLogger } = load<{ createLogger(o: object): Logger & { flush(): Promise<void> } }>('shared/logging.js');
+// flush() is absent from builds before the logger owned its writer (bench/overhead.js can run against an older dist/).
+const { createLogger } = load<{ createLogger(o: object): Logger & { flush?(): Promise<void> } }>('shared/logging.js');
 const { accessLog } = load<{ accessLog(o: object): (req: unknown, res: unknown, next: () => void) => void }>('worker/access-log.js');
 const { sendText } = load<{ sendText(res: ServerResponse, status: number, body: string): void }>('worker/breakpad/respond.js');
 const { createStatsdMetrics } = load<{ createStatsdMetrics(o: object): Metrics }>('shared/metrics/statsd.js');
@@ -77,14 +78,16 @@ function newRequest(socket: Socket): IncomingMessage {
 
 function udpSink(): Promise<{ port: number; proc: ChildProcess }> {
   const script = `const s=require('dgram').createSocket('udp4');s.on('message',()=>{});s.bind(0,'127.0.0.1',()=>process.stdout.write(String(s.address().port)+'\\n'));`;
-  const proc = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+  process.on('exit', () => proc.kill());
   return new Promise((resolve) => proc.stdout!.once('data', (d: Buffer) => resolve({ port: Number(d.toString()), proc })));
 }
 
 /** A loopback TCP connection to a child process that reads and discards. */
 function tcpPeer(): Promise<{ socket: Socket; proc: ChildProcess }> {
   const script = `const s=require('net').createServer((c)=>c.resume());s.listen(0,'127.0.0.1',()=>process.stdout.write(String(s.address().port)+'\\n'));`;
-  const proc = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+  process.on('exit', () => proc.kill());
   return new Promise((resolve) =>
     proc.stdout!.once('data', (d: Buffer) => {
       const socket = connect(Number(d.toString()), '127.0.0.1', () => resolve({ socket, proc }));
@@ -175,7 +178,7 @@ async function main(): Promise<void> {
   await item('StatsD: the 9 metric calls of a crash', () => crashMetrics(statsd));
   await item('Prometheus: the 9 metric calls of a crash', () => crashMetrics(prom.metrics));
 
-  await logger.flush();
+  await logger.flush?.();
   await statsd.close();
   prom.close();
   sink.proc.kill();
