@@ -67,7 +67,7 @@ function sonicWriter(contentMode: 'utf8' | 'buffer'): LineWriter {
 function makeWriter(kind: string): LineWriter {
   if (kind === 'collector') {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require(path.join(ROOT, 'dist', 'shared', 'logging.js')) as { asyncStdoutWriter(): LineWriter }).asyncStdoutWriter();
+    return (require(path.join(ROOT, 'dist', 'shared', 'log-writers.js')) as { asyncStdoutWriter(): LineWriter }).asyncStdoutWriter();
   }
   return sonicWriter(kind === 'sonic-boom-buffer' ? 'buffer' : 'utf8');
 }
