@@ -56,6 +56,8 @@ interface CrashPath {
 export interface WorkerParts extends Telemetry, CrashPath {
   state: WorkerState;
   log: Logger;
+  /** Resolves once every line logged so far is written (before the exit, before announcing "listening"). */
+  flushLogs: () => Promise<void>;
   server: Server;
   admin: AdminListener | undefined;
 }
@@ -86,7 +88,7 @@ export async function composeWorker(config: Config): Promise<WorkerParts> {
   });
   const admin = exposure.admin && createAdminListener(config, exposure.admin, createAdminApp(operations(exposure.admin)), () => state.shuttingDown);
   countDroppedConnections(server, telemetry.metrics, log, config.server.maxConnectionsPerWorker);
-  return { ...telemetry, ...crashPath, state, log, server, admin };
+  return { ...telemetry, ...crashPath, state, log, flushLogs: () => logger.flush(), server, admin };
 }
 
 async function createTelemetry(config: Config, logger: Logger, load: WorkerPrometheusOptions): Promise<Telemetry> {

@@ -2,7 +2,6 @@ import cluster from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../shared/config';
 import { isMessage, type ShutdownMessage } from '../shared/ipc';
-import { flushLogs } from '../shared/logging';
 import type { WorkerParts } from './compose';
 import { sendToPrimary } from './primary-link';
 
@@ -64,7 +63,7 @@ export function createShutdown(w: WorkerParts, gracefulTimeoutSeconds: number): 
     w.prom?.close();
     await Promise.allSettled([w.storage.close(), w.publisher.close(), w.metrics.close(), w.errorReporter.flush(2000)]);
     log.info('shutdown complete');
-    await Promise.race([flushLogs(), sleep(2000)]);
+    await Promise.race([w.flushLogs(), sleep(2000)]);
     process.exit(exitCode);
   };
 }
@@ -119,6 +118,6 @@ export async function startListening(w: WorkerParts, server: Config['server']): 
   const addr = w.server.address() as AddressInfo;
   log.info(`worker ${process.pid} listening on ${server.tlsCertFile ? 'https' : 'http'}://${addr.address}:${addr.port}`);
   await w.admin?.listen(log);
-  await flushLogs(); // so that this line comes before the primary's "antenna ready"
+  await w.flushLogs(); // so that this line comes before the primary's "antenna ready"
   sendToPrimary({ type: 'antenna:listening' });
 }
