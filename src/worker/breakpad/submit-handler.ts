@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createCrashId, isValidCrashId } from '../../shared/crash-id';
 import type { Logger } from '../../shared/logging';
 import type { Metrics } from '../../shared/metrics';
-import type { Throttler } from '../throttler';
+import type { ThrottleDecision, Throttler } from '../throttler';
+import type { RawCrash } from '../../shared/crash-report';
 import { SinkRefusal, type CrashSink, type SinkOutcome } from '../crashmover/crash-sink';
 import { buildRawCrash, removePrivacyFields, utcNow } from './raw-crash';
 import type { HeldBytes } from './memory-budget';
@@ -63,24 +64,8 @@ export function createSubmitHandler(deps: SubmitDeps) {
     const rawCrash = buildRawCrash(payload, { now, compressed: headers.compressed, userAgent: req.headers['user-agent'] });
     const { result, ruleName } = deps.throttler.throttle(rawCrash);
 
-    let crashId: string;
-    if ('uuid' in rawCrash) {
-      if (!isStageSubmitter(req.headers.authorization, deps.stageSubmitterBearerToken)) {
-        metrics.incr('collector.breakpad_resource.unauthorized_uuid');
-        sendText(res, 401, 'Discarded=unauthorized_uuid');
-        return;
-      }
-      if (!isValidCrashId(rawCrash.uuid)) {
-        metrics.incr('collector.breakpad_resource.malformed', ['reason:invalid_uuid']);
-        sendText(res, 400, 'Discarded=malformed_invalid_uuid');
-        return;
-      }
-      crashId = rawCrash.uuid;
-      logger.info(`${crashId} has existing crash_id`);
-    } else {
-      crashId = createCrashId(now.date, result === 'DEFER' ? 1 : 0);
-      rawCrash.uuid = crashId;
-    }
+    const crashId = crashIdFor(req, res, rawCrash, result, now.date, deps);
+    if (crashId === undefined) return;
 
     logger.info(`${crashId}: matched by ${ruleName}; returned ${result}`);
     metrics.incr('collector.breakpad_resource.throttle_rule', [`rule:${ruleName}`]);
@@ -97,28 +82,7 @@ export function createSubmitHandler(deps: SubmitDeps) {
     }
 
     removePrivacyFields(rawCrash);
-    let outcome: SinkOutcome;
-    try {
-      outcome = await deps.sink.submit({ crashId, rawCrash, dumps: payload.dumps });
-    } catch (err) {
-      if (!(err instanceof SinkRefusal)) throw err;
-      logger.warn(`${crashId}: ${err.why}; answered 503`);
-      res.setHeader('Retry-After', String(err.retryAfterSeconds));
-      sendText(res, 503, `Error: ${err.why}; retry after ${err.retryAfterSeconds} seconds`);
-      return;
-    }
-    if (outcome === 'unstorable') {
-      // Checked before answering: a crash that can never be stored is refused, never acknowledged.
-      metrics.incr('collector.breakpad_resource.malformed', ['reason:unstorable']);
-      sendText(res, 400, 'Discarded=malformed_unstorable');
-      return;
-    }
-    if (outcome === 'failed') {
-      res.setHeader('Retry-After', String(deps.sink.retryAfterSeconds));
-      sendText(res, 500, 'Error: the crash could not be saved; please retry later');
-      return;
-    }
-    sendText(res, 200, `CrashID=bp-${crashId}\n`);
+    await deliver(res, { crashId, rawCrash, dumps: payload.dumps }, deps);
   }
 
   return async function submit(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): Promise<void> {
@@ -137,4 +101,64 @@ export function createSubmitHandler(deps: SubmitDeps) {
       metrics.timing('collector.breakpad_resource.on_post.time', performance.now() - start);
     }
   };
+}
+
+/**
+ * The crash id: the client's own `uuid` when a stage submitter sends one
+ * (answered 401/400 here when not allowed or not valid: undefined is
+ * returned), else a new one whose last digit carries the throttle verdict.
+ */
+function crashIdFor(
+  req: IncomingMessage,
+  res: ServerResponse,
+  rawCrash: RawCrash,
+  result: ThrottleDecision['result'],
+  date: Date,
+  deps: Pick<SubmitDeps, 'stageSubmitterBearerToken' | 'logger' | 'metrics'>,
+): string | undefined {
+  if (!('uuid' in rawCrash)) {
+    const crashId = createCrashId(date, result === 'DEFER' ? 1 : 0);
+    rawCrash.uuid = crashId;
+    return crashId;
+  }
+  if (!isStageSubmitter(req.headers.authorization, deps.stageSubmitterBearerToken)) {
+    deps.metrics.incr('collector.breakpad_resource.unauthorized_uuid');
+    sendText(res, 401, 'Discarded=unauthorized_uuid');
+    return undefined;
+  }
+  const crashId = rawCrash.uuid;
+  if (!isValidCrashId(crashId)) {
+    deps.metrics.incr('collector.breakpad_resource.malformed', ['reason:invalid_uuid']);
+    sendText(res, 400, 'Discarded=malformed_invalid_uuid');
+    return undefined;
+  }
+  deps.logger.info(`${crashId} has existing crash_id`);
+  return crashId;
+}
+
+/** Hands the crash to the sink and answers by its outcome: 200 CrashID only once the sink has it. */
+async function deliver(res: ServerResponse, crash: Parameters<CrashSink['submit']>[0], deps: Pick<SubmitDeps, 'sink' | 'logger' | 'metrics'>): Promise<void> {
+  const { crashId } = crash;
+  let outcome: SinkOutcome;
+  try {
+    outcome = await deps.sink.submit(crash);
+  } catch (err) {
+    if (!(err instanceof SinkRefusal)) throw err;
+    deps.logger.warn(`${crashId}: ${err.why}; answered 503`);
+    res.setHeader('Retry-After', String(err.retryAfterSeconds));
+    sendText(res, 503, `Error: ${err.why}; retry after ${err.retryAfterSeconds} seconds`);
+    return;
+  }
+  if (outcome === 'unstorable') {
+    // Checked before answering: a crash that can never be stored is refused, never acknowledged.
+    deps.metrics.incr('collector.breakpad_resource.malformed', ['reason:unstorable']);
+    sendText(res, 400, 'Discarded=malformed_unstorable');
+    return;
+  }
+  if (outcome === 'failed') {
+    res.setHeader('Retry-After', String(deps.sink.retryAfterSeconds));
+    sendText(res, 500, 'Error: the crash could not be saved; please retry later');
+    return;
+  }
+  sendText(res, 200, `CrashID=bp-${crashId}\n`);
 }
