@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Bytes } from './crash-report';
+import { windowElapsed, type SyncBatch } from './group-commit';
 
 /** Makes a directory's entries (a rename, a new file) durable. */
 export async function fsyncDir(dir: string): Promise<void> {
@@ -55,16 +57,21 @@ export interface PreparedFile {
   discard(): Promise<void>;
 }
 
+export interface PrepareOptions {
+  /** Issues the file's fsync with others of the same window (group commit); default: at once. */
+  syncBatch?: SyncBatch;
+}
+
 /**
  * Writes `data` to a temporary file in `tmpDir` (default: the target's
  * directory) and fsyncs it. A failure leaves no file behind.
  */
-export async function prepareFile(target: string, data: Bytes, tmpDir = path.dirname(target)): Promise<PreparedFile> {
+export async function prepareFile(target: string, data: Bytes, tmpDir = path.dirname(target), opts: PrepareOptions = {}): Promise<PreparedFile> {
   const tmp = path.join(tmpDir, tempFileName(target));
   const fh = await open(tmp, 'wx', 0o644);
   try {
     await writeAll(fh, Buffer.isBuffer(data) ? [data] : data);
-    await fh.sync();
+    await (opts.syncBatch ? opts.syncBatch.run(() => fh.sync()) : fh.sync());
   } catch (err) {
     await fh.close().catch(() => {});
     await unlink(tmp).catch(() => {});
@@ -95,6 +102,15 @@ export async function writeFileDurably(target: string, data: Bytes, tmpDir = pat
   await (await prepareFile(target, data, tmpDir)).commit();
 }
 
+export interface DirSyncerOptions {
+  /**
+   * How long (µs) an idle directory waits before its fsync starts, so that
+   * renames finishing close together share it (see group-commit.ts). 0 = start
+   * at once.
+   */
+  windowUs?: number;
+}
+
 /**
  * fsyncs of directories that stay open and are shared: a caller whose rename
  * is done waits for an fsync that starts after its call, and every caller
@@ -104,7 +120,10 @@ export async function writeFileDurably(target: string, data: Bytes, tmpDir = pat
 export class DirSyncer {
   private readonly dirs = new Map<string, { sync: () => Promise<void>; close: () => Promise<void> }>();
 
-  constructor(private readonly maxOpen = 32) {}
+  constructor(
+    private readonly maxOpen = 32,
+    private readonly opts: DirSyncerOptions = {},
+  ) {}
 
   sync(dir: string): Promise<void> {
     let entry = this.dirs.get(dir);
@@ -114,7 +133,7 @@ export class DirSyncer {
         this.dirs.delete(oldest);
         void old.close();
       }
-      entry = dirSyncer(dir);
+      entry = dirSyncer(dir, this.opts.windowUs ?? 0);
       this.dirs.set(dir, entry);
     }
     return entry.sync();
@@ -146,7 +165,14 @@ async function openDir(dir: string): Promise<OpenDir> {
   }
 }
 
-function dirSyncer(dir: string): { sync: () => Promise<void>; close: () => Promise<void> } {
+/** The inode under `dir` now (undefined when nothing is there). */
+function inodeNow(dir: string): { dev: number; ino: number } | undefined {
+  // Synchronous: a directory just renamed into is in the dentry cache, and a
+  // stat there costs a few µs, less than a trip through the thread pool.
+  return statSync(dir, { throwIfNoEntry: false });
+}
+
+function dirSyncer(dir: string, windowUs: number): { sync: () => Promise<void>; close: () => Promise<void> } {
   let handle: Promise<OpenDir> | undefined;
   let closed = false;
   const drop = async (h: Promise<OpenDir>) => {
@@ -159,7 +185,13 @@ function dirSyncer(dir: string): { sync: () => Promise<void>; close: () => Promi
    * inode, and an fsync of the old one makes nothing under the name durable.
    */
   const current = async (h: Promise<OpenDir>) => {
-    const [d, now] = await Promise.all([h, stat(dir).catch(() => undefined)]);
+    let now: { dev: number; ino: number } | undefined;
+    try {
+      now = inodeNow(dir);
+    } catch {
+      now = undefined;
+    }
+    const d = await h;
     return now !== undefined && now.ino === d.ino && now.dev === d.dev;
   };
   const syncWith = async (h: Promise<OpenDir>) => {
@@ -189,6 +221,7 @@ function dirSyncer(dir: string): { sync: () => Promise<void>; close: () => Promi
     await syncWith(openDir(dir));
   };
   let running: Promise<void> | undefined;
+  /** The next round, not started yet: a caller joining it renamed before its fsync starts. */
   let queued: Promise<void> | undefined;
   const start = (): Promise<void> => {
     const p: Promise<void> = once().finally(() => {
@@ -199,8 +232,16 @@ function dirSyncer(dir: string): { sync: () => Promise<void>; close: () => Promi
   };
   return {
     sync() {
-      if (!running) return start();
-      queued ??= running
+      if (queued) return queued;
+      if (!running) {
+        if (windowUs <= 0) return start();
+        queued = windowElapsed(windowUs).then(() => {
+          queued = undefined;
+          return start();
+        });
+        return queued;
+      }
+      queued = running
         .catch(() => {})
         .then(() => {
           queued = undefined;
