@@ -165,11 +165,22 @@ async function openDir(dir: string): Promise<OpenDir> {
   }
 }
 
-/** The inode under `dir` now (undefined when nothing is there). */
-function inodeNow(dir: string): { dev: number; ino: number } | undefined {
-  // Synchronous: a directory just renamed into is in the dentry cache, and a
-  // stat there costs a few µs, less than a trip through the thread pool.
-  return statSync(dir, { throwIfNoEntry: false });
+/**
+ * Whether a kept handle is still the directory under `dir`: one removed and
+ * made again (a retention job, an operator, another worker) has a new inode,
+ * and an fsync of the old one makes nothing under the name durable.
+ */
+async function isCurrent(dir: string, h: Promise<OpenDir>): Promise<boolean> {
+  let now: { dev: number; ino: number } | undefined;
+  try {
+    // Synchronous: a directory just renamed into is in the dentry cache, and a
+    // stat there costs a few µs, less than a trip through the thread pool.
+    now = statSync(dir, { throwIfNoEntry: false });
+  } catch {
+    now = undefined;
+  }
+  const d = await h;
+  return now !== undefined && now.ino === d.ino && now.dev === d.dev;
 }
 
 function dirSyncer(dir: string, windowUs: number): { sync: () => Promise<void>; close: () => Promise<void> } {
@@ -178,21 +189,6 @@ function dirSyncer(dir: string, windowUs: number): { sync: () => Promise<void>; 
   const drop = async (h: Promise<OpenDir>) => {
     if (handle === h) handle = undefined;
     await h.then((d) => d.fh.close()).catch(() => {});
-  };
-  /**
-   * Whether the kept handle is still the directory under `dir`: one removed
-   * and made again (a retention job, an operator, another worker) has a new
-   * inode, and an fsync of the old one makes nothing under the name durable.
-   */
-  const current = async (h: Promise<OpenDir>) => {
-    let now: { dev: number; ino: number } | undefined;
-    try {
-      now = inodeNow(dir);
-    } catch {
-      now = undefined;
-    }
-    const d = await h;
-    return now !== undefined && now.ino === d.ino && now.dev === d.dev;
   };
   const syncWith = async (h: Promise<OpenDir>) => {
     if (!closed) handle = h;
@@ -213,7 +209,7 @@ function dirSyncer(dir: string, windowUs: number): { sync: () => Promise<void>; 
     const [, stillCurrent] = await Promise.all([
       syncWith(kept),
       // Stryker disable next-line ArrowFunction: undefined and false are both "not current" here
-      current(kept).catch(() => false),
+      isCurrent(dir, kept).catch(() => false),
     ]);
     if (stillCurrent) return;
     // Replaced under us: the fsync above went to the old directory. Sync the one under the name.

@@ -86,38 +86,43 @@ export function createFsStorage(opts: FsStorageOptions): CrashStorage {
     async verify() {
       await writeAll([{ key: testFileKey(), data: Buffer.from('test') }]);
     },
-    async checkHealth() {
-      // What a save needs, not just the root: the directories of the main dump, dump_names and
-      // today's raw crashes, each a directory we may write in, and a disk that takes a durable write.
-      const probeId = `00000000-0000-0000-0000-000000${utcYymmdd()}`;
-      const dirs = [dumpKey(probeId, opts.dumpField, opts.dumpField), dumpNamesKey(probeId), rawCrashKey(probeId)].map((k) => path.dirname(path.join(root, k)));
-      for (const dir of dirs) {
-        try {
-          await mkdir(dir, { recursive: true });
-          await access(dir, constants.W_OK | constants.X_OK);
-        } catch (err) {
-          throw new Error(`cannot save under ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-        }
-      }
-      const probe = path.join(root, 'test', `.health-probe-${process.pid}`);
-      try {
-        await mkdir(path.dirname(probe), { recursive: true });
-        const fh = await open(probe, 'w');
-        try {
-          await fh.writeFile('ok');
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
-        await unlink(probe);
-      } catch (err) {
-        throw new Error(`cannot write durably under ${root}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-      }
-    },
+    checkHealth: () => checkFsHealth(root, opts.dumpField),
     async close() {
       await dirs.close();
     },
   };
+}
+
+/**
+ * What a save needs, not just the root: the directories of the main dump,
+ * dump_names and today's raw crashes, each a directory we may write in, and a
+ * disk that takes a durable write.
+ */
+async function checkFsHealth(root: string, dumpField: string): Promise<void> {
+  const probeId = `00000000-0000-0000-0000-000000${utcYymmdd()}`;
+  const dirs = [dumpKey(probeId, dumpField, dumpField), dumpNamesKey(probeId), rawCrashKey(probeId)].map((k) => path.dirname(path.join(root, k)));
+  for (const dir of dirs) {
+    try {
+      await mkdir(dir, { recursive: true });
+      await access(dir, constants.W_OK | constants.X_OK);
+    } catch (err) {
+      throw new Error(`cannot save under ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  const probe = path.join(root, 'test', `.health-probe-${process.pid}`);
+  try {
+    await mkdir(path.dirname(probe), { recursive: true });
+    const fh = await open(probe, 'w');
+    try {
+      await fh.writeFile('ok');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await unlink(probe);
+  } catch (err) {
+    throw new Error(`cannot write durably under ${root}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
 }
 
 /** Today (UTC) as YYMMDD, the date digits of a crash id made now. */
