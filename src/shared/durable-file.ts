@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { statSync } from 'node:fs';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Bytes } from './crash-report';
 import { windowElapsed, type SyncBatch } from './group-commit';
@@ -171,15 +170,9 @@ async function openDir(dir: string): Promise<OpenDir> {
  * and an fsync of the old one makes nothing under the name durable.
  */
 async function isCurrent(dir: string, h: Promise<OpenDir>): Promise<boolean> {
-  let now: { dev: number; ino: number } | undefined;
-  try {
-    // Synchronous: a directory just renamed into is in the dentry cache, and a
-    // stat there costs a few µs, less than a trip through the thread pool.
-    now = statSync(dir, { throwIfNoEntry: false });
-  } catch {
-    now = undefined;
-  }
-  const d = await h;
+  // Asynchronous, though a statSync would save a thread-pool trip: on a network
+  // filesystem a stat waits for the server, and the event loop must not.
+  const [d, now] = await Promise.all([h, stat(dir).catch(() => undefined)]);
   return now !== undefined && now.ino === d.ino && now.dev === d.dev;
 }
 
