@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Bytes } from './crash-report';
+import { windowElapsed, type SyncBatch } from './group-commit';
 
 /** Makes a directory's entries (a rename, a new file) durable. */
 export async function fsyncDir(dir: string): Promise<void> {
@@ -55,16 +56,21 @@ export interface PreparedFile {
   discard(): Promise<void>;
 }
 
+export interface PrepareOptions {
+  /** Issues the file's fsync with others of the same window (group commit); default: at once. */
+  syncBatch?: SyncBatch;
+}
+
 /**
  * Writes `data` to a temporary file in `tmpDir` (default: the target's
  * directory) and fsyncs it. A failure leaves no file behind.
  */
-export async function prepareFile(target: string, data: Bytes, tmpDir = path.dirname(target)): Promise<PreparedFile> {
+export async function prepareFile(target: string, data: Bytes, tmpDir = path.dirname(target), opts: PrepareOptions = {}): Promise<PreparedFile> {
   const tmp = path.join(tmpDir, tempFileName(target));
   const fh = await open(tmp, 'wx', 0o644);
   try {
     await writeAll(fh, Buffer.isBuffer(data) ? [data] : data);
-    await fh.sync();
+    await (opts.syncBatch ? opts.syncBatch.run(() => fh.sync()) : fh.sync());
   } catch (err) {
     await fh.close().catch(() => {});
     await unlink(tmp).catch(() => {});
@@ -95,6 +101,15 @@ export async function writeFileDurably(target: string, data: Bytes, tmpDir = pat
   await (await prepareFile(target, data, tmpDir)).commit();
 }
 
+export interface DirSyncerOptions {
+  /**
+   * How long (µs) an idle directory waits before its fsync starts, so that
+   * renames finishing close together share it (see group-commit.ts). 0 = start
+   * at once.
+   */
+  windowUs?: number;
+}
+
 /**
  * fsyncs of directories that stay open and are shared: a caller whose rename
  * is done waits for an fsync that starts after its call, and every caller
@@ -104,7 +119,10 @@ export async function writeFileDurably(target: string, data: Bytes, tmpDir = pat
 export class DirSyncer {
   private readonly dirs = new Map<string, { sync: () => Promise<void>; close: () => Promise<void> }>();
 
-  constructor(private readonly maxOpen = 32) {}
+  constructor(
+    private readonly maxOpen = 32,
+    private readonly opts: DirSyncerOptions = {},
+  ) {}
 
   sync(dir: string): Promise<void> {
     let entry = this.dirs.get(dir);
@@ -114,7 +132,7 @@ export class DirSyncer {
         this.dirs.delete(oldest);
         void old.close();
       }
-      entry = dirSyncer(dir);
+      entry = dirSyncer(dir, this.opts.windowUs ?? 0);
       this.dirs.set(dir, entry);
     }
     return entry.sync();
@@ -146,21 +164,24 @@ async function openDir(dir: string): Promise<OpenDir> {
   }
 }
 
-function dirSyncer(dir: string): { sync: () => Promise<void>; close: () => Promise<void> } {
+/**
+ * Whether a kept handle is still the directory under `dir`: one removed and
+ * made again (a retention job, an operator, another worker) has a new inode,
+ * and an fsync of the old one makes nothing under the name durable.
+ */
+async function isCurrent(dir: string, h: Promise<OpenDir>): Promise<boolean> {
+  // Asynchronous, though a statSync would save a thread-pool trip: on a network
+  // filesystem a stat waits for the server, and the event loop must not.
+  const [d, now] = await Promise.all([h, stat(dir).catch(() => undefined)]);
+  return now !== undefined && now.ino === d.ino && now.dev === d.dev;
+}
+
+function dirSyncer(dir: string, windowUs: number): { sync: () => Promise<void>; close: () => Promise<void> } {
   let handle: Promise<OpenDir> | undefined;
   let closed = false;
   const drop = async (h: Promise<OpenDir>) => {
     if (handle === h) handle = undefined;
     await h.then((d) => d.fh.close()).catch(() => {});
-  };
-  /**
-   * Whether the kept handle is still the directory under `dir`: one removed
-   * and made again (a retention job, an operator, another worker) has a new
-   * inode, and an fsync of the old one makes nothing under the name durable.
-   */
-  const current = async (h: Promise<OpenDir>) => {
-    const [d, now] = await Promise.all([h, stat(dir).catch(() => undefined)]);
-    return now !== undefined && now.ino === d.ino && now.dev === d.dev;
   };
   const syncWith = async (h: Promise<OpenDir>) => {
     if (!closed) handle = h;
@@ -181,7 +202,7 @@ function dirSyncer(dir: string): { sync: () => Promise<void>; close: () => Promi
     const [, stillCurrent] = await Promise.all([
       syncWith(kept),
       // Stryker disable next-line ArrowFunction: undefined and false are both "not current" here
-      current(kept).catch(() => false),
+      isCurrent(dir, kept).catch(() => false),
     ]);
     if (stillCurrent) return;
     // Replaced under us: the fsync above went to the old directory. Sync the one under the name.
@@ -189,6 +210,7 @@ function dirSyncer(dir: string): { sync: () => Promise<void>; close: () => Promi
     await syncWith(openDir(dir));
   };
   let running: Promise<void> | undefined;
+  /** The next round, not started yet: a caller joining it renamed before its fsync starts. */
   let queued: Promise<void> | undefined;
   const start = (): Promise<void> => {
     const p: Promise<void> = once().finally(() => {
@@ -199,8 +221,16 @@ function dirSyncer(dir: string): { sync: () => Promise<void>; close: () => Promi
   };
   return {
     sync() {
-      if (!running) return start();
-      queued ??= running
+      if (queued) return queued;
+      if (!running) {
+        if (windowUs <= 0) return start();
+        queued = windowElapsed(windowUs).then(() => {
+          queued = undefined;
+          return start();
+        });
+        return queued;
+      }
+      queued = running
         .catch(() => {})
         .then(() => {
           queued = undefined;

@@ -12,7 +12,11 @@ import type { CrashStorage } from './storage/crash-storage';
 export async function createStorage(config: Config, logger: Logger): Promise<CrashStorage> {
   switch (config.storage.class) {
     case 'fs':
-      return (await import('./storage/fs')).createFsStorage({ root: config.storage.fsRoot, dumpField: config.breakpad.dumpField });
+      return (await import('./storage/fs')).createFsStorage({
+        root: config.storage.fsRoot,
+        dumpField: config.breakpad.dumpField,
+        syncWindowUs: config.storage.fsSyncWindowUs,
+      });
     case 'noop':
       return (await import('./storage/noop')).createNoopStorage();
     case 'gcs':

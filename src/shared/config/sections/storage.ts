@@ -23,6 +23,13 @@ export const storageOptions = {
     doc: 'Root directory of `fs` storage; crashes are laid out as in a bucket (`v1/raw_crash/<date>/<id>` …).',
     expected: 'a directory path',
   }),
+  fsSyncWindowUs: int({
+    env: 'CRASHMOVER_CRASHSTORAGE_FS_SYNC_WINDOW_US',
+    default: 0,
+    min: 0,
+    max: 10_000,
+    doc: 'Group-commit window of `fs` storage, in microseconds: a file or directory fsync waits this long for others to issue with it, so concurrent crashes share journal commits and directory fsyncs. Under 1000 waits until the end of the current event-loop turn (Node timers count whole milliseconds); 0 = issue each at once (directory fsyncs are still shared by every rename that finished before one starts). Every file is still fsynced, renamed and its directory fsynced before the crash is acknowledged, the raw crash last.',
+  }),
   fsSweepIntervalSeconds: int({
     env: 'CRASHMOVER_CRASHSTORAGE_FS_SWEEP_INTERVAL',
     default: 3600,
