@@ -3,7 +3,7 @@ import { access, readFile } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Config } from '../shared/config';
-import { KindedError } from '../shared/failure';
+import { KindedError, type FailureReason } from '../shared/failure';
 import { makeDirs } from '../shared/make-dirs';
 import { spoolEnabled } from '../shared/spool';
 
@@ -13,7 +13,7 @@ import { spoolEnabled } from '../shared/spool';
  * variable and the fix, instead of five stack traces and a crash loop.
  */
 
-const problem = (reason: string, message: string) => new KindedError('configuration', reason, message);
+const problem = (reason: FailureReason, message: string) => new KindedError('configuration', reason, message);
 const code = (err: unknown) => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
 
 export async function checkTlsFiles(certFile: string, keyFile: string): Promise<void> {

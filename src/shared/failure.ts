@@ -15,11 +15,59 @@ export type FailureKind = 'transient' | 'permanent' | 'configuration';
 
 export const FAILURE_KINDS: readonly FailureKind[] = ['transient', 'permanent', 'configuration'];
 
+/**
+ * Every reason a failure can carry: the `reason` tag of
+ * `collector.crashmover.save_failure.count` and of the heartbeat, and what
+ * tests assert. One list, so a new reason is added here and nowhere else.
+ */
+export const FAILURE_REASONS = [
+  // the backend did not answer, or answered that it cannot now
+  'timeout',
+  'unreachable',
+  'unavailable',
+  'throttled',
+  'status',
+  'aborted',
+  'cancelled',
+  'checksum_mismatch',
+  'unknown',
+  // the node's settings
+  'setting_missing',
+  'setting_invalid',
+  'bucket_missing',
+  'topic_missing',
+  'queue_missing',
+  'no_credentials',
+  'bad_credentials',
+  'permission_denied',
+  'no_region',
+  'wrong_region',
+  'rejected',
+  'port_unavailable',
+  'tls_file_unreadable',
+  'preflight',
+  'tls_files_invalid',
+  'dir_unwritable',
+  'startup_timeout',
+  // the crash itself
+  'unserializable',
+  'invalid_dump_name',
+  'corrupt_entry',
+  // the canary's own checks
+  'storage_noop',
+  'publish_noop',
+  'subscription_missing',
+  'subscription_unreadable',
+  'subscription_wrong_topic',
+  'queue_unreadable',
+] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
+
 /** An error that says what kind of failure it is, and a short machine-readable reason (`snake_case`). */
 export class KindedError extends Error {
   constructor(
     readonly kind: FailureKind,
-    readonly reason: string,
+    readonly reason: FailureReason,
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -40,12 +88,12 @@ export function failureKind(err: unknown): FailureKind {
 }
 
 /** The reason an error carries, or `unknown`. */
-export function failureReason(err: unknown): string {
-  if (err !== null && typeof err === 'object' && 'reason' in err && typeof (err as { reason: unknown }).reason === 'string') {
-    return (err as { reason: string }).reason;
-  }
-  return 'unknown';
+export function failureReason(err: unknown): FailureReason {
+  const reason = err !== null && typeof err === 'object' && 'reason' in err ? (err as { reason: unknown }).reason : undefined;
+  return typeof reason === 'string' && KNOWN_REASONS.has(reason) ? (reason as FailureReason) : 'unknown';
 }
+
+const KNOWN_REASONS: ReadonlySet<string> = new Set(FAILURE_REASONS);
 
 /** Whether another attempt could succeed. */
 export const isRetryable = (err: unknown): boolean => failureKind(err) === 'transient';

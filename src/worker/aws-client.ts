@@ -4,7 +4,7 @@
  * for compatible services) and the reading of SDK errors.
  */
 
-import type { FailureKind } from '../shared/failure';
+import type { FailureKind, FailureReason } from '../shared/failure';
 
 /** The options both clients take, as the SDKs type them (a subset of S3ClientConfig and SQSClientConfig). */
 export interface AwsClientOptions {
@@ -137,7 +137,7 @@ const AWS_DAMAGED_BODY: ReadonlySet<string> = new Set(['BadDigest', 'XAmzContent
  * settings stay as they are; anything else (no status, an SDK-internal error)
  * is worth another try.
  */
-export function otherAwsFailure(code: string, status: number | undefined): { kind: FailureKind; reason: string } {
+export function otherAwsFailure(code: string, status: number | undefined): { kind: FailureKind; reason: FailureReason } {
   if (AWS_DAMAGED_BODY.has(code)) return { kind: 'transient', reason: 'checksum_mismatch' };
   if (status !== undefined && status >= 400 && status < 500) return { kind: 'configuration', reason: 'rejected' };
   return { kind: 'transient', reason: 'unknown' };

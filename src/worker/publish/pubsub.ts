@@ -1,7 +1,7 @@
 import { PubSub, type ClientConfig } from '@google-cloud/pubsub';
 import type { PubSubSettings } from '../../shared/config';
 import type { Logger } from '../../shared/logging';
-import { KindedError, type FailureKind } from '../../shared/failure';
+import { KindedError, type FailureKind, type FailureReason } from '../../shared/failure';
 import type { CrashPublisher } from './crash-publisher';
 
 /** gRPC status codes (google.rpc.Code), by number, for messages. */
@@ -57,9 +57,9 @@ export function pubSubClientOptions(settings: { projectId?: string; pubsubEmulat
  * What a gRPC status means to start-up and the crashmover. A status not listed
  * (OK never fails a call) is transient.
  */
-const CODE_FAILURES: Record<number, { kind: FailureKind; reason: string }> = {
+const CODE_FAILURES: Record<number, { kind: FailureKind; reason: FailureReason }> = {
   1: { kind: 'transient', reason: 'cancelled' },
-  2: { kind: 'transient', reason: 'unknown' },
+  2: { kind: 'transient', reason: 'unknown' as FailureReason },
   3: { kind: 'configuration', reason: 'rejected' }, // INVALID_ARGUMENT: a malformed project or topic name
   4: { kind: 'transient', reason: 'timeout' },
   5: { kind: 'configuration', reason: 'topic_missing' },
@@ -89,7 +89,7 @@ export function describePubSubError(
   const codeName = code !== undefined ? (CODE_NAMES[code] ?? String(code)) : undefined;
   const what = ctx.action === 'publish' ? `publish to ${ctx.topicPath}` : `GetTopic ${ctx.topicPath}`;
   const status = codeName ? `${codeName}: ${detail}` : detail;
-  let failure = (code !== undefined && CODE_FAILURES[code]) || { kind: 'transient' as FailureKind, reason: 'unknown' };
+  let failure = (code !== undefined && CODE_FAILURES[code]) || { kind: 'transient' as FailureKind, reason: 'unknown' as FailureReason };
   let msg: string;
   switch (code) {
     case 5: // NOT_FOUND

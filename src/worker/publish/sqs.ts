@@ -2,7 +2,7 @@ import { GetQueueUrlCommand, SendMessageCommand, SQSClient, type SQSClientConfig
 import type { SqsSettings } from '../../shared/config';
 import type { Logger } from '../../shared/logging';
 import type { CrashPublisher } from './crash-publisher';
-import { KindedError, type FailureKind } from '../../shared/failure';
+import { KindedError, type FailureKind, type FailureReason } from '../../shared/failure';
 import { awsClientOptions, awsErrorFacts, credentialsFix, otherAwsFailure } from '../aws-client';
 
 const isQueueUrl = (queue: string) => /^https?:\/\//i.test(queue);
@@ -77,7 +77,7 @@ export function describeSqsError(err: unknown, ctx: SqsErrorContext): KindedErro
   const { name, code, status, message, detail, network, timedOut, noCredentials, noRegion } = awsErrorFacts(err, ctx.signal);
   const what = `${ctx.action} for queue ${ctx.queue}`;
   const codes = `${name} ${code}`;
-  const kinded = (kind: FailureKind, reason: string, msg: string) => new KindedError(kind, reason, msg, { cause: err });
+  const kinded = (kind: FailureKind, reason: FailureReason, msg: string) => new KindedError(kind, reason, msg, { cause: err });
   if (QUEUE_MISSING.test(codes)) {
     return kinded(
       'configuration',

@@ -1,7 +1,7 @@
 import { Storage, type File, type StorageOptions } from '@google-cloud/storage';
 import type { GcsSettings } from '../../shared/config';
 import type { Logger } from '../../shared/logging';
-import { KindedError, type FailureKind } from '../../shared/failure';
+import { KindedError, type FailureKind, type FailureReason } from '../../shared/failure';
 import { toBuffer, type CrashReport } from '../../shared/crash-report';
 import type { CrashStorage } from './crash-storage';
 import { saveCrashObjects, testFileKey, type StoredObject } from './crash-objects';
@@ -85,7 +85,7 @@ export function describeGcsError(err: unknown, ctx: GcsErrorContext): KindedErro
     codeText === 'ETIMEDOUT' ||
     status === 408;
   const withStatus = status !== undefined ? `${status}: ${detail}` : detail;
-  const kinded = (kind: FailureKind, reason: string, msg: string) => new KindedError(kind, reason, msg, { cause: err });
+  const kinded = (kind: FailureKind, reason: FailureReason, msg: string) => new KindedError(kind, reason, msg, { cause: err });
   if (timedOut) {
     return kinded(
       'transient',

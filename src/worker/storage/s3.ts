@@ -4,7 +4,7 @@ import type { Logger } from '../../shared/logging';
 import { toBuffer, type CrashReport } from '../../shared/crash-report';
 import type { CrashStorage } from './crash-storage';
 import { saveCrashObjects, testFileKey, type StoredObject } from './crash-objects';
-import { KindedError, type FailureKind } from '../../shared/failure';
+import { KindedError, type FailureKind, type FailureReason } from '../../shared/failure';
 import { AWS_BAD_CREDENTIALS, AWS_THROTTLED, awsClientOptions, awsErrorFacts, credentialsFix, otherAwsFailure } from '../aws-client';
 
 /** Client options: see awsClientOptions; plus path-style addressing for S3-compatible stores. */
@@ -37,7 +37,7 @@ export function describeS3Error(err: unknown, ctx: S3ErrorContext): KindedError 
   const { name, code, status, message, detail, network, noCredentials, noRegion } = facts;
   const timedOut = facts.timedOut || code === 'RequestTimeout';
   const b = ctx.bucket;
-  const kinded = (kind: FailureKind, reason: string, msg: string) => new KindedError(kind, reason, msg, { cause: err });
+  const kinded = (kind: FailureKind, reason: FailureReason, msg: string) => new KindedError(kind, reason, msg, { cause: err });
   if (code === 'NoSuchBucket' || (ctx.action === 'HeadBucket' && status === 404)) {
     return kinded('configuration', 'bucket_missing', `bucket "${b}" does not exist (${detail}); create the bucket or fix CRASHMOVER_CRASHSTORAGE_BUCKET_NAME`);
   }

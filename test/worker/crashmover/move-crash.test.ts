@@ -74,10 +74,10 @@ describe('saveThenPublish', () => {
 
   test('a failed save stops the move and comes back with its stage, kind and reason', async () => {
     const r = recording();
-    const err = new KindedError('permanent', 'too_big', 'cannot be stored');
+    const err = new KindedError('permanent', 'unserializable', 'cannot be stored');
     const publish = jest.fn();
     const outcome = await saveThenPublish({ crashId: 'c3', save: flaky(9, err).fn, publish }, noSleep, r.m, r.logger);
-    expect(outcome).toEqual({ saved: false, published: false, failure: { stage: 'save', kind: 'permanent', reason: 'too_big', error: err } });
+    expect(outcome).toEqual({ saved: false, published: false, failure: { stage: 'save', kind: 'permanent', reason: 'unserializable', error: err } });
     expect(publish).not.toHaveBeenCalled();
   });
 
@@ -112,10 +112,10 @@ describe('saveThenPublish', () => {
 
   test('an error the policy calls not retryable ends the tries at once', async () => {
     const r = recording();
-    const save = flaky(9, new KindedError('configuration', 'no_bucket', 'bucket missing'));
+    const save = flaky(9, new KindedError('configuration', 'bucket_missing', 'bucket missing'));
     const outcome = await saveThenPublish({ crashId: 'c6', save: save.fn, publish: async () => {} }, { ...noSleep, retryable: () => false }, r.m, r.logger);
     expect(save.calls).toHaveLength(1);
-    expect(outcome.failure).toMatchObject({ stage: 'save', kind: 'configuration', reason: 'no_bucket' });
+    expect(outcome.failure).toMatchObject({ stage: 'save', kind: 'configuration', reason: 'bucket_missing' });
   });
 
   test('ONE_ATTEMPT tries each stage once', async () => {
