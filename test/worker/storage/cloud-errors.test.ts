@@ -87,6 +87,10 @@ describe('describeGcsError', () => {
       });
     });
 
+    it('a status is never "no credentials", whatever the text says', () => {
+      expect(failureReason(describeGcsError(api(500, 'Could not load the default credentials'), upload))).toBe('unavailable');
+    });
+
     it('rejected credentials: names ADC, and STORAGE_EMULATOR_HOST only for an emulator', () => {
       expect(said(describeGcsError(api(401, 'Invalid Credentials'), upload))).toEqual({
         kind: 'configuration',
@@ -213,6 +217,7 @@ describe('describeS3Error', () => {
         'access denied on HeadBucket "crashes" (Forbidden HTTP 403); grant the collector\'s IAM identity s3:ListBucket on arn:aws:s3:::crashes ' +
         '(in addition to s3:PutObject on arn:aws:s3:::crashes/*)',
     });
+    expect(failureReason(describeS3Error(sdk('AccessDenied'), put))).toBe('permission_denied');
     expect(failureReason(describeS3Error(sdk('AllAccessDisabled'), put))).toBe('permission_denied');
     expect(failureReason(describeS3Error(sdk('Forbidden'), put))).toBe('permission_denied');
     expect(failureReason(describeS3Error(sdk('Weird', 403), put))).toBe('permission_denied');
@@ -240,6 +245,7 @@ describe('describeS3Error', () => {
       reason: 'wrong_region',
       message: 'bucket "crashes" is in another region (PermanentRedirect HTTP 301); set CRASHMOVER_CRASHSTORAGE_REGION to the bucket\'s region',
     });
+    expect(failureReason(describeS3Error(sdk('PermanentRedirect'), put))).toBe('wrong_region');
     expect(failureReason(describeS3Error(sdk('AuthorizationHeaderMalformed', 400), put))).toBe('wrong_region');
     expect(failureReason(describeS3Error(sdk('Unknown', 301), head))).toBe('wrong_region');
   });
@@ -265,6 +271,7 @@ describe('describeS3Error', () => {
     expect(failureReason(describeS3Error(sdk('SlowDown', 503), put))).toBe('unavailable');
     expect(failureReason(describeS3Error(sdk('SlowDown'), put))).toBe('throttled');
     expect(failureReason(describeS3Error(sdk('TooManyRequests', 429), put))).toBe('throttled');
+    expect(failureReason(describeS3Error(sdk('Whatever', 429), put))).toBe('throttled');
     expect(failureReason(describeS3Error(sdk('Whatever', 499), put))).toBe('rejected');
   });
 
@@ -278,6 +285,8 @@ describe('describeS3Error', () => {
     expect(describeS3Error(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), put).message).toMatch(/; check the network$/);
     expect(failureReason(describeS3Error(Object.assign(new Error('x'), { code: 'ENOBUFS' }), put))).toBe('unreachable');
     expect(failureReason(describeS3Error(Object.assign(new Error('x'), { code: 'XENOBUFS' }), put))).toBe('unknown');
+    // A service code that merely starts with capitals is not an errno.
+    expect(failureReason(describeS3Error(sdk('ETagMismatch', 400), put))).toBe('rejected');
   });
 
   it('an abort that is not our deadline, and anything else', () => {
