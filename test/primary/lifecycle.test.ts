@@ -38,7 +38,8 @@ function fakeSupervisor(workers: Tracked[], opts: { forkFails?: boolean; listens
       calls.push(`fork ${tracked.worker.process.pid}`);
       return tracked;
     },
-    waitListening: async (t: Tracked) => {
+    waitListening: async (t: Tracked, timeoutMs: number) => {
+      if (timeoutMs !== 7000) calls.push(`wait ${t.worker.process.pid} for ${timeoutMs} ms, not WORKER_START_TIMEOUT`);
       calls.push(`wait ${t.worker.process.pid}`);
       return opts.listens ?? true;
     },

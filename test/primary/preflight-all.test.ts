@@ -3,7 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { loadConfig } from '../../src/shared/config';
 import { failureKind, failureReason } from '../../src/shared/failure';
-import { checkPortFree, checkTlsFiles, preflight, withStartupTimeout } from '../../src/primary/preflight';
+import { checkPortFree, checkTlsFiles, checkWritableDir, preflight, withStartupTimeout } from '../../src/primary/preflight';
 import { tempDir } from '../support/server';
 
 async function rejectionOf(p: Promise<unknown>): Promise<Error> {
@@ -45,6 +45,8 @@ describe('preflight: everything at once', () => {
     });
     const err = await rejectionOf(preflight(config));
     expect([failureKind(err), failureReason(err)]).toEqual(['configuration', 'preflight']);
+    const dirErr = await rejectionOf(checkWritableDir('CRASHMOVER_SPOOL_DIR', '/proc/antenna-test/spool'));
+    expect([failureKind(dirErr), failureReason(dirErr)]).toEqual(['configuration', 'dir_unwritable']);
     expect(err.message.split('; ')).toEqual([
       `cannot listen on HOST=127.0.0.1 PORT=${a.port} (EADDRINUSE): stop the process that holds it or set PORT to a free port`,
       `cannot listen on ADMIN_HOST=127.0.0.1 ADMIN_PORT=${b.port} (EADDRINUSE): stop the process that holds it or set ADMIN_PORT to a free port`,
@@ -122,6 +124,8 @@ describe('preflight: TLS files', () => {
 describe('withStartupTimeout', () => {
   it('passes the result of work that finishes in time, and names the step and the fix when it does not', async () => {
     await expect(withStartupTimeout(Promise.resolve(42), 5, 'x')).resolves.toBe(42);
+    // STARTUP_TIMEOUT is in seconds: work that takes 50 ms is well within 1 s.
+    await expect(withStartupTimeout(new Promise((r) => setTimeout(() => r('slow'), 50)), 1, 'x')).resolves.toBe('slow');
     const err = await rejectionOf(withStartupTimeout(new Promise(() => {}), 0.05, 'the start-up checks'));
     expect(err.message).toBe(
       'the start-up checks did not finish within STARTUP_TIMEOUT=0.05 s: a backend or a directory is not answering (check the storage root, the spool directory and the network), or raise STARTUP_TIMEOUT',

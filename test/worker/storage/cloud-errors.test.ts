@@ -139,6 +139,7 @@ describe('describeGcsError', () => {
       // Any other errno-style code too; a word that merely contains one is not.
       expect(failureReason(describeGcsError(api('ENOBUFS', 'no buffer space'), upload))).toBe('unreachable');
       expect(failureReason(describeGcsError(api('XECONNRESET', 'weird'), upload))).toBe('unknown');
+      expect(failureReason(describeGcsError(api('ETag-mismatch', 'weird'), upload))).toBe('unknown');
     });
 
     it('a checksum mismatch is transient', () => {
