@@ -161,6 +161,23 @@ describe('primary: every heartbeat', () => {
     await flush();
   });
 
+  it('stops sending the fleet view to a worker that stopped reading it (node would queue every message)', async () => {
+    const s = setup({ HEARTBEAT_INTERVAL: '1000', WORKER_TIMEOUT: '0' });
+    await s.run();
+    const [a, b] = workers() as [FakeWorker, FakeWorker];
+    a.listen();
+    b.listen();
+    for (let i = 0; i < 6; i++) {
+      b.say({ type: 'antenna:report', pid: b.process.pid, saveQueueSize: 0, inFlight: 0 });
+      jest.advanceTimersByTime(1000);
+    }
+    const fleetViews = (w: FakeWorker) => w.sent.filter((m) => (m as { type: string }).type === 'antenna:fleet').length;
+    expect(fleetViews(b)).toBe(6);
+    expect(fleetViews(a)).toBe(3);
+    expect(a.signals).toEqual([]);
+    await flush();
+  });
+
   it('kills a worker that stopped reporting for longer than WORKER_TIMEOUT', async () => {
     const s = setup({ HEARTBEAT_INTERVAL: '1000', WORKER_TIMEOUT: '5', WORKER_START_TIMEOUT: '5' });
     await s.run();
