@@ -38,7 +38,8 @@ function fakeSupervisor(workers: Tracked[], opts: { forkFails?: boolean; listens
       calls.push(`fork ${tracked.worker.process.pid}`);
       return tracked;
     },
-    waitListening: async (t: Tracked) => {
+    waitListening: async (t: Tracked, timeoutMs: number) => {
+      if (timeoutMs !== 7000) calls.push(`wait ${t.worker.process.pid} for ${timeoutMs} ms, not WORKER_START_TIMEOUT`);
       calls.push(`wait ${t.worker.process.pid}`);
       return opts.listens ?? true;
     },
@@ -49,18 +50,24 @@ function fakeSupervisor(workers: Tracked[], opts: { forkFails?: boolean; listens
   return { supervisor: supervisor as unknown as Supervisor, calls };
 }
 
-const silent = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} } as unknown as Logger;
+/** A logger keeping `<level> <message>` lines. */
+function recordingLog() {
+  const lines: string[] = [];
+  const at = (level: string) => (msg: string) => void lines.push(`${level} ${msg}`);
+  return { lines, log: { info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug') } as unknown as Logger };
+}
 
 function setup(workers: Tracked[], opts?: { forkFails?: boolean; listens?: boolean }) {
   const config = loadConfig({ GRACEFUL_TIMEOUT: '5', WORKER_START_TIMEOUT: '7' });
   const { supervisor, calls } = fakeSupervisor(workers, opts);
   const exits: number[] = [];
-  const lifecycle = new Lifecycle(config, silent, supervisor, {
+  const { lines, log } = recordingLog();
+  const lifecycle = new Lifecycle(config, log, supervisor, {
     beforeExit: async () => void calls.push('beforeExit'),
     afterDrain: async () => void calls.push('afterDrain'),
     exit: (code) => exits.push(code),
   });
-  return { lifecycle, calls, exits };
+  return { lifecycle, calls, exits, lines, supervisor };
 }
 
 const flush = () => new Promise((r) => setImmediate(r));
@@ -138,5 +145,76 @@ describe('lifecycle: reload', () => {
     lifecycle.drain('SIGTERM');
     await lifecycle.reload();
     expect(calls).toEqual(['stop', 'broadcast antenna:shutdown']);
+  });
+});
+
+describe('lifecycle: what the operator reads, and the edges', () => {
+  it('says what a drain does and when it is over; the GRACEFUL_TIMEOUT timer is cancelled by a complete drain', async () => {
+    const a = fakeWorker(1);
+    const { lifecycle, lines, exits } = setup([a.tracked, fakeWorker(2).tracked]);
+    lifecycle.drain('SIGTERM');
+    lifecycle.drained();
+    await flush();
+    jest.advanceTimersByTime(60_000);
+    await flush();
+    expect(a.w.signals).toEqual([]);
+    expect(exits).toEqual([0]);
+    expect(lines).toEqual(['info SIGTERM received: draining 2 workers (up to 5 s)', 'info all workers have exited; primary exiting']);
+  });
+
+  it('names the number of workers killed at GRACEFUL_TIMEOUT', async () => {
+    const { lifecycle, lines } = setup([fakeWorker(1).tracked, fakeWorker(2).tracked]);
+    lifecycle.drain('SIGINT');
+    jest.advanceTimersByTime(5000);
+    await flush();
+    expect(lines).toEqual(['info SIGINT received: draining 2 workers (up to 5 s)', 'error GRACEFUL_TIMEOUT reached: killing 2 workers that have not drained']);
+  });
+
+  it('says what a reload does, and why it stopped', async () => {
+    const ok = setup([fakeWorker(1).tracked, fakeWorker(2).tracked]);
+    await ok.lifecycle.reload();
+    expect(ok.lines).toEqual(['info SIGHUP received: replacing 2 workers one at a time', 'info reload complete']);
+
+    const noFork = setup([fakeWorker(1).tracked], { forkFails: true });
+    await noFork.lifecycle.reload();
+    expect(noFork.lines.at(-1)).toBe('error reload stopped: cannot fork a new worker (no worker process could be started); old workers keep serving');
+
+    const noListen = setup([fakeWorker(1).tracked], { listens: false });
+    await noListen.lifecycle.reload();
+    expect(noListen.lines.at(-1)).toBe(
+      'error reload stopped: new worker 100 did not start listening within WORKER_START_TIMEOUT=7 s; old workers keep serving',
+    );
+    expect(noListen.lines).not.toContain('info reload complete');
+  });
+
+  it('skips an old worker that is already dead', async () => {
+    const dead = fakeWorker(1);
+    dead.w.dead = true;
+    const { lifecycle, calls } = setup([dead.tracked, fakeWorker(2).tracked]);
+    await lifecycle.reload();
+    expect(calls).toEqual(['fork 100', 'wait 100', 'retire 2']);
+  });
+
+  it('ignores a second SIGHUP during a reload, and takes one after it', async () => {
+    const { lifecycle, calls } = setup([fakeWorker(1).tracked]);
+    const first = lifecycle.reload();
+    await lifecycle.reload();
+    await first;
+    expect(calls).toEqual(['fork 100', 'wait 100', 'retire 1']);
+    await lifecycle.reload();
+    expect(calls).toEqual(['fork 100', 'wait 100', 'retire 1', 'fork 101', 'wait 101', 'retire 1']);
+    // Also after a reload that stopped early.
+    const stopped = setup([fakeWorker(1).tracked], { forkFails: true });
+    await stopped.lifecycle.reload();
+    await stopped.lifecycle.reload();
+    expect(stopped.lines.filter((l) => l.startsWith('info SIGHUP'))).toHaveLength(2);
+  });
+
+  it('stops replacing when a drain starts mid-reload', async () => {
+    const { lifecycle, calls } = setup([fakeWorker(1).tracked, fakeWorker(2).tracked]);
+    const reloading = lifecycle.reload();
+    lifecycle.drain('SIGTERM');
+    await reloading;
+    expect(calls.filter((c) => c.startsWith('fork'))).toEqual(['fork 100']);
   });
 });

@@ -161,6 +161,14 @@ describe('S3CrashStorage', () => {
     expect(fake.requestsFor(BUCKET, RAW_KEY)).toHaveLength(0);
   });
 
+  test('checkHealth() beyond its bound names the bound in seconds', async () => {
+    await fake.createBucket(BUCKET);
+    fake.setLatency(20_000);
+    const { err } = await rejection(storage({ CRASHMOVER_CRASHSTORAGE_TIMEOUT: '1' }).checkHealth());
+    expect(kindOf(err)).toEqual({ kind: 'transient', reason: 'timeout' });
+    expect(err.message).toMatch(/ within 1 s /);
+  });
+
   test('a dropped connection rejects save() without hanging', async () => {
     await fake.createBucket(BUCKET);
     fake.dropNextConnections(1);
