@@ -136,6 +136,14 @@ describe('primary: start-up', () => {
     await s.run();
     expect(fakeCluster.schedulingPolicy).toBe(fakeCluster.SCHED_NONE);
   });
+
+  it('gives the workers a 4 MiB semi-space unless WORKER_MAX_SEMI_SPACE_MB=0', async () => {
+    await setup().run();
+    expect(fakeCluster.settings.execArgv).toEqual([...process.execArgv, '--max-semi-space-size=4']);
+    fakeCluster.reset();
+    await setup({ WORKER_MAX_SEMI_SPACE_MB: '0' }).run();
+    expect(fakeCluster.settings.execArgv).toBeUndefined();
+  });
 });
 
 describe('primary: every heartbeat', () => {

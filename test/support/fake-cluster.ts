@@ -66,6 +66,8 @@ export class FakeCluster extends EventEmitter {
   readonly SCHED_NONE = 1;
   readonly SCHED_RR = 2;
   schedulingPolicy = 0;
+  /** What `setupPrimary` was given (the workers' node flags), merged as node does. */
+  settings: { execArgv?: string[] } = {};
   workers: Record<number, FakeWorker> = {};
   /** Every worker ever forked, in order. */
   forked: FakeWorker[] = [];
@@ -73,6 +75,10 @@ export class FakeCluster extends EventEmitter {
   failForks = false;
   private nextId = 1;
   private nextPid = 1001;
+
+  setupPrimary(settings: { execArgv?: string[] }): void {
+    this.settings = { ...this.settings, ...settings };
+  }
 
   fork(): FakeWorker {
     const id = this.nextId++;
@@ -102,6 +108,7 @@ export class FakeCluster extends EventEmitter {
     this.forked = [];
     this.failForks = false;
     this.schedulingPolicy = 0;
+    this.settings = {};
   }
 }
 
