@@ -289,6 +289,39 @@ describe('spool movers: drain', () => {
     expect(claimedFiles()).toEqual([]);
   });
 
+  it('does not end while the crash it just received is being moved', async () => {
+    const b = backends();
+    b.state.hold = true;
+    const s = await sink(b, recording(), { concurrentMovers: 1 });
+    await sleep(50); // the mover has looked at ready/ and found it empty
+    const c = crash();
+    await s.submit(c);
+    await until('its save in flight', () => b.started.length === 1);
+    let drained = false;
+    const drain = s.drain().then(() => void (drained = true));
+    await sleep(100);
+    expect(drained).toBe(false);
+    b.release();
+    await drain;
+    expect(b.published).toEqual([c.crashId]);
+  });
+
+  it('does not end while crashes wait out a storage outage, and ends once they are moved', async () => {
+    const b = backends();
+    b.state.saveFailures = 1;
+    const r = recording();
+    const s = await sink(b, r, { concurrentMovers: 1, backoffBaseMs: 400, backoffMaxMs: 400 });
+    const c = crash();
+    await s.submit(c);
+    await until('a failed save', () => r.counted.includes('collector.spool.move_failed.count operation:save'));
+    let drained = false;
+    const drain = s.drain().then(() => void (drained = true));
+    await sleep(100); // inside the back-off: nothing in flight, one crash claimed
+    expect(drained).toBe(false);
+    await drain;
+    expect(b.published).toEqual([c.crashId]);
+  });
+
   it('ends at once when there is nothing to move', async () => {
     const b = backends();
     const s = await sink(b, recording(), { concurrentMovers: 1 });
@@ -367,6 +400,30 @@ describe('spool movers: entries whose file misbehaves', () => {
     await sleep(100);
     expect(b.published).toEqual([c.crashId]);
     expect(b.saved).toEqual([c.crashId]);
+  });
+});
+
+describe('spool: stop', () => {
+  it('stops idle movers at once, without waiting for their next look at ready/', async () => {
+    const b = backends();
+    const s = await sink(b, recording(), { concurrentMovers: 2, idleScanMs: 600_000 });
+    await sleep(50);
+    await s.stop(); // a stop that waited for the idle scan would hit this test's timeout
+    expect(s.inFlight).toBe(0);
+  }, 10_000);
+
+  it('leaves a crash that waits out a back-off in its claims, unsaved', async () => {
+    const b = backends();
+    b.state.saveFailures = 1;
+    const r = recording();
+    const s = await sink(b, r, { concurrentMovers: 1, backoffBaseMs: 60_000, backoffMaxMs: 60_000 });
+    const c = crash();
+    await s.submit(c);
+    await until('a failed save', () => r.counted.includes('collector.spool.move_failed.count operation:save'));
+    await s.stop();
+    expect(b.saved).toEqual([]);
+    expect(claimedFiles()).toHaveLength(1);
+    expect(claimedFiles()[0]).toContain(c.crashId);
   });
 });
 
