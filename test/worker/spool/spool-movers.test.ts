@@ -261,6 +261,18 @@ describe('spool movers: how many, how soon', () => {
     expect(r.timings.filter((t) => t === 'collector.crashmover.crash_handling.time')).toHaveLength(2);
   });
 
+  it('speaks of a recovery only after an outage', async () => {
+    const b = backends();
+    const r = recording();
+    const s = await sink(b, r);
+    const c = crash();
+    await s.submit(c);
+    await until('handled', () => s.handled === 1);
+    expect(r.lines.filter((l) => l.includes('work again'))).toEqual([]);
+    expect(r.lines.filter((l) => l.startsWith('error'))).toEqual([]);
+    expect(r.counted).toEqual(['collector.crashmover.save_crash.count', 'collector.spool.moved.count']);
+  });
+
   it('logs each crash it spools', async () => {
     const r = recording();
     const s = await sink(backends(), r, { concurrentMovers: 0 });
@@ -320,6 +332,15 @@ describe('spool movers: drain', () => {
     expect(drained).toBe(false);
     await drain;
     expect(b.published).toEqual([c.crashId]);
+  });
+
+  it('right after start, moves what waits in ready/ before it ends', async () => {
+    const b = backends();
+    const waiting = [crash(), crash(), crash()];
+    for (const c of waiting) inReady(c);
+    const s = await sink(b, recording(), { concurrentMovers: 1 });
+    await s.drain();
+    expect(b.published.sort()).toEqual(waiting.map((c) => c.crashId).sort());
   });
 
   it('ends at once when there is nothing to move', async () => {
