@@ -2,7 +2,8 @@
  * Claiming from ready/ when a rename does not go through: an entry another
  * worker renamed first (ENOENT) is simply theirs, not an error; any other
  * failure is logged, and the entry stays in ready/ for a later look. The
- * renames are failed at `node:fs/promises` (test/support/fs-trace).
+ * renames are failed at `node:fs/promises` (test/support/fs-trace). A
+ * stopped sink claims nothing more.
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -114,5 +115,17 @@ describe('spool: claiming from ready/', () => {
     await start(2);
     await waitFor('moved', () => published.includes(c.crashId), 15_000, 10);
     expect(lines).toEqual([expect.stringMatching(new RegExp(`^error cannot read the spool ${paths.ready.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .*EIO`))]);
+  });
+});
+
+describe('spool: after stop', () => {
+  it('claims and moves nothing more: entries left in ready/ wait for the next start', async () => {
+    const s = await start(1);
+    await s.stop();
+    const c = crash();
+    const name = inReady(c, 1);
+    await new Promise((r) => setTimeout(r, 200)); // many idle scans of a running mover
+    expect(readdirSync(paths.ready)).toEqual([name]);
+    expect(published).toEqual([]);
   });
 });
