@@ -129,3 +129,15 @@ describe('spool: after stop', () => {
     expect(published).toEqual([]);
   });
 });
+
+describe('spool: an entry that cannot be deleted after its move', () => {
+  it('is logged and tried again (its id published again, as docs/spool.md allows) until it is gone', async () => {
+    const c = crash();
+    const s = await start(1);
+    trace.fail((call) => call.op === 'unlink' && call.path.startsWith(paths.claimedBy(OWNER)) && call.path.endsWith('.saved'), 'EIO');
+    expect(await s.submit(c)).toBe('saved');
+    await waitFor('deleted after a second try', () => s.handled === 1 && readdirSync(paths.claimedBy(OWNER)).length === 0, 15_000, 10);
+    expect(published).toEqual([c.crashId, c.crashId]);
+    expect(lines).toEqual([expect.stringMatching(new RegExp(`^error ${c.crashId}: spool entry .*\\.saved: .*EIO`))]);
+  });
+});
