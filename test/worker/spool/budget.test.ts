@@ -44,6 +44,17 @@ describe('ByteBudget', () => {
     expect(b.usedBytes()).toBe(0);
   });
 
+  it('keeps counting a write made at the very millisecond a listing began (the listing may have missed it)', () => {
+    let now = 1000;
+    const b = new ByteBudget(10 * HEADROOM, () => now);
+    b.record(300);
+    b.update(listing(0, 1000));
+    expect(b.usedBytes()).toBe(300);
+    now = 1001;
+    b.update(listing(300, 1001));
+    expect(b.usedBytes()).toBe(300);
+  });
+
   it('is full once less than the headroom is left', () => {
     const b = new ByteBudget(HEADROOM + 1000);
     b.record(1000);
