@@ -50,7 +50,7 @@ export class EntryMover {
         try {
           crash = job.crash ?? decodeEntry(await readFile(file));
         } catch (err) {
-          return this.quarantine(file, job, err);
+          return this.unreadable(file, job, err);
         }
         save = () => this.d.storage.save(crash);
       }
@@ -98,13 +98,28 @@ export class EntryMover {
     return true;
   }
 
+  /**
+   * An entry file that cannot be read or decoded: gone (moved or deleted by
+   * someone else: out of the way), never readable (undecodable, or not a
+   * file: set aside), or not now (a disk error: a failed attempt that backs
+   * the movers off, like a failed save — retried at once, one such file kept
+   * a core busy with 800 error lines in 200 ms).
+   */
+  private async unreadable(file: string, job: Claimed, err: unknown): Promise<boolean> {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR') {
+      return this.quarantine(file, job, new CorruptEntryError('a directory, not a file'));
+    }
+    if (failureKind(err) === 'permanent') return this.quarantine(file, job, err);
+    this.d.logger.error(`${job.entry.crashId}: cannot read its spool entry ${file}: ${(err as Error).message}`);
+    if (code === 'ENOENT') return true;
+    this.failed('save', job.entry.crashId, err);
+    return false;
+  }
+
   /** Sets aside an entry no retry can move (a permanent failure), kept for inspection; true when it is out of the way. */
   private async quarantine(file: string, job: Claimed, err: unknown): Promise<boolean> {
     const { logger, metrics, corruptDir: target } = this.d;
-    if (failureKind(err) !== 'permanent') {
-      logger.error(`${job.entry.crashId}: cannot read its spool entry ${file}: ${(err as Error).message}`);
-      return (err as NodeJS.ErrnoException).code === 'ENOENT';
-    }
     try {
       await mkdir(target, { recursive: true });
       await rename(file, path.join(target, job.name));

@@ -6,7 +6,8 @@
  * to put them in). Storage saves can be held open to look at the spool while
  * a move is in flight.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { CrashReport } from '../../../src/shared/crash-report';
@@ -373,19 +374,61 @@ describe('spool movers: entries whose file misbehaves', () => {
     expect(existsSync(path.join(root, 'corrupt'))).toBe(false);
   });
 
-  it('keeps an entry it cannot read for another reason in its claims (it is not set aside, nor dropped)', async () => {
+  it('sets aside an entry that is not a file (a directory) in corrupt/, counted, and moves the others', async () => {
     const b = backends();
     const r = recording();
     mkdirSync(paths.ready, { recursive: true });
     const odd = crash();
     const name = entryFileName({ spooledAt: 1, bytes: 10, crashId: odd.crashId, state: 'crash' });
     mkdirSync(path.join(paths.ready, name)); // a directory: read fails with EISDIR
+    const good = crash();
+    inReady(good, 2);
     const s = await sink(b, r, { concurrentMovers: 1 });
-    await until('tried', () => r.lines.some((l) => l.startsWith(`error ${odd.crashId}: cannot read its spool entry `)));
-    await s.stop();
-    expect(s.handled).toBe(0);
-    expect(claimedFiles()).toEqual([name]);
-    expect(existsSync(path.join(root, 'corrupt'))).toBe(false);
+    await until('both handled', () => s.handled === 2);
+    expect(b.published).toEqual([good.crashId]);
+    expect(readdirSync(path.join(root, 'corrupt'))).toEqual([name]);
+    expect(claimedFiles()).toEqual([]);
+    expect(r.counted).toContain('collector.spool.quarantined.count reason:corrupt_entry');
+    expect(r.lines.filter((l) => l.startsWith(`error ${odd.crashId}: `))).toEqual([
+      `error ${odd.crashId}: corrupt spool entry: a directory, not a file; can never be moved (corrupt_entry); moved to ${path.join(root, 'corrupt')} for inspection`,
+    ]);
+  });
+
+  it('backs off on an entry it cannot read for now (a disk error) instead of retrying it at once, and moves it once it reads', async () => {
+    const b = backends();
+    const r = recording();
+    const c = crash();
+    const name = inReady(c, 1);
+    let failing = true;
+    const reads: string[] = [];
+    const realReadFile = fsp.readFile;
+    jest.spyOn(fsp, 'readFile').mockImplementation((async (file: Parameters<typeof fsp.readFile>[0], ...rest: unknown[]) => {
+      if (String(file).endsWith(name)) {
+        reads.push(String(file));
+        if (failing) throw Object.assign(new Error(`EIO: i/o error, open '${String(file)}'`), { code: 'EIO' });
+      }
+      return (realReadFile as (...a: unknown[]) => Promise<Buffer>)(file, ...rest);
+    }) as typeof fsp.readFile);
+    try {
+      // A back-off far longer than the look: the old code read the file again at once, hundreds of times.
+      const s = await sink(b, r, { concurrentMovers: 2, backoffBaseMs: 60_000, backoffMaxMs: 60_000 });
+      await until('tried once', () => reads.length >= 1);
+      await sleep(300);
+      expect(reads).toHaveLength(1);
+      expect(r.counted).toContain('collector.spool.move_failed.count operation:save');
+      expect(r.lines.filter((l) => l.includes('cannot read its spool entry'))).toHaveLength(1);
+      expect(claimedFiles()).toEqual([name]);
+      expect(s.handled).toBe(0);
+    } finally {
+      jest.restoreAllMocks();
+    }
+    failing = false;
+    await sinks[sinks.length - 1]!.sink.stop();
+    // As the primary does with a stopped worker's claims: back to ready/, where the next worker reads and moves it.
+    renameSync(path.join(paths.claimedBy(OWNER), name), path.join(paths.ready, name));
+    const s3 = await sink(b, r, { concurrentMovers: 1 });
+    await until('moved', () => b.published.includes(c.crashId));
+    expect(s3.handled).toBe(1);
   });
 
   it('leaves an undecodable entry where it is, logged, when corrupt/ cannot be made, and still moves the others', async () => {
