@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import type { CrashReport } from '../../src/shared/crash-report';
 import { crashParts, multipartBody, newBoundary, type Part } from '../../src/tools/multipart-body';
 
 export { crashParts, multipartBody, newBoundary, type Part };
@@ -54,4 +55,16 @@ export function fakeDump(size: number, seed = 1): Buffer {
   buf.write('MDMP', 0);
   if (size > 40) buf.write('\r\n--', 20);
   return buf;
+}
+
+let testCrashes = 0;
+/** A crash report as the sinks receive it: a fresh valid crash id each call and one dump of `size` bytes. */
+export function testCrash(size = 100): CrashReport {
+  testCrashes++;
+  const id = `00000000-0000-4000-8000-${String(testCrashes).padStart(6, '0')}261130`;
+  return {
+    crashId: id,
+    rawCrash: { ProductName: 'Test', uuid: id, metadata: {} },
+    dumps: new Map([['upload_file_minidump', Buffer.alloc(size, testCrashes)]]),
+  };
 }

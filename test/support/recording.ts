@@ -26,3 +26,31 @@ export function recordingCounts(): { counted: string[]; metrics: Metrics } {
   };
   return { counted, metrics };
 }
+
+/** A logger that keeps each line as `<level> <message>` (no JSON, no timestamp), for tests that read exact messages. */
+export function lineLogger(): { lines: string[]; logger: Logger } {
+  const lines: string[] = [];
+  const logger: Logger = {
+    error: (m) => void lines.push(`error ${m}`),
+    warn: (m) => void lines.push(`warn ${m}`),
+    info: (m) => void lines.push(`info ${m}`),
+    debug: (m) => void lines.push(`debug ${m}`),
+    child: () => logger,
+  };
+  return { lines, logger };
+}
+
+/** Metrics that keep counts as `<name>[ <tags,…>]`, gauges as `[name, value]` and timing names. */
+export function recordingMetrics(): { counted: string[]; gauges: Array<[string, number]>; timings: string[]; metrics: Metrics } {
+  const counted: string[] = [];
+  const gauges: Array<[string, number]> = [];
+  const timings: string[] = [];
+  const metrics: Metrics = {
+    incr: (name, tags) => void counted.push(`${name}${tags ? ' ' + tags.join(',') : ''}`),
+    gauge: (name, value) => void gauges.push([name, value]),
+    timing: (name) => void timings.push(name),
+    histogram() {},
+    close: async () => {},
+  };
+  return { counted, gauges, timings, metrics };
+}

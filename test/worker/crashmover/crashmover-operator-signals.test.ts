@@ -3,7 +3,6 @@
  * line for each way a save ends, why a crash was refused, and that the
  * health probe runs only while saves fail (and recovers from a hung probe).
  */
-import type { Logger } from '../../../src/shared/logging';
 import type { Metrics } from '../../../src/shared/metrics';
 import type { CrashReport } from '../../../src/shared/crash-report';
 import { KindedError } from '../../../src/shared/failure';
@@ -11,19 +10,10 @@ import { Crashmover, type CrashmoverOptions } from '../../../src/worker/crashmov
 import { SinkRefusal } from '../../../src/worker/crashmover/crash-sink';
 import type { CrashPublisher } from '../../../src/worker/publish/crash-publisher';
 import type { CrashStorage } from '../../../src/worker/storage/crash-storage';
+import { lineLogger } from '../../support/recording';
 import { waitFor } from '../../support/wait';
 
-function recordingLogger() {
-  const lines: string[] = [];
-  const logger: Logger = {
-    error: (m) => void lines.push(`error ${m}`),
-    warn: (m) => void lines.push(`warn ${m}`),
-    info: (m) => void lines.push(`info ${m}`),
-    debug: (m) => void lines.push(`debug ${m}`),
-    child: () => logger,
-  };
-  return { lines, logger };
-}
+const recordingLogger = lineLogger;
 
 function recordingMetrics() {
   const calls: string[] = [];

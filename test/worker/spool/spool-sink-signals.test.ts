@@ -9,34 +9,17 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CrashReport } from '../../../src/shared/crash-report';
 import { KindedError } from '../../../src/shared/failure';
-import type { Logger } from '../../../src/shared/logging';
-import { noopMetrics, type Metrics } from '../../../src/shared/metrics';
 import { entryFileName, spoolPaths } from '../../../src/shared/spool/layout';
 import type { CrashPublisher } from '../../../src/worker/publish/crash-publisher';
 import { SpoolSink, type SpoolOptions } from '../../../src/worker/spool/spool-sink';
 import type { CrashStorage } from '../../../src/worker/storage/crash-storage';
+import { testCrash } from '../../support/crashes';
+import { lineLogger, recordingMetrics } from '../../support/recording';
 import { waitFor } from '../../support/wait';
 
-let n = 0;
-function crash(size = 100): CrashReport {
-  n++;
-  const id = `00000000-0000-4000-8000-${String(n).padStart(6, '0')}261130`;
-  return { crashId: id, rawCrash: { ProductName: 'Test', uuid: id, metadata: {} }, dumps: new Map([['upload_file_minidump', Buffer.alloc(size, n)]]) };
-}
+const crash = testCrash;
 
-function recording() {
-  const lines: string[] = [];
-  const counted: string[] = [];
-  const logger: Logger = {
-    error: (m) => void lines.push(`error ${m}`),
-    warn: (m) => void lines.push(`warn ${m}`),
-    info: (m) => void lines.push(`info ${m}`),
-    debug: (m) => void lines.push(`debug ${m}`),
-    child: () => logger,
-  };
-  const metrics: Metrics = { ...noopMetrics, incr: (name, tags) => void counted.push(`${name}${tags ? ' ' + tags.join(',') : ''}`) };
-  return { lines, counted, logger, metrics };
-}
+const recording = () => ({ ...lineLogger(), ...recordingMetrics() });
 
 function backends() {
   const state = { save: async (_c: CrashReport) => {}, publish: async (_id: string) => {} };

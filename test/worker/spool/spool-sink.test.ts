@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { toBuffer, type CrashReport } from '../../../src/shared/crash-report';
+import { toBuffer } from '../../../src/shared/crash-report';
 import { createLogger } from '../../../src/shared/logging';
 import { noopMetrics, type Metrics } from '../../../src/shared/metrics';
 import { decodeEntry, encodeEntry } from '../../../src/shared/spool/entry-codec';
@@ -11,6 +11,7 @@ import { SinkRefusal } from '../../../src/worker/crashmover/crash-sink';
 import type { CrashPublisher } from '../../../src/worker/publish/crash-publisher';
 import { SpoolSink, type SpoolOptions } from '../../../src/worker/spool/spool-sink';
 import type { CrashStorage } from '../../../src/worker/storage/crash-storage';
+import { testCrash } from '../../support/crashes';
 import { sleep, waitFor } from '../../support/wait';
 import { Writable } from 'node:stream';
 import { KindedError } from '../../../src/shared/failure';
@@ -23,12 +24,7 @@ const logger = createLogger({
   stream: new Writable({ write: (c, _e, cb) => (logLines.push(String(c)), cb()) }),
 });
 
-let n = 0;
-function crash(size = 1000): CrashReport {
-  n++;
-  const id = `00000000-0000-4000-8000-${String(n).padStart(6, '0')}261123`;
-  return { crashId: id, rawCrash: { ProductName: 'Test', uuid: id, metadata: {} }, dumps: new Map([['upload_file_minidump', Buffer.alloc(size, n)]]) };
-}
+const crash = (size = 1000) => testCrash(size);
 
 /** Storage and publisher that record what they got and fail on demand. */
 function backends() {
