@@ -58,7 +58,8 @@ describe('checkSubmitHeaders: the boundary parameter', () => {
   });
 
   test('gzip by either name, any case and padding; anything else is not compressed', () => {
-    const enc = (e?: string) => checkSubmitHeaders({ ...ct('multipart/form-data; boundary=b'), ...(e === undefined ? {} : { 'content-encoding': e }) }, MAX).compressed;
+    const enc = (e?: string) =>
+      checkSubmitHeaders({ ...ct('multipart/form-data; boundary=b'), ...(e === undefined ? {} : { 'content-encoding': e }) }, MAX).compressed;
     expect(enc(' GZip ')).toBe(true);
     expect(enc('x-gzip')).toBe(true);
     expect(enc('deflate')).toBe(false);
