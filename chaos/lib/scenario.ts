@@ -57,8 +57,13 @@ export function workerEvents(nodes: ChaosNode[]): { deaths: number; replacements
 }
 
 /** The audit's verdict lines. */
-export function lostFailures(audit: Audit): string[] {
+function lostFailures(audit: Audit): string[] {
   return audit.lost > 0 ? [`${audit.lost} acknowledged crashes lost or not byte for byte, e.g. ${audit.examples.slice(0, 3).join(' | ')}`] : [];
+}
+
+/** A scenario's result: its own failures plus any acknowledged crash the audit found lost, and its duration since `started`. */
+export function finishScenario(started: number, r: Omit<ScenarioResult, 'seconds'>): ScenarioResult {
+  return { ...r, failures: [...r.failures, ...lostFailures(r.audit)], seconds: (Date.now() - started) / 1000 };
 }
 
 /** Polls `fn` until true or `timeoutMs`; returns whether it held. */

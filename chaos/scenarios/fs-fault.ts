@@ -8,7 +8,7 @@ import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { submitLoad, loadExpect } from '../lib/load';
 import { chaosTemp, freePort, startNode } from '../lib/node';
-import { lostFailures, probe, sleep, workerEvents, type ScenarioOptions, type ScenarioResult } from '../lib/scenario';
+import { finishScenario, probe, sleep, workerEvents, type ScenarioOptions, type ScenarioResult } from '../lib/scenario';
 import { Tally } from '../lib/tally';
 import { audit, fsReader } from '../lib/verify';
 
@@ -48,7 +48,7 @@ export async function fsFault(o: ScenarioOptions): Promise<ScenarioResult> {
   const { deaths, replacements } = workerEvents([node]);
   if (deaths > 0) failures.push(`${deaths} workers died during the storage fault`);
   await node.stop();
-  return {
+  return finishScenario(started, {
     name: 'fs-fault',
     tally,
     audit: result,
@@ -56,8 +56,7 @@ export async function fsFault(o: ScenarioOptions): Promise<ScenarioResult> {
     deaths,
     replacements,
     probe: probeStats,
-    failures: [...failures, ...lostFailures(result)],
+    failures,
     notes,
-    seconds: (Date.now() - started) / 1000,
-  };
+  });
 }

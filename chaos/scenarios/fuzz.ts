@@ -8,7 +8,7 @@ import { storedFiles } from '../../test/support/crashes';
 import { CATEGORY_NAMES, CORPUS_SERVER_ENV, fuzzCase } from '../lib/corpus';
 import { sendCases } from '../lib/fuzz';
 import { chaosTemp, freePort, startNode, type ChaosNode } from '../lib/node';
-import { emptyAudit, lostFailures, probe, workerEvents, type CategoryRow, type ScenarioOptions, type ScenarioResult } from '../lib/scenario';
+import { emptyAudit, finishScenario, probe, workerEvents, type CategoryRow, type ScenarioOptions, type ScenarioResult } from '../lib/scenario';
 import { Tally } from '../lib/tally';
 import { audit, fsReader, STORED_LAYOUT } from '../lib/verify';
 
@@ -85,7 +85,7 @@ export async function fuzz(o: ScenarioOptions): Promise<ScenarioResult> {
   if (refusedTotal > 0) failures.push(`${refusedTotal} well-formed crashes refused`);
   if (problems.length > 0) notes.push(`first answer problem per category: ${problems.join(' | ')}`);
   for (const n of nodes) await n.stop();
-  return {
+  return finishScenario(started, {
     name: 'fuzz',
     tally,
     audit: result,
@@ -93,9 +93,8 @@ export async function fuzz(o: ScenarioOptions): Promise<ScenarioResult> {
     deaths,
     replacements,
     probe: probeStats,
-    failures: [...failures, ...lostFailures(result)],
+    failures,
     notes,
     categories,
-    seconds: (Date.now() - started) / 1000,
-  };
+  });
 }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { startCloud } from '../lib/cloud';
 import { submitLoad, loadExpect } from '../lib/load';
 import { chaosTemp, freePort, startNode } from '../lib/node';
-import { lostFailures, probe, sleep, workerEvents, type ScenarioOptions, type ScenarioResult } from '../lib/scenario';
+import { finishScenario, probe, sleep, workerEvents, type ScenarioOptions, type ScenarioResult } from '../lib/scenario';
 import { drainFindings, waitForDrain } from '../lib/spool';
 import { Tally } from '../lib/tally';
 import { audit } from '../lib/verify';
@@ -57,7 +57,7 @@ export async function gcsOutage(o: ScenarioOptions): Promise<ScenarioResult> {
     const { deaths, replacements } = workerEvents([node]);
     if (deaths > 0) failures.push(`${deaths} workers died during the outage`);
     await node.stop();
-    return {
+    return finishScenario(started, {
       name: 'gcs-outage',
       tally,
       audit: result,
@@ -65,10 +65,9 @@ export async function gcsOutage(o: ScenarioOptions): Promise<ScenarioResult> {
       deaths,
       replacements,
       probe: probeStats,
-      failures: [...failures, ...lostFailures(result)],
+      failures,
       notes,
-      seconds: (Date.now() - started) / 1000,
-    };
+    });
   } finally {
     await cloud.stop();
   }

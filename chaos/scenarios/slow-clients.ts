@@ -11,7 +11,7 @@ import path from 'node:path';
 import { loadCrash } from '../lib/corpus';
 import { submitLoad, loadExpect } from '../lib/load';
 import { chaosTemp, freePort, startNode } from '../lib/node';
-import { lostFailures, probe, workerEvents, type ScenarioOptions, type ScenarioResult } from '../lib/scenario';
+import { finishScenario, probe, workerEvents, type ScenarioOptions, type ScenarioResult } from '../lib/scenario';
 import { Tally } from '../lib/tally';
 import { audit, fsReader } from '../lib/verify';
 import { exchange } from '../lib/wire';
@@ -111,7 +111,7 @@ export async function slowClients(o: ScenarioOptions): Promise<ScenarioResult> {
   const { deaths, replacements } = workerEvents([node]);
   if (deaths > 0) failures.push(`${deaths} workers died`);
   await node.stop();
-  return {
+  return finishScenario(started, {
     name: 'slow-clients',
     tally,
     audit: result,
@@ -119,8 +119,7 @@ export async function slowClients(o: ScenarioOptions): Promise<ScenarioResult> {
     deaths,
     replacements,
     probe: probeStats,
-    failures: [...failures, ...lostFailures(result)],
+    failures,
     notes,
-    seconds: (Date.now() - started) / 1000,
-  };
+  });
 }

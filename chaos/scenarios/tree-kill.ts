@@ -8,7 +8,7 @@
 import { startCloud } from '../lib/cloud';
 import { submitLoad, loadExpect } from '../lib/load';
 import { chaosTemp, freePort, startNode, type ChaosNode } from '../lib/node';
-import { lostFailures, probe, sleep, workerEvents, type ScenarioOptions, type ScenarioResult } from '../lib/scenario';
+import { finishScenario, probe, sleep, workerEvents, type ScenarioOptions, type ScenarioResult } from '../lib/scenario';
 import { drainFindings, waitForDrain } from '../lib/spool';
 import { Tally } from '../lib/tally';
 import { audit } from '../lib/verify';
@@ -63,7 +63,7 @@ export async function treeKill(o: ScenarioOptions): Promise<ScenarioResult> {
     if (tally.fiveXx > 0) failures.push(`${tally.fiveXx} crashes got 5xx with the spool on (${tally.non2xx()})`);
     const { deaths, replacements } = workerEvents(nodes);
     await restarted.stop();
-    return {
+    return finishScenario(started, {
       name: 'tree-kill',
       tally,
       audit: result,
@@ -71,10 +71,9 @@ export async function treeKill(o: ScenarioOptions): Promise<ScenarioResult> {
       deaths,
       replacements,
       probe: probeStats,
-      failures: [...failures, ...lostFailures(result)],
+      failures,
       notes,
-      seconds: (Date.now() - started) / 1000,
-    };
+    });
   } finally {
     for (const n of nodes) await n.stop().catch(() => undefined);
     await cloud.stop();

@@ -6,7 +6,7 @@
 import { rngFor } from '../lib/corpus';
 import { submitLoad, loadExpect } from '../lib/load';
 import { chaosTemp, freePort, startNode } from '../lib/node';
-import { lostFailures, poll, probe, sleep, workerEvents, type ScenarioOptions, type ScenarioResult } from '../lib/scenario';
+import { finishScenario, poll, probe, sleep, workerEvents, type ScenarioOptions, type ScenarioResult } from '../lib/scenario';
 import { Tally } from '../lib/tally';
 import { audit, fsReader } from '../lib/verify';
 import path from 'node:path';
@@ -48,7 +48,7 @@ export async function workerKill(o: ScenarioOptions): Promise<ScenarioResult> {
   if (deaths < kills) notes.push(`${kills} kills, but the primary logged ${deaths} unexpected deaths`);
   if (tally.unanswered > 0) notes.push(`${tally.unanswered} requests unanswered (their worker was killed; never acknowledged, so the client retries)`);
   await node.stop();
-  return {
+  return finishScenario(started, {
     name: 'worker-kill',
     tally,
     audit: result,
@@ -56,8 +56,7 @@ export async function workerKill(o: ScenarioOptions): Promise<ScenarioResult> {
     deaths: Math.max(0, deaths - kills),
     replacements,
     probe: probeStats,
-    failures: [...failures, ...lostFailures(result)],
+    failures,
     notes,
-    seconds: (Date.now() - started) / 1000,
-  };
+  });
 }
