@@ -18,6 +18,7 @@ import { SpoolSink } from '../../../src/worker/spool/spool-sink';
 import type { CrashStorage } from '../../../src/worker/storage/crash-storage';
 import { FsTrace } from '../../support/fs-trace';
 import { waitFor } from '../../support/wait';
+import { testSpoolOptions } from '../../support/spool';
 
 const OWNER = 4545;
 
@@ -69,24 +70,7 @@ function inReady(c: CrashReport, spooledAt: number): string {
 }
 
 async function start(concurrentMovers: number): Promise<SpoolSink> {
-  sink = new SpoolSink(
-    {
-      paths,
-      maxBytes: 100 * 1024 * 1024,
-      maxAgeMs: 0,
-      concurrentMovers,
-      maxClaimed: 100,
-      backoffBaseMs: 20,
-      backoffMaxMs: 40,
-      retryAfterSeconds: 7,
-      idleScanMs: 20,
-      owner: OWNER,
-    },
-    storage,
-    publisher,
-    logger,
-    noopMetrics,
-  );
+  sink = new SpoolSink(testSpoolOptions(paths, { concurrentMovers, owner: OWNER }), storage, publisher, logger, noopMetrics);
   await sink.start();
   return sink;
 }

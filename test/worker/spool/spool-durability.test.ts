@@ -18,6 +18,7 @@ import { silentLogger } from '../../support/backend-unit';
 import { fakeDump } from '../../support/crashes';
 import { durableWrite, FsTrace, type CallMatcher } from '../../support/fs-trace';
 import { tempDir } from '../../support/server';
+import { testSpoolOptions } from '../../support/spool';
 
 const OWNER = 4242;
 
@@ -39,18 +40,7 @@ let trace: FsTrace;
 /** A sink with no movers: only submit() touches the spool. */
 async function sink(maxClaimed: number): Promise<SpoolSink> {
   const s = new SpoolSink(
-    {
-      paths,
-      maxBytes: 100 * 1024 * 1024,
-      maxAgeMs: 0,
-      concurrentMovers: 0,
-      maxClaimed,
-      backoffBaseMs: 20,
-      backoffMaxMs: 100,
-      retryAfterSeconds: 7,
-      idleScanMs: 20,
-      owner: OWNER,
-    },
+    testSpoolOptions(paths, { concurrentMovers: 0, maxClaimed, backoffMaxMs: 100, owner: OWNER }),
     storage,
     publisher,
     silentLogger,

@@ -19,6 +19,7 @@ import type { CrashStorage } from '../../../src/worker/storage/crash-storage';
 import { testCrash } from '../../support/crashes';
 import { lineLogger, recordingMetrics } from '../../support/recording';
 import { sleep, waitFor } from '../../support/wait';
+import { testSpoolOptions } from '../../support/spool';
 
 const OWNER = 4343;
 
@@ -84,25 +85,7 @@ afterEach(async () => {
 });
 
 async function sink(b: ReturnType<typeof backends>, r: ReturnType<typeof recording>, over: Partial<SpoolOptions> = {}) {
-  const s = new SpoolSink(
-    {
-      paths,
-      maxBytes: 100 * 1024 * 1024,
-      maxAgeMs: 0,
-      concurrentMovers: 1,
-      maxClaimed: 100,
-      backoffBaseMs: 20,
-      backoffMaxMs: 40,
-      retryAfterSeconds: 7,
-      idleScanMs: 20,
-      owner: OWNER,
-      ...over,
-    },
-    b.storage,
-    b.publisher,
-    r.logger,
-    r.metrics,
-  );
+  const s = new SpoolSink(testSpoolOptions(paths, { owner: OWNER, ...over }), b.storage, b.publisher, r.logger, r.metrics);
   await s.start();
   sinks.push({ sink: s, release: b.release });
   return s;

@@ -16,6 +16,7 @@ import type { CrashStorage } from '../../../src/worker/storage/crash-storage';
 import { testCrash } from '../../support/crashes';
 import { lineLogger, recordingMetrics } from '../../support/recording';
 import { waitFor } from '../../support/wait';
+import { testSpoolOptions } from '../../support/spool';
 
 const crash = testCrash;
 
@@ -58,25 +59,7 @@ afterEach(async () => {
 });
 
 async function sink(b: ReturnType<typeof backends>, r: ReturnType<typeof recording>, over: Partial<SpoolOptions> = {}) {
-  const s = new SpoolSink(
-    {
-      paths: spoolPaths(root),
-      maxBytes: 100 * 1024 * 1024,
-      maxAgeMs: 0,
-      concurrentMovers: 1,
-      maxClaimed: 100,
-      backoffBaseMs: 20,
-      backoffMaxMs: 40,
-      retryAfterSeconds: 7,
-      idleScanMs: 20,
-      owner: 4242,
-      ...over,
-    },
-    b.storage,
-    b.publisher,
-    r.logger,
-    r.metrics,
-  );
+  const s = new SpoolSink(testSpoolOptions(spoolPaths(root), { owner: 4242, ...over }), b.storage, b.publisher, r.logger, r.metrics);
   await s.start();
   sinks.push(s);
   return s;

@@ -13,6 +13,7 @@ import { SpoolSink, type SpoolOptions } from '../../../src/worker/spool/spool-si
 import type { CrashStorage } from '../../../src/worker/storage/crash-storage';
 import { testCrash } from '../../support/crashes';
 import { sleep, waitFor } from '../../support/wait';
+import { testSpoolOptions } from '../../support/spool';
 import { Writable } from 'node:stream';
 import { KindedError } from '../../../src/shared/failure';
 
@@ -57,18 +58,7 @@ function backends() {
 }
 
 function options(root: string, over: Partial<SpoolOptions> = {}): SpoolOptions {
-  return {
-    paths: spoolPaths(root),
-    maxBytes: 100 * 1024 * 1024,
-    maxAgeMs: 0,
-    concurrentMovers: 2,
-    maxClaimed: 100,
-    backoffBaseMs: 20,
-    backoffMaxMs: 100,
-    retryAfterSeconds: 7,
-    idleScanMs: 20,
-    ...over,
-  };
+  return testSpoolOptions(spoolPaths(root), { concurrentMovers: 2, backoffMaxMs: 100, ...over });
 }
 
 const until = (what: string, fn: () => boolean, ms = 20000) => waitFor(what, fn, ms, 10);
