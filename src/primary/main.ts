@@ -32,7 +32,11 @@ export async function runPrimary(config: Config, rootLogger: Logger, deps: Prima
 
   // Read by node:cluster at the first fork; NODE_CLUSTER_SCHED_POLICY would otherwise decide.
   cluster.schedulingPolicy = config.cluster.schedulingPolicy === 'rr' ? cluster.SCHED_RR : cluster.SCHED_NONE;
-  const execArgv = workerExecArgv(config.cluster.workerSemiSpaceMb, process.execArgv, process.env.NODE_OPTIONS);
+  const execArgv = workerExecArgv(
+    { semiSpaceMb: config.cluster.workerSemiSpaceMb, initialOldSpaceMb: config.cluster.workerInitialOldSpaceMb },
+    process.execArgv,
+    process.env.NODE_OPTIONS,
+  );
   if (execArgv !== process.execArgv) cluster.setupPrimary({ execArgv });
   const fleet = new Fleet(config.cluster.heartbeatIntervalMs);
   const prometheus = config.observability.metricsEnabled ? nodePrometheus(config, fleet, spool) : undefined;

@@ -1,4 +1,4 @@
-/** WORKER_MAX_SEMI_SPACE_MB reaches the worker processes as a node flag an operator can see in `ps`. */
+/** WORKER_MAX_SEMI_SPACE_MB and WORKER_INITIAL_OLD_SPACE_MB reach the worker processes as a node flag an operator can see in `ps`. */
 import { readFileSync } from 'node:fs';
 import { workerPids } from '../support/cluster';
 import { startServer } from '../support/server';
@@ -6,16 +6,17 @@ import { startServer } from '../support/server';
 const cmdline = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
 
 describe('worker node flags', () => {
-  it('workers run with --max-semi-space-size=4 by default and without it when WORKER_MAX_SEMI_SPACE_MB=0', async () => {
-    for (const [env, expected] of [
-      [{}, true],
-      [{ WORKER_MAX_SEMI_SPACE_MB: '0' }, false],
+  it('workers run with --max-semi-space-size=4 and --initial-old-space-size=128 by default, and without each when set to 0', async () => {
+    for (const [env, semi, old] of [
+      [{}, true, true],
+      [{ WORKER_MAX_SEMI_SPACE_MB: '0', WORKER_INITIAL_OLD_SPACE_MB: '0' }, false, false],
     ] as const) {
       const server = await startServer({ WORKERS: '1', ...env });
       try {
         const [pid] = await workerPids(server, 1);
-        expect(cmdline(pid!).includes('--max-semi-space-size=4')).toBe(expected);
-        expect(cmdline(server.proc.pid!).some((a) => a.startsWith('--max-semi-space-size'))).toBe(false);
+        expect(cmdline(pid!).includes('--max-semi-space-size=4')).toBe(semi);
+        expect(cmdline(pid!).includes('--initial-old-space-size=128')).toBe(old);
+        expect(cmdline(server.proc.pid!).some((a) => a.startsWith('--max-semi-space-size') || a.startsWith('--initial-old-space-size'))).toBe(false);
       } finally {
         await server.stop();
       }

@@ -29,6 +29,13 @@ export const clusterOptions = {
     max: 256,
     doc: 'V8 young-generation semi-space of each worker, in MiB (`--max-semi-space-size`); 0 leaves V8’s default (16 MiB on 64-bit). A request’s garbage dies young, so a small nursery costs no CPU, while V8’s default lets every busy worker grow by ~40 MB: 4 cut the 5-worker tree’s peak RSS from 461/555 to 419/470 MB at 4 KB/400 KB with CPU per crash unchanged (docs/performance.md). Ignored when NODE_OPTIONS or the primary’s own flags already set it.',
   }),
+  workerInitialOldSpaceMb: int({
+    env: 'WORKER_INITIAL_OLD_SPACE_MB',
+    default: 128,
+    min: 0,
+    max: 4096,
+    doc: 'V8 old-generation size each worker starts with before its first full GC, in MiB (`--initial-old-space-size`); 0 leaves V8’s default. Upload chunks that live across two young GCs reach the old generation, where only a full GC frees them, and each full GC moves the chunks of the uploads still in flight there too: with V8’s default this cycle repeats every few 4 MB crashes. 128 stops it from starting at 3–4 uploads in flight per worker: CPU per 4 MB crash fell from 6.1–7.4 to 4.5–4.8 ms and the worker’s peak RSS did not grow (docs/performance.md). Memory is taken only as it is used. Ignored when NODE_OPTIONS or the primary’s own flags already set it.',
+  }),
   gracefulTimeoutSeconds: int({
     env: 'GRACEFUL_TIMEOUT',
     default: 30,
