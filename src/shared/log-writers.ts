@@ -1,4 +1,4 @@
-import { write, writeSync } from 'node:fs';
+import { constants, fstatSync, readFileSync, write, writeSync } from 'node:fs';
 
 /** Where finished lines go, in order. Each logger holds its own. */
 export interface LineWriter {
@@ -43,6 +43,25 @@ function writeAllSync(text: string): void {
 }
 
 /**
+ * Whether fd 1 is a pipe or socket in non-blocking mode, where a write(2)
+ * takes what fits and never waits for the reader. Node's process.stdout opens
+ * such an fd non-blocking (libuv's uv_pipe_open), for every process sharing
+ * it; /proc says whether it is. Anything else (a file, a terminal, no /proc)
+ * is treated as one that can block.
+ */
+function stdoutNeverBlocks(): boolean {
+  try {
+    const st = fstatSync(1);
+    if (!st.isFIFO() && !st.isSocket()) return false;
+    void process.stdout;
+    const flags = /flags:\s*([0-7]+)/.exec(readFileSync('/proc/self/fdinfo/1', 'utf8'));
+    return flags !== null && (parseInt(flags[1]!, 8) & constants.O_NONBLOCK) !== 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Lines for stdout, written off the event loop. process.stdout to a pipe is
  * a synchronous write(2) on Linux: when the reader is slow (a log shipper, a
  * busy parent) every log line stalled the worker, health checks included.
@@ -54,8 +73,15 @@ function writeAllSync(text: string): void {
  *
  * sonic-boom (pino's writer) was measured in its place and cost more CPU per
  * line (docs/performance.md, "The stdout writer"), so this one stays.
+ *
+ * On a non-blocking pipe or socket (what a log shipper, PM2, Docker or
+ * journald give us), each batch is first written at once: it cannot wait for
+ * the reader, and it saves the thread-pool trip, two thread wake-ups per
+ * batch, which at a few crashes per worker and millisecond is a batch per
+ * crash. Whatever does not fit goes the asynchronous way.
  */
 export function asyncStdoutWriter(): LineWriter {
+  const writeNowFirst = stdoutNeverBlocks();
   let pending = '';
   let writing = false;
   const idleWaiters: Array<() => void> = [];
@@ -71,6 +97,21 @@ export function asyncStdoutWriter(): LineWriter {
     writing = true;
     const buf = Buffer.from(pending);
     pending = '';
+    let written = 0;
+    if (writeNowFirst) {
+      try {
+        written = writeSync(1, buf);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') {
+          idle();
+          return;
+        }
+      }
+      if (written === buf.length) {
+        next();
+        return;
+      }
+    }
     const writeFrom = (offset: number) => {
       write(1, buf, offset, buf.length - offset, null, (err, n) => {
         if (err?.code === 'EAGAIN') setTimeout(() => writeFrom(offset), 10);
@@ -79,7 +120,7 @@ export function asyncStdoutWriter(): LineWriter {
         else next();
       });
     };
-    writeFrom(0);
+    writeFrom(written);
   };
   process.on('exit', () => {
     if (pending) writeAllSync(pending);

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { createLogger, type RootLogger } from '../../src/shared/logging';
@@ -108,5 +108,54 @@ describe('asyncStdout', () => {
     `);
     expect(status).toBe(0);
     expect(messages(stdout)).toEqual([...Array.from({ length: 5000 }, (_, i) => `line ${i}`), 'after flush']);
+  });
+
+  it('a reader that stops reading never holds up the event loop, and gets every line once it reads again', async () => {
+    const logging = path.join(ROOT, 'dist', 'shared', 'logging.js');
+    // 20,000 lines (~2.6 MB) fill the pipe many times over; meanwhile the child counts
+    // the timer turns its event loop makes in 300 ms and reports them on stderr.
+    const child = spawn(
+      process.execPath,
+      [
+        '-e',
+        `
+        const { createLogger } = require(process.env.LOGGING);
+        const logger = createLogger({ level: 'INFO', localDevEnv: false, hostname: 'h', asyncStdout: true });
+        for (let i = 0; i < 20000; i++) logger.info('line ' + i);
+        let turns = 0;
+        const started = Date.now();
+        const tick = () => {
+          turns++;
+          if (Date.now() - started < 300) return setTimeout(tick, 1);
+          process.stderr.write('turns ' + turns + '\\n');
+          logger.flush().then(() => process.exit(0));
+        };
+        setTimeout(tick, 1);
+      `,
+      ],
+      { cwd: ROOT, env: { ...process.env, LOGGING: logging }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdout.pause();
+    // Not reading: the child has reported its turns (or it would be blocked) before we start.
+    await new Promise<void>((resolve, reject) => {
+      const deadline = setTimeout(() => reject(new Error(`no report from the child within 20 s; stderr: ${stderr}`)), 20_000);
+      child.stderr.on('data', () => {
+        if (/turns \d+/.test(stderr)) {
+          clearTimeout(deadline);
+          resolve();
+        }
+      });
+    });
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stdout.resume();
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(code).toBe(0);
+    // A loop blocked on the full pipe makes one turn, or none, in those 300 ms.
+    expect(Number(/turns (\d+)/.exec(stderr)![1])).toBeGreaterThan(20);
+    expect(messages(stdout)).toEqual(Array.from({ length: 20000 }, (_, i) => `line ${i}`));
   });
 });
