@@ -92,6 +92,31 @@ export async function prepareFile(target: string, data: Bytes, tmpDir = path.dir
 }
 
 /**
+ * Creates `target` under its own name (O_CREAT|O_EXCL|O_WRONLY), writes
+ * `data` and fsyncs it: no temporary name, so no rename for a later journal
+ * commit to make durable. The caller fsyncs the directory to make the name
+ * durable, as after a rename. Only for a file nobody reads until another
+ * file says it is complete (a dump before its raw crash): a process killed
+ * midway leaves it partly written under its final name.
+ *
+ * Exclusive: EEXIST when `target` exists, so a file that may be complete and
+ * read is never truncated; replace one with `prepareFile` + commit. A failure
+ * after the create removes the file.
+ */
+export async function createFileDurably(target: string, data: Bytes, opts: PrepareOptions = {}): Promise<void> {
+  const fh = await open(target, 'wx', 0o644);
+  try {
+    await writeAll(fh, Buffer.isBuffer(data) ? [data] : data);
+    await (opts.syncBatch ? opts.syncBatch.run(() => fh.sync()) : fh.sync());
+  } catch (err) {
+    await fh.close().catch(() => {});
+    await unlink(target).catch(() => {});
+    throw err;
+  }
+  await fh.close();
+}
+
+/**
  * Writes `data` to a temporary file in `tmpDir` (default: the target's
  * directory), fsyncs it and renames it to `target`. The caller fsyncs the
  * target's directory (once for many files) to make the name durable. A
