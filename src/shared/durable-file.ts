@@ -91,27 +91,39 @@ export async function prepareFile(target: string, data: Bytes, tmpDir = path.dir
   };
 }
 
+export interface CreateOptions extends PrepareOptions {
+  /**
+   * Runs once the file has its name, beside its write and fsync, and is
+   * awaited with them: the directory's fsync, which needs only the name, so
+   * that it is not one more step in a row after the file's.
+   */
+  onCreated?: () => Promise<void>;
+}
+
 /**
  * Creates `target` under its own name (O_CREAT|O_EXCL|O_WRONLY), writes
  * `data` and fsyncs it: no temporary name, so no rename for a later journal
- * commit to make durable. The caller fsyncs the directory to make the name
- * durable, as after a rename. Only for a file nobody reads until another
- * file says it is complete (a dump before its raw crash): a process killed
- * midway leaves it partly written under its final name.
+ * commit to make durable. The name is made durable by an fsync of the
+ * directory after the create (`onCreated`, or the caller afterwards). Only
+ * for a file nobody reads until another file says it is complete (a dump
+ * before its raw crash): a process killed midway leaves it partly written
+ * under its final name.
  *
  * Exclusive: EEXIST when `target` exists, so a file that may be complete and
  * read is never truncated; replace one with `prepareFile` + commit. A failure
  * after the create removes the file.
  */
-export async function createFileDurably(target: string, data: Bytes, opts: PrepareOptions = {}): Promise<void> {
+export async function createFileDurably(target: string, data: Bytes, opts: CreateOptions = {}): Promise<void> {
   const fh = await open(target, 'wx', 0o644);
-  try {
+  const write = async () => {
     await writeAll(fh, Buffer.isBuffer(data) ? [data] : data);
     await (opts.syncBatch ? opts.syncBatch.run(() => fh.sync()) : fh.sync());
-  } catch (err) {
+  };
+  const failed = (await Promise.allSettled([write(), opts.onCreated?.()])).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
     await fh.close().catch(() => {});
     await unlink(target).catch(() => {});
-    throw err;
+    throw failed.reason;
   }
   await fh.close();
 }

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { createFileDurably, DirSyncer, fsyncDir, isTempFileName, prepareFile, tempFileName, writeFileDurably } from '../../src/shared/durable-file';
 import { FsTrace } from '../support/fs-trace';
 import { tempDir } from '../support/server';
+import { sleep, waitFor } from '../support/wait';
 
 let dir: string;
 const spies: jest.SpyInstance[] = [];
@@ -163,6 +164,32 @@ describe('createFileDurably', () => {
     writeFileSync(target, 'complete');
     await expect(createFileDurably(target, Buffer.from('x'))).rejects.toEqual(expect.objectContaining({ code: 'EEXIST' }));
     expect(readFileSync(target, 'utf8')).toBe('complete');
+  });
+
+  it('runs onCreated once the file has its name, beside the write and fsync, and resolves only when both are done', async () => {
+    const target = path.join(dir, 'dump');
+    let release!: () => void;
+    let sawName = false;
+    let settled = false;
+    const created = createFileDurably(target, Buffer.from('data'), {
+      onCreated: () => {
+        sawName = readdirSync(dir).includes('dump');
+        return new Promise<void>((r) => (release = r));
+      },
+    }).then(() => (settled = true));
+    await waitFor('the file to be written', () => readFileSync(target, 'utf8') === 'data', 20_000, 5);
+    expect(sawName).toBe(true);
+    await sleep(50);
+    expect(settled).toBe(false);
+    release();
+    await created;
+  });
+
+  it('removes the file it created when onCreated fails (the directory fsync), and rethrows', async () => {
+    const target = path.join(dir, 'dump');
+    const eio = Object.assign(new Error('EIO: fsync'), { code: 'EIO' });
+    await expect(createFileDurably(target, Buffer.from('data'), { onCreated: () => Promise.reject(eio) })).rejects.toBe(eio);
+    expect(readdirSync(dir)).toEqual([]);
   });
 
   it.each(['writev', 'sync'] as const)('removes the file it created when its %s fails, and rethrows', async (op) => {

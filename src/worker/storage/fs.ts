@@ -28,9 +28,10 @@ interface PlacedFile {
  * directories fsynced) before it is acknowledged, the raw crash last: a raw
  * crash present means the crash is complete (SPEC §2).
  *
- * The dumps and dump_names are written under their final names and fsynced,
- * beside the raw crash written and fsynced under a temporary name; then the
- * dumps' directories are fsynced, and only then is the raw crash renamed into
+ * The dumps and dump_names are created under their final names, written and
+ * fsynced, their directories fsynced as soon as they have the names (beside
+ * the writes); the raw crash is written and fsynced meanwhile under a
+ * temporary name. Only once all that is done is the raw crash renamed into
  * place and its directory fsynced. Two journal commits in a row, the minimum
  * with the raw crash last. A dump without its raw crash (a save killed or
  * failed midway) is an orphan nobody reads, as a failed raw-crash upload
@@ -70,24 +71,24 @@ export function createFsStorage(opts: FsStorageOptions): CrashStorage {
     inDir(obj, async (file, dir) => ({ ...(await prepareFile(file, obj.data, dir, { syncBatch })), dir }));
 
   /**
-   * Written and fsynced under its final name (its directory still to be
-   * fsynced). One already there (left by an earlier attempt, or a crash saved
-   * again) is replaced by a rename instead, never truncated: its raw crash may
-   * be present, and then it is read.
+   * Created, written and fsynced under its final name, its directory fsynced
+   * once it has the name (beside the write). One already there (left by an
+   * earlier attempt, or a crash saved again) is replaced by a rename instead,
+   * never truncated: its raw crash may be present, and then it is read; its
+   * directory is fsynced after the rename.
    */
   const place = (obj: StoredObject): Promise<PlacedFile> =>
     inDir(obj, async (file, dir) => {
       try {
-        await createFileDurably(file, obj.data, { syncBatch });
+        await createFileDurably(file, obj.data, { syncBatch, onCreated: () => dirs.sync(dir) });
         return { file, dir, created: true };
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         await (await prepareFile(file, obj.data, dir, { syncBatch })).commit();
+        await dirs.sync(dir);
         return { file, dir, created: false };
       }
     });
-
-  const syncDirs = (files: ReadonlyArray<{ dir: string }>) => Promise.all([...new Set(files.map((f) => f.dir))].map((d) => dirs.sync(d)));
 
   /**
    * `first` in place and durable, then `last` renamed into place: two journal
@@ -105,14 +106,9 @@ export function createFsStorage(opts: FsStorageOptions): CrashStorage {
     };
     const failed = [...placing, ...preparing].find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) await abandon(failed.reason);
-    try {
-      await syncDirs(placed);
-    } catch (err) {
-      await abandon(err);
-    }
     if (lastFile) {
       await lastFile.commit();
-      await syncDirs([lastFile]);
+      await dirs.sync(lastFile.dir);
     }
   }
 
