@@ -100,12 +100,11 @@ export function createFsStorage(opts: FsStorageOptions): CrashStorage {
     const [placing, preparing] = await Promise.all([Promise.allSettled(first.map(place)), Promise.allSettled(last ? [prepare(last)] : [])]);
     const placed = placing.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     const lastFile = preparing[0]?.status === 'fulfilled' ? preparing[0].value : undefined;
-    const abandon = async (err: unknown): Promise<never> => {
-      await Promise.all([lastFile?.discard(), ...placed.filter((f) => f.created).map((f) => unlink(f.file).catch(() => {}))]);
-      throw err;
-    };
     const failed = [...placing, ...preparing].find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) await abandon(failed.reason);
+    if (failed) {
+      await Promise.all([lastFile?.discard(), ...placed.filter((f) => f.created).map((f) => unlink(f.file).catch(() => {}))]);
+      throw failed.reason;
+    }
     if (lastFile) {
       await lastFile.commit();
       await dirs.sync(lastFile.dir);
