@@ -91,6 +91,43 @@ export async function prepareFile(target: string, data: Bytes, tmpDir = path.dir
   };
 }
 
+export interface CreateOptions extends PrepareOptions {
+  /**
+   * Runs once the file has its name, beside its write and fsync, and is
+   * awaited with them: the directory's fsync, which needs only the name, so
+   * that it is not one more step in a row after the file's.
+   */
+  onCreated?: () => Promise<void>;
+}
+
+/**
+ * Creates `target` under its own name (O_CREAT|O_EXCL|O_WRONLY), writes
+ * `data` and fsyncs it: no temporary name, so no rename for a later journal
+ * commit to make durable. The name is made durable by an fsync of the
+ * directory after the create (`onCreated`, or the caller afterwards). Only
+ * for a file nobody reads until another file says it is complete (a dump
+ * before its raw crash): a process killed midway leaves it partly written
+ * under its final name.
+ *
+ * Exclusive: EEXIST when `target` exists, so a file that may be complete and
+ * read is never truncated; replace one with `prepareFile` + commit. A failure
+ * after the create removes the file.
+ */
+export async function createFileDurably(target: string, data: Bytes, opts: CreateOptions = {}): Promise<void> {
+  const fh = await open(target, 'wx', 0o644);
+  const write = async () => {
+    await writeAll(fh, Buffer.isBuffer(data) ? [data] : data);
+    await (opts.syncBatch ? opts.syncBatch.run(() => fh.sync()) : fh.sync());
+  };
+  const failed = (await Promise.allSettled([write(), opts.onCreated?.()])).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await fh.close().catch(() => {});
+    await unlink(target).catch(() => {});
+    throw failed.reason;
+  }
+  await fh.close();
+}
+
 /**
  * Writes `data` to a temporary file in `tmpDir` (default: the target's
  * directory), fsyncs it and renames it to `target`. The caller fsyncs the

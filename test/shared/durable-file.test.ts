@@ -4,11 +4,12 @@
  * DirSyncer shares and limits directory handles.
  */
 import fsp, { type FileHandle } from 'node:fs/promises';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { DirSyncer, fsyncDir, isTempFileName, prepareFile, tempFileName, writeFileDurably } from '../../src/shared/durable-file';
+import { createFileDurably, DirSyncer, fsyncDir, isTempFileName, prepareFile, tempFileName, writeFileDurably } from '../../src/shared/durable-file';
 import { FsTrace } from '../support/fs-trace';
 import { tempDir } from '../support/server';
+import { sleep, waitFor } from '../support/wait';
 
 let dir: string;
 const spies: jest.SpyInstance[] = [];
@@ -135,6 +136,72 @@ describe('prepareFile / writeFileDurably', () => {
       trace.restore();
     }
     expect(trace.calls.map((c) => `${c.op} ${c.path}`)).toEqual([`open ${dir}`, `sync ${dir}`, `close ${dir}`]);
+  });
+});
+
+describe('createFileDurably', () => {
+  it('creates the file under its own name (exclusively), writes every part, and fsyncs it after the last write, before closing', async () => {
+    const target = path.join(dir, 'dump');
+    const trace = new FsTrace().install();
+    try {
+      await createFileDurably(target, [Buffer.from('MDMP'), Buffer.from('...')]);
+    } finally {
+      trace.restore();
+    }
+    expect(readFileSync(target, 'utf8')).toBe('MDMP...');
+    expect(statSync(target).mode & 0o777).toBe(0o644 & ~process.umask());
+    expect(readdirSync(dir)).toEqual(['dump']);
+    expect(trace.calls.map((c) => [c.op, c.path, c.flags])).toEqual([
+      ['open', target, 'wx'],
+      ['writev', target, undefined],
+      ['sync', target, undefined],
+      ['close', target, undefined],
+    ]);
+  });
+
+  it('fails with EEXIST, and leaves the file as it was, when the target exists (never truncates one that may be read)', async () => {
+    const target = path.join(dir, 'dump');
+    writeFileSync(target, 'complete');
+    await expect(createFileDurably(target, Buffer.from('x'))).rejects.toEqual(expect.objectContaining({ code: 'EEXIST' }));
+    expect(readFileSync(target, 'utf8')).toBe('complete');
+  });
+
+  it('runs onCreated once the file has its name, beside the write and fsync, and resolves only when both are done', async () => {
+    const target = path.join(dir, 'dump');
+    let release!: () => void;
+    let sawName = false;
+    let settled = false;
+    const created = createFileDurably(target, Buffer.from('data'), {
+      onCreated: () => {
+        sawName = readdirSync(dir).includes('dump');
+        return new Promise<void>((r) => (release = r));
+      },
+    }).then(() => (settled = true));
+    await waitFor('the file to be written', () => readFileSync(target, 'utf8') === 'data', 20_000, 5);
+    expect(sawName).toBe(true);
+    await sleep(50);
+    expect(settled).toBe(false);
+    release();
+    await created;
+  });
+
+  it('removes the file it created when onCreated fails (the directory fsync), and rethrows', async () => {
+    const target = path.join(dir, 'dump');
+    const eio = Object.assign(new Error('EIO: fsync'), { code: 'EIO' });
+    await expect(createFileDurably(target, Buffer.from('data'), { onCreated: () => Promise.reject(eio) })).rejects.toBe(eio);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it.each(['writev', 'sync'] as const)('removes the file it created when its %s fails, and rethrows', async (op) => {
+    const target = path.join(dir, 'dump');
+    const trace = new FsTrace().install();
+    trace.fail((c) => c.op === op);
+    try {
+      await expect(createFileDurably(target, Buffer.from('data'))).rejects.toEqual(expect.objectContaining({ code: 'EIO' }));
+    } finally {
+      trace.restore();
+    }
+    expect(readdirSync(dir)).toEqual([]);
   });
 });
 

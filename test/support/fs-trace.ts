@@ -187,3 +187,51 @@ export function durableWrite(trace: FsTrace, target: string, answer: number): Du
   if (!(dirSync.end! < answer)) fail(`the fsync of ${dir} finished (${dirSync.end}) after the answer`);
   return { open, lastWrite, fsync, rename, dirSync };
 }
+
+export interface DurableCreate {
+  /** The exclusive create of the final name, its last write, its fsync, and the first fsync of its directory started after the create. */
+  open: TracedCall;
+  lastWrite: TracedCall;
+  fsync: TracedCall;
+  dirSync: TracedCall;
+}
+
+/**
+ * Finds how `target` came to be, and throws (with the trace) unless it was:
+ * created under its own name (exclusively: 'wx'), never written under another
+ * name nor renamed to, fsynced after its last write, and its directory fsynced
+ * by a sync that started after the create had finished (the new entry); every
+ * step finished before `answer`. Only calls started after `since` count
+ * (a retry's, when an earlier attempt made the same calls).
+ */
+export function durableCreate(trace: FsTrace, target: string, answer: number, since = 0): DurableCreate {
+  const fail = (why: string): never => {
+    throw new Error(`${target} was not created durably in place before the answer (${answer}): ${why}\ntrace:\n${trace.describe()}`);
+  };
+  const renames = trace.calls.filter((c) => c.op === 'rename' && c.to === target && c.start > since);
+  if (renames.length > 0) fail(`renamed to from ${renames[0]!.path}, expected to be written under its own name`);
+  const dir = path.dirname(target);
+  const tmpPrefix = `.${path.basename(target)}.`;
+  const tmpOpen = trace.calls.find((c) => c.op === 'open' && c.start > since && path.dirname(c.path) === dir && path.basename(c.path).startsWith(tmpPrefix));
+  if (tmpOpen) fail(`written under the temporary name ${tmpOpen.path}`);
+  const opens = trace.ok('open', (c) => c.path === target && c.flags === 'wx' && c.start > since);
+  if (opens.length !== 1) fail(`${opens.length} successful creates ('wx') of it, expected 1`);
+  const open = opens[0]!;
+  const writes = trace.onHandle(open.handle!).filter((c) => c.op === 'write' || c.op === 'writev' || c.op === 'writeFile');
+  if (writes.length === 0) fail('nothing written to it');
+  if (writes.some((w) => w.error !== undefined || w.end === undefined)) fail('a write to it failed or never finished');
+  const lastWrite = writes.reduce((a, b) => (b.end! > a.end! ? b : a));
+  const fsync =
+    trace
+      .onHandle(open.handle!)
+      .find((c) => (c.op === 'sync' || c.op === 'datasync') && c.error === undefined && c.end !== undefined && c.start > lastWrite.end!) ??
+    fail('not fsynced after its last write');
+  if (!(fsync.end! < answer)) fail(`its fsync finished (${fsync.end}) after the answer`);
+  const dirIno = statSync(dir).ino;
+  const inoOf = (handle: number | undefined) => trace.calls.find((c) => c.op === 'open' && c.handle === handle)?.ino;
+  const dirSyncs = trace.ok('sync', (c) => c.path === dir && c.start > open.end! && inoOf(c.handle) === dirIno);
+  if (dirSyncs.length === 0) fail(`no fsync of ${dir} (inode ${dirIno}) started after the create finished (${open.end})`);
+  const dirSync = dirSyncs.reduce((a, b) => (b.end! < a.end! ? b : a));
+  if (!(dirSync.end! < answer)) fail(`the fsync of ${dir} finished (${dirSync.end}) after the answer`);
+  return { open, lastWrite, fsync, dirSync };
+}

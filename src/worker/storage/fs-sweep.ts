@@ -13,10 +13,12 @@ import { dumpKey, dumpNamesKey, rawCrashKey } from './crash-objects';
 /**
  * Cleaning up after interrupted saves of `fs` storage (docs/backends.md).
  *
- * A save writes every file under a temporary name next to its target, renames
- * dumps and dump_names, and renames the raw crash last; the crash is answered
- * only after that. A process killed midway leaves temporary files behind, and
- * possibly dumps and dump_names without a raw crash: a crash never
+ * A save creates dumps and dump_names under their final names, writes the raw
+ * crash under a temporary name next to its target and renames it last, once
+ * the others are durable (a dump already there is replaced through a
+ * temporary name too); the crash is answered only after that. A process
+ * killed midway leaves temporary files behind, and possibly dumps (partly
+ * written, even) and dump_names without a raw crash: a crash never
  * acknowledged, which nothing will complete once no save of its id can still
  * be under way.
  */

@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { access, mkdir, open, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { DirSyncer, prepareFile, type PreparedFile } from '../../shared/durable-file';
+import { createFileDurably, DirSyncer, prepareFile, type PreparedFile } from '../../shared/durable-file';
 import { SyncBatch } from '../../shared/group-commit';
 import type { CrashReport } from '../../shared/crash-report';
 import type { CrashStorage } from './crash-storage';
@@ -16,14 +16,26 @@ export interface FsStorageOptions {
 
 const MAX_KNOWN_DIRS = 10_000;
 
+/** A file of a crash under its final name, and whether this save created it (and so removes it when the save fails). */
+interface PlacedFile {
+  file: string;
+  dir: string;
+  created: boolean;
+}
+
 /**
- * Crashes in the bucket layout under a directory. Every file is written under
- * a temporary name, fsynced and renamed, and the directories are fsynced, so a
- * crash is durable (and a raw crash complete) before it is acknowledged.
+ * Crashes in the bucket layout under a directory, each durable (files and
+ * directories fsynced) before it is acknowledged, the raw crash last: a raw
+ * crash present means the crash is complete (SPEC §2).
  *
- * The files of a crash, the raw crash's included, are written and fsynced in
- * parallel; only the renames are ordered: dumps and dump_names are renamed
- * and their directories fsynced before the raw crash gets its name.
+ * The dumps and dump_names are created under their final names, written and
+ * fsynced, their directories fsynced as soon as they have the names (beside
+ * the writes); the raw crash is written and fsynced meanwhile under a
+ * temporary name. Only once all that is done is the raw crash renamed into
+ * place and its directory fsynced. Two journal commits in a row, the minimum
+ * with the raw crash last. A dump without its raw crash (a save killed or
+ * failed midway) is an orphan nobody reads, as a failed raw-crash upload
+ * leaves in GCS or S3; the raw crash is never seen partly written.
  */
 export function createFsStorage(opts: FsStorageOptions): CrashStorage {
   const root = path.resolve(opts.root);
@@ -38,43 +50,65 @@ export function createFsStorage(opts: FsStorageOptions): CrashStorage {
     knownDirs.add(dir);
   }
 
-  async function prepare(obj: StoredObject): Promise<PreparedFile & { dir: string }> {
+  /** Runs `write` for `obj`'s file, making its directory first (once per directory), and again when the directory went away. */
+  async function inDir<T>(obj: StoredObject, write: (file: string, dir: string) => Promise<T>): Promise<T> {
     const file = path.join(root, obj.key);
     const dir = path.dirname(file);
     if (!knownDirs.has(dir)) await ensureDir(dir);
     try {
-      return { ...(await prepareFile(file, obj.data, dir, { syncBatch })), dir };
+      return await write(file, dir);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       // The directory went away since we made it (a retention job, an operator): make it again, once.
       knownDirs.delete(dir);
       await ensureDir(dir);
-      return { ...(await prepareFile(file, obj.data, dir, { syncBatch })), dir };
+      return await write(file, dir);
     }
   }
 
-  async function commit(files: Array<PreparedFile & { dir: string }>): Promise<void> {
-    await Promise.all(files.map((f) => f.commit()));
-    await Promise.all([...new Set(files.map((f) => f.dir))].map((d) => dirs.sync(d)));
-  }
+  /** Written and fsynced under a temporary name, to be renamed into place. */
+  const prepare = (obj: StoredObject): Promise<PreparedFile & { dir: string }> =>
+    inDir(obj, async (file, dir) => ({ ...(await prepareFile(file, obj.data, dir, { syncBatch })), dir }));
 
+  /**
+   * Created, written and fsynced under its final name, its directory fsynced
+   * once it has the name (beside the write). One already there (left by an
+   * earlier attempt, or a crash saved again) is replaced by a rename instead,
+   * never truncated: its raw crash may be present, and then it is read; its
+   * directory is fsynced after the rename.
+   */
+  const place = (obj: StoredObject): Promise<PlacedFile> =>
+    inDir(obj, async (file, dir) => {
+      try {
+        await createFileDurably(file, obj.data, { syncBatch, onCreated: () => dirs.sync(dir) });
+        return { file, dir, created: true };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        await (await prepareFile(file, obj.data, dir, { syncBatch })).commit();
+        await dirs.sync(dir);
+        return { file, dir, created: false };
+      }
+    });
+
+  /**
+   * `first` in place and durable, then `last` renamed into place: two journal
+   * commits in a row (the files with their new names, then the last one's
+   * name). `last` is written and fsynced beside `first`, under a temporary
+   * name. A failure before `last` is renamed removes what this save created.
+   */
   async function writeAll(first: StoredObject[], last?: StoredObject): Promise<void> {
-    const all = last ? [...first, last] : first;
-    const results = await Promise.allSettled(all.map(prepare));
-    const prepared = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const [placing, preparing] = await Promise.all([Promise.allSettled(first.map(place)), Promise.allSettled(last ? [prepare(last)] : [])]);
+    const placed = placing.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const lastFile = preparing[0]?.status === 'fulfilled' ? preparing[0].value : undefined;
+    const failed = [...placing, ...preparing].find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
-      await Promise.all(prepared.map((f) => f.discard()));
+      await Promise.all([lastFile?.discard(), ...placed.filter((f) => f.created).map((f) => unlink(f.file).catch(() => {}))]);
       throw failed.reason;
     }
-    const lastFile = last ? prepared.pop() : undefined;
-    try {
-      await commit(prepared);
-    } catch (err) {
-      await lastFile?.discard();
-      throw err;
+    if (lastFile) {
+      await lastFile.commit();
+      await dirs.sync(lastFile.dir);
     }
-    if (lastFile) await commit([lastFile]);
   }
 
   return {
@@ -84,7 +118,8 @@ export function createFsStorage(opts: FsStorageOptions): CrashStorage {
       await writeAll(first, last);
     },
     async verify() {
-      await writeAll([{ key: testFileKey(), data: Buffer.from('test') }]);
+      // Under a temporary name and renamed, like a raw crash: a test file is complete when present.
+      await writeAll([], { key: testFileKey(), data: Buffer.from('test') });
     },
     checkHealth: () => checkFsHealth(root, opts.dumpField),
     async close() {

@@ -1,20 +1,22 @@
 /**
  * What makes an fs-stored crash durable, observed at the `node:fs/promises`
- * calls (test/support/fs-trace): every file of a crash is written under a
- * temporary name, fsynced, renamed, and its directory fsynced, before save()
- * resolves (the HTTP answer waits for it); and the raw crash, whose presence
- * means "complete", gets its name only once every other file of the crash is
- * durable. A failure at any of those steps for a dump leaves no raw crash.
+ * calls (test/support/fs-trace), before save() resolves (the HTTP answer
+ * waits for it): every dump and dump_names is created under its own name,
+ * written, fsynced, and its directory fsynced; the raw crash, whose presence
+ * means "complete", is written under a temporary name, fsynced, and gets its
+ * name only once every other file of the crash is durable, then its directory
+ * is fsynced. A failure at any step for a dump leaves no raw crash, and no
+ * dump either.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { CrashReport } from '../../../src/shared/crash-report';
 import type { CrashStorage } from '../../../src/worker/storage/crash-storage';
 import { createFsStorage } from '../../../src/worker/storage/fs';
 import { fakeDump } from '../../support/crashes';
-import { durableWrite, FsTrace } from '../../support/fs-trace';
+import { durableCreate, durableWrite, FsTrace, type CallMatcher } from '../../support/fs-trace';
 import { tempDir } from '../../support/server';
-import { waitFor } from '../../support/wait';
+import { sleep, waitFor } from '../../support/wait';
 
 const FIELD = 'upload_file_minidump';
 const idOf = (n: number) => `de1bb258-cbbf-4589-a673-${String(n).padStart(6, '0')}160918`;
@@ -65,18 +67,25 @@ describe('fs storage: durability order', () => {
     await storage.save(c);
     const answer = trace.mark();
 
-    const others = othersOf(c.crashId).map((f) => durableWrite(trace, f, answer));
+    const others = othersOf(c.crashId).map((f) => durableCreate(trace, f, answer));
     const raw = durableWrite(trace, rawOf(c.crashId), answer);
     for (const [i, o] of others.entries()) {
       expect(o.open.start).toBeGreaterThan(started);
-      // Renamed, and its directory fsynced, before the raw crash was given its name.
-      if (!(o.dirSync.end! < raw.rename.start)) {
-        throw new Error(`the raw crash was renamed (${raw.rename.start}) before ${othersOf(c.crashId)[i]} was durable (${o.dirSync.end})\n${trace.describe()}`);
+      // Its bytes and its name durable before the raw crash was given its name.
+      for (const [what, done] of [
+        ['fsync', o.fsync.end!],
+        ["directory's fsync", o.dirSync.end!],
+      ] as const) {
+        if (!(done < raw.rename.start)) {
+          throw new Error(
+            `the raw crash was renamed (${raw.rename.start}) before the ${what} of ${othersOf(c.crashId)[i]} finished (${done})\n${trace.describe()}`,
+          );
+        }
       }
     }
   }
 
-  test('every file of a crash: written, fsynced, renamed, its directory fsynced, all before save() resolves; the raw crash renamed after all others are durable', async () => {
+  test('every file of a crash written, fsynced and its directory fsynced before save() resolves, the dumps under their own names; the raw crash renamed after all others are durable', async () => {
     const storage = createFsStorage({ root, dumpField: FIELD });
     // The first save makes the directories; the next ones are the steady state (directories known, handles open).
     await saveAndCheck(storage, 1);
@@ -104,11 +113,22 @@ describe('fs storage: durability order', () => {
     await storage.close();
   });
 
-  test('while a dump is being renamed, the raw crash is not', async () => {
+  test.each([
+    ['fsync', (c: Parameters<CallMatcher>[0]) => c.op === 'sync' && c.path === MEMORY()],
+    ["directory's fsync", (c: Parameters<CallMatcher>[0]) => c.op === 'sync' && c.path === path.dirname(MEMORY())],
+  ])("while a dump's %s is under way, the raw crash is not renamed", async (_what, held) => {
     const storage = createFsStorage({ root, dumpField: FIELD });
-    const release = trace.hold((c) => c.op === 'rename' && c.to === MEMORY());
+    const release = trace.hold(held);
     const saved = storage.save(crash());
-    await waitFor('the memory_report rename to start', () => trace.calls.some((c) => c.op === 'rename' && c.to === MEMORY()), 20_000, 5);
+    await waitFor('the held call to start', () => trace.calls.some((c) => held(c) && c.end === undefined), 20_000, 5);
+    // The raw crash has had all the time it needs to be written and fsynced beside the dumps.
+    await waitFor(
+      'the raw crash to be fsynced under its temporary name',
+      () => trace.ok('sync', (c) => path.dirname(c.path) === path.dirname(RAW())).length > 0,
+      20_000,
+      5,
+    );
+    await sleep(100);
     expect(trace.calls.filter((c) => c.op === 'rename' && c.to === RAW())).toEqual([]);
     expect(existsSync(RAW())).toBe(false);
     release();
@@ -118,25 +138,59 @@ describe('fs storage: durability order', () => {
   });
 });
 
-describe('fs storage: a dump that fails to commit leaves no raw crash', () => {
+describe('fs storage: a dump that fails to be written leaves no raw crash and no dump', () => {
+  const NAMES = () => file(`v1/dump_names/${ID}`);
   const cases: Array<[string, (t: FsTrace) => void]> = [
-    ['its rename fails', (t) => t.fail((c) => c.op === 'rename' && c.to === MEMORY())],
-    ["dump_names's rename fails", (t) => t.fail((c) => c.op === 'rename' && c.to === file(`v1/dump_names/${ID}`))],
+    ['its create fails', (t) => t.fail((c) => c.op === 'open' && c.path === MEMORY())],
+    ['its write fails', (t) => t.fail((c) => c.op.startsWith('write') && c.path === MEMORY())],
+    ['its fsync fails', (t) => t.fail((c) => c.op === 'sync' && c.path === MEMORY())],
+    ["dump_names's fsync fails", (t) => t.fail((c) => c.op === 'sync' && c.path === NAMES())],
     ["its directory's fsync fails", (t) => t.fail((c) => c.op === 'sync' && c.path === path.dirname(MEMORY()))],
   ];
 
-  test.each(cases)('%s: save() rejects, there is no raw crash and no temporary file', async (_what, inject) => {
+  test.each(cases)('%s: save() rejects, there is no raw crash, no dump and no temporary file', async (_what, inject) => {
     const storage = createFsStorage({ root, dumpField: FIELD });
     inject(trace);
     await expect(storage.save(crash())).rejects.toThrow(/EIO/);
     expect(trace.calls.some((c) => c.error === 'EIO')).toBe(true);
     expect(existsSync(RAW())).toBe(false);
     expect(trace.calls.filter((c) => c.op === 'rename' && c.to === RAW())).toEqual([]);
-    expect(filesUnder(root).filter((f) => path.basename(f).startsWith('.'))).toEqual([]);
+    // What this attempt created is removed: nothing of the crash is left.
+    expect(filesUnder(root)).toEqual([]);
 
-    // The next attempt (the crashmover's retry) stores it whole.
+    // The next attempt (the crashmover's retry) stores it whole, in place again.
+    const again = trace.mark();
     await storage.save(crash());
+    const answer = trace.mark();
+    for (const f of othersOf(ID)) durableCreate(trace, f, answer, again);
     expect(existsSync(RAW())).toBe(true);
+    await storage.close();
+  });
+});
+
+describe('fs storage: a crash saved again (its raw crash present) is never truncated in place', () => {
+  test("a second save replaces each dump by a rename; while it is under way and after it fails, the stored crash's files are whole", async () => {
+    const storage = createFsStorage({ root, dumpField: FIELD });
+    await storage.save(crash());
+    const bytesOf = () => othersOf(ID).map((f) => readFileSync(f));
+    const before = bytesOf();
+    const sizes = before.map((b) => b.length);
+    trace.calls.length = 0;
+
+    // The spool saves a crash again when it was stopped after the save; held mid-way, then failed.
+    const release = trace.hold((c) => c.op === 'sync' && path.basename(c.path).startsWith(`.${ID}.`) && path.dirname(c.path) === path.dirname(MEMORY()));
+    trace.fail((c) => c.op === 'rename' && c.to === MEMORY());
+    const saved = storage.save(crash());
+    await waitFor('the memory_report replacement to be fsynced', () => trace.calls.some((c) => c.op === 'sync' && c.end === undefined), 20_000, 5);
+    expect(bytesOf().map((b) => b.length)).toEqual(sizes);
+    release();
+    await expect(saved).rejects.toThrow(/EIO/);
+
+    // Only ever tried exclusively (EEXIST): never opened for writing, so never truncated.
+    expect(trace.ok('open', (c) => othersOf(ID).includes(c.path))).toEqual([]);
+    expect(bytesOf()).toEqual(before);
+    expect(existsSync(RAW())).toBe(true);
+    expect(filesUnder(root).filter((f) => path.basename(f).startsWith('.'))).toEqual([]);
     await storage.close();
   });
 });

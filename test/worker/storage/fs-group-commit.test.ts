@@ -1,10 +1,11 @@
 /**
  * fs storage with a group-commit window (CRASHMOVER_CRASHSTORAGE_FS_SYNC_WINDOW_US):
  * concurrent saves share fsyncs, and still every file of every crash is
- * written, fsynced, renamed and its directory fsynced by an fsync that
- * started after the rename finished, before save() resolves; the raw crash
- * is renamed only once the others' directory fsyncs have finished. Observed
- * at the `node:fs/promises` calls (test/support/fs-trace).
+ * written, fsynced and its directory fsynced by an fsync that started after
+ * its name was made (the create of a dump, the rename of the raw crash),
+ * before save() resolves; the raw crash is renamed only once the others'
+ * fsyncs and directory fsyncs have finished. Observed at the
+ * `node:fs/promises` calls (test/support/fs-trace).
  */
 import { rmSync } from 'node:fs';
 import path from 'node:path';
@@ -12,7 +13,7 @@ import type { CrashReport } from '../../../src/shared/crash-report';
 import type { CrashStorage } from '../../../src/worker/storage/crash-storage';
 import { createFsStorage } from '../../../src/worker/storage/fs';
 import { fakeDump } from '../../support/crashes';
-import { durableWrite, FsTrace } from '../../support/fs-trace';
+import { durableCreate, durableWrite, FsTrace } from '../../support/fs-trace';
 import { tempDir } from '../../support/server';
 import { waitFor } from '../../support/wait';
 
@@ -53,14 +54,15 @@ async function save(storage: CrashStorage, n: number): Promise<number> {
   return trace.mark();
 }
 
-/** Every file of crash `n` durable before `answer`, the raw crash renamed after the others' directory fsyncs finished. */
+/** Every file of crash `n` durable before `answer`, the raw crash renamed after the others' fsyncs and directory fsyncs finished. */
 function checkCrash(n: number, answer: number): void {
   const id = idOf(n);
-  const others = othersOf(id).map((f) => durableWrite(trace, f, answer));
+  const others = othersOf(id).map((f) => durableCreate(trace, f, answer));
   const raw = durableWrite(trace, rawOf(id), answer);
-  for (const o of others) {
-    if (!(o.dirSync.end! < raw.rename.start)) {
-      throw new Error(`crash ${n}: the raw crash was renamed (${raw.rename.start}) before ${o.rename.to} was durable (${o.dirSync.end})\n${trace.describe()}`);
+  for (const [i, o] of others.entries()) {
+    const durable = Math.max(o.fsync.end!, o.dirSync.end!);
+    if (!(durable < raw.rename.start)) {
+      throw new Error(`crash ${n}: the raw crash was renamed (${raw.rename.start}) before ${othersOf(id)[i]} was durable (${durable})\n${trace.describe()}`);
     }
   }
 }
@@ -78,12 +80,12 @@ test.each([200, 2000])('window %d µs: concurrent saves are each durable before 
 });
 
 test.each([0, 200])(
-  'window %d µs: a crash whose renames finish while a directory fsync runs is not answered on the strength of that fsync',
+  'window %d µs: a crash whose dumps are created while a directory fsync runs is not answered on the strength of that fsync',
   async (windowUs) => {
     const storage = createFsStorage({ root, dumpField: FIELD, syncWindowUs: windowUs });
     try {
       checkCrash(1, await save(storage, 1));
-      // Hold the next fsync of the dump directory: crash 2's round, started before crash 3's rename.
+      // Hold the next fsync of the dump directory: crash 2's round, started before crash 3's dump is created.
       const dumpDir = path.dirname(othersOf(idOf(2))[0]!);
       const release = trace.hold((c) => c.op === 'sync' && c.path === dumpDir);
       const second = save(storage, 2);
@@ -94,7 +96,7 @@ test.each([0, 200])(
         5,
       );
       const third = save(storage, 3);
-      await waitFor('crash 3: its dump renamed', () => trace.ok('rename', (c) => c.to === othersOf(idOf(3))[0]).length === 1, 20_000, 5);
+      await waitFor('crash 3: its dump created', () => trace.ok('open', (c) => c.path === othersOf(idOf(3))[0]).length === 1, 20_000, 5);
       release();
       const [a2, a3] = await Promise.all([second, third]);
       checkCrash(2, a2);
