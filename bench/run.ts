@@ -148,7 +148,10 @@ async function main(): Promise<void> {
         if (!aborted && !stopping) log(`bench: ${kind} exited unexpectedly (${code ?? signal})\n${s.tail()}`);
       });
       if (o.warmupS > 0) {
-        await runLoad(s.url, crashBody(SIZES['4k'], 'plain'), 4, o.warmupS);
+        // As many connections as the runs use, so that every worker gets requests (and its JIT
+        // warms up) before the measured runs; 4 connections left some of 5 workers cold, and
+        // their compilation counted in the first run's CPU per crash.
+        await runLoad(s.url, crashBody(SIZES['4k'], 'plain'), Math.max(4, ...o.connections), o.warmupS);
         if (s.dataDir) await deleteFiles(s.dataDir);
       }
       await sleep(500);

@@ -38,8 +38,9 @@ and prints a table and the targets. Environment variables in brackets.
                      (any number)  servers raw,noop,raw-durable,fs
                      e.g. --only 400k,gzip,noop,raw [BENCH_ONLY]
   --out FILE         JSON results (default bench/results/latest.json) [BENCH_OUT]
-  --warmup S         seconds of 4 KB load after each server starts, not
-                     recorded (default 1)
+  --warmup S         seconds of 4 KB load after each server starts, over as
+                     many connections as the runs use, not recorded
+                     (default 2)
   --env KEY=VALUE    extra environment for the collector (repeatable),
                      e.g. --env LOGGING_LEVEL=WARNING
   -h, --help         this text
@@ -87,7 +88,7 @@ export function defaultWorkers(): number {
 export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, root: string): Options | 'help' {
   const o: Options = {
     durationS: 10,
-    warmupS: 1,
+    warmupS: 2,
     workers: defaultWorkers(),
     sizes: [...SIZE_NAMES],
     encodings: [...ENCODINGS],
