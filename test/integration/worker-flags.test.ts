@@ -6,7 +6,7 @@ import { startServer } from '../support/server';
 const cmdline = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
 
 describe('worker node flags', () => {
-  it('workers run with --max-semi-space-size=4 and --initial-old-space-size=128 by default, and without each when set to 0', async () => {
+  it('workers run with --max-semi-space-size=4 and --initial-old-space-size=64 by default, and without each when set to 0', async () => {
     for (const [env, semi, old] of [
       [{}, true, true],
       [{ WORKER_MAX_SEMI_SPACE_MB: '0', WORKER_INITIAL_OLD_SPACE_MB: '0' }, false, false],
@@ -15,7 +15,7 @@ describe('worker node flags', () => {
       try {
         const [pid] = await workerPids(server, 1);
         expect(cmdline(pid!).includes('--max-semi-space-size=4')).toBe(semi);
-        expect(cmdline(pid!).includes('--initial-old-space-size=128')).toBe(old);
+        expect(cmdline(pid!).includes('--initial-old-space-size=64')).toBe(old);
         expect(cmdline(server.proc.pid!).some((a) => a.startsWith('--max-semi-space-size') || a.startsWith('--initial-old-space-size'))).toBe(false);
       } finally {
         await server.stop();

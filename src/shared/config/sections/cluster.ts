@@ -31,10 +31,10 @@ export const clusterOptions = {
   }),
   workerInitialOldSpaceMb: int({
     env: 'WORKER_INITIAL_OLD_SPACE_MB',
-    default: 128,
+    default: 64,
     min: 0,
     max: 4096,
-    doc: 'V8 old-generation size each worker starts with before its first full GC, in MiB (`--initial-old-space-size`); 0 leaves V8’s default. Upload chunks that live across two young GCs reach the old generation, where only a full GC frees them, and each full GC moves the chunks of the uploads still in flight there too: with V8’s default this cycle repeats every few 4 MB crashes. 128 stops it from starting at 3–4 uploads in flight per worker: CPU per 4 MB crash fell from 6.1–7.4 to 4.5–4.8 ms and the worker’s peak RSS did not grow (docs/performance.md). Memory is taken only as it is used. Ignored when NODE_OPTIONS or the primary’s own flags already set it.',
+    doc: 'V8 old-generation size each worker starts with, in MiB (`--initial-old-space-size`); 0 leaves V8’s default. A trade of memory for CPU with large dumps: upload chunks that live across two young GCs reach the old generation, where only a full GC frees them, and with V8’s default a full GC came every few 4 MB crashes, each moving the chunks of the uploads still in flight there too. 64 stops that cycle at 3–4 uploads in flight per worker: 4 MB CPU per crash 7.8–9.0 → 5.6–6.4 ms (5 workers, 16 connections), at the price of dead chunks waiting longer for their GC (peak RSS of the tree at 4 MB 580–601 → 587–702 MB; 4 KB and 400 KB unchanged). 128 bought no more CPU and more RSS. Set 0 where memory is tighter than CPU (docs/performance.md). Ignored when NODE_OPTIONS or the primary’s own flags already set it.',
   }),
   gracefulTimeoutSeconds: int({
     env: 'GRACEFUL_TIMEOUT',
