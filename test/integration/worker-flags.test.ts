@@ -6,10 +6,10 @@ import { startServer } from '../support/server';
 const cmdline = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
 
 describe('worker node flags', () => {
-  it('workers run with --max-semi-space-size=4 and --initial-old-space-size=64 by default, and without each when set to 0', async () => {
+  it('workers run with --max-semi-space-size=4 by default (without it when 0), and with --initial-old-space-size=64 when WORKER_INITIAL_OLD_SPACE_MB=64', async () => {
     for (const [env, semi, old] of [
-      [{}, true, true],
-      [{ WORKER_MAX_SEMI_SPACE_MB: '0', WORKER_INITIAL_OLD_SPACE_MB: '0' }, false, false],
+      [{}, true, false],
+      [{ WORKER_MAX_SEMI_SPACE_MB: '0', WORKER_INITIAL_OLD_SPACE_MB: '64' }, false, true],
     ] as const) {
       const server = await startServer({ WORKERS: '1', ...env });
       try {

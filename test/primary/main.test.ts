@@ -137,14 +137,14 @@ describe('primary: start-up', () => {
     expect(fakeCluster.schedulingPolicy).toBe(fakeCluster.SCHED_NONE);
   });
 
-  it('gives the workers a 4 MiB semi-space and a 64 MiB initial old space unless WORKER_MAX_SEMI_SPACE_MB=0 and WORKER_INITIAL_OLD_SPACE_MB=0', async () => {
+  it('gives the workers a 4 MiB semi-space unless WORKER_MAX_SEMI_SPACE_MB=0, and an initial old space only when WORKER_INITIAL_OLD_SPACE_MB is set', async () => {
     await setup().run();
-    expect(fakeCluster.settings.execArgv).toEqual([...process.execArgv, '--max-semi-space-size=4', '--initial-old-space-size=64']);
-    fakeCluster.reset();
-    await setup({ WORKER_INITIAL_OLD_SPACE_MB: '0' }).run();
     expect(fakeCluster.settings.execArgv).toEqual([...process.execArgv, '--max-semi-space-size=4']);
     fakeCluster.reset();
-    await setup({ WORKER_MAX_SEMI_SPACE_MB: '0', WORKER_INITIAL_OLD_SPACE_MB: '0' }).run();
+    await setup({ WORKER_INITIAL_OLD_SPACE_MB: '64' }).run();
+    expect(fakeCluster.settings.execArgv).toEqual([...process.execArgv, '--max-semi-space-size=4', '--initial-old-space-size=64']);
+    fakeCluster.reset();
+    await setup({ WORKER_MAX_SEMI_SPACE_MB: '0' }).run();
     expect(fakeCluster.settings.execArgv).toBeUndefined();
   });
 });

@@ -31,10 +31,10 @@ export const clusterOptions = {
   }),
   workerInitialOldSpaceMb: int({
     env: 'WORKER_INITIAL_OLD_SPACE_MB',
-    default: 64,
+    default: 0,
     min: 0,
     max: 4096,
-    doc: 'V8 old-generation size each worker starts with, in MiB (`--initial-old-space-size`); 0 leaves V8’s default. A trade of memory for CPU with large dumps: upload chunks that live across two young GCs reach the old generation, where only a full GC frees them, and with V8’s default a full GC came every few 4 MB crashes, each moving the chunks of the uploads still in flight there too. 64 stops that cycle at 3–4 uploads in flight per worker: 4 MB CPU per crash 7.8–9.0 → 5.6–6.4 ms (5 workers, 16 connections), at the price of dead chunks waiting longer for their GC (peak RSS of the tree at 4 MB 580–601 → 587–702 MB; 4 KB and 400 KB unchanged). 128 bought no more CPU and more RSS. Set 0 where memory is tighter than CPU (docs/performance.md). Ignored when NODE_OPTIONS or the primary’s own flags already set it.',
+    doc: 'V8 old-generation size each worker starts with, in MiB (`--initial-old-space-size`); 0 leaves V8’s default. A trade of memory for CPU with large dumps, off by default: upload chunks that live across two young GCs reach the old generation, where only a full GC frees them, and with V8’s default a full GC comes every few 4 MB crashes, each moving the chunks of the uploads still in flight there too. 64 stops that cycle at 3–4 uploads in flight per worker: on Node 20, 4 MB CPU per crash 7.8–9.0 → 5.5–6.4 ms (5 workers, 16 connections), on Node 22 7.1–7.4 → 6.3–6.5 ms; but dead chunks then wait longer for their GC, and the tree’s peak RSS rose by 60–120 MB at 400 KB and 4 MB, past the memory budget the bench checks (docs/performance.md). Worth setting where nodes are CPU-bound on large dumps and have the memory. Ignored when NODE_OPTIONS or the primary’s own flags already set it.',
   }),
   gracefulTimeoutSeconds: int({
     env: 'GRACEFUL_TIMEOUT',
