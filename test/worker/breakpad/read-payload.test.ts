@@ -2,7 +2,14 @@ import { gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { toBuffer } from '../../../src/shared/crash-report';
 import type { IncomingMessage } from 'node:http';
-import { GZIP_RATIO_FLOOR, readPayload as readPayloadHolding, type PayloadLimits } from '../../../src/worker/breakpad/read-payload';
+import {
+  GZIP_RATIO_FLOOR,
+  INLINE_GUNZIP_MAX_OUTPUT,
+  INLINE_GUNZIP_MAX_WIRE,
+  readPayload as readPayloadHolding,
+  type PayloadLimits,
+} from '../../../src/worker/breakpad/read-payload';
+import { randomBytes } from 'node:crypto';
 import { MemoryBudget } from '../../../src/worker/breakpad/memory-budget';
 import { Rejection } from '../../../src/worker/breakpad/rejection';
 import { checkSubmitHeaders, MAX_BOUNDARY_LENGTH, type SubmitHeaders } from '../../../src/worker/breakpad/request-headers';
@@ -234,6 +241,61 @@ describe('readPayload', () => {
     );
     const body = gzipSync(plain);
     expect(await rejected(read(body, { gzip: true, limits: { maxDecompressedSize: 1_000_000, maxPayloadSize: 100_000 } }))).toBe('413 Discarded=too_large');
+  });
+
+  describe('small gzip bodies inflated at once, larger ones as a stream: the same answers either way', () => {
+    /** A crash whose gzip body is about `wire` bytes (random dump bytes do not compress) and inflates to about `wire` + `zeros`. */
+    const crash = (wire: number, zeros = 0) => {
+      const dumpBytes = Buffer.concat([randomBytes(wire), Buffer.alloc(zeros)]);
+      const plain = multipartBody(
+        [
+          { name: 'ProductName', data: 'Test' },
+          { name: 'upload_file_minidump', data: dumpBytes, contentType: 'application/octet-stream' },
+        ],
+        B,
+      );
+      return { plain, dumpBytes, body: gzipSync(plain) };
+    };
+
+    it('reads a body just under and just over the inline wire size, in one chunk or many, byte for byte', async () => {
+      for (const wire of [INLINE_GUNZIP_MAX_WIRE - 1024, INLINE_GUNZIP_MAX_WIRE + 1024]) {
+        const { body, dumpBytes } = crash(wire);
+        expect(body.length > INLINE_GUNZIP_MAX_WIRE).toBe(wire > INLINE_GUNZIP_MAX_WIRE);
+        for (const chunks of [1, 7]) {
+          const r = await read(body, { gzip: true, chunks });
+          expect(toBuffer(r.dumps.get('upload_file_minidump')!).equals(dumpBytes)).toBe(true);
+          expect(r.checksums.upload_file_minidump).toBe(createHash('sha256').update(dumpBytes).digest('hex'));
+          expect(r.payloadSize).toBe(body.length);
+        }
+      }
+    });
+
+    it('a small body that inflates past the inline output size is read by the stream, byte for byte', async () => {
+      const { body, dumpBytes } = crash(1000, INLINE_GUNZIP_MAX_OUTPUT + 1);
+      expect(body.length).toBeLessThan(INLINE_GUNZIP_MAX_WIRE);
+      const r = await read(body, { gzip: true, chunks: 3 });
+      expect(toBuffer(r.dumps.get('upload_file_minidump')!).equals(dumpBytes)).toBe(true);
+    });
+
+    it('BREAKPAD_MAX_DECOMPRESSED_SIZE holds to the byte on the inline path and past it', async () => {
+      const { plain, body } = crash(1000, 50_000);
+      expect(body.length).toBeLessThan(INLINE_GUNZIP_MAX_WIRE);
+      expect((await read(body, { gzip: true, limits: { maxDecompressedSize: plain.length } })).annotations).toEqual({ ProductName: 'Test' });
+      expect(await rejected(read(body, { gzip: true, limits: { maxDecompressedSize: plain.length - 1 } }))).toBe('413 Discarded=too_large');
+      const big = crash(1000, INLINE_GUNZIP_MAX_OUTPUT + 50_000);
+      expect((await read(big.body, { gzip: true, limits: { maxDecompressedSize: big.plain.length } })).annotations).toEqual({ ProductName: 'Test' });
+      expect(await rejected(read(big.body, { gzip: true, limits: { maxDecompressedSize: big.plain.length - 1 } }))).toBe('413 Discarded=too_large');
+    });
+
+    it('refuses a cut or corrupt gzip body with 400 bad_gzip on either path', async () => {
+      for (const wire of [10_000, INLINE_GUNZIP_MAX_WIRE + 10_000]) {
+        const { body } = crash(wire);
+        expect(await rejected(read(body.subarray(0, body.length - 100), { gzip: true, chunks: 4 }))).toBe('400 Discarded=malformed_bad_gzip');
+        const corrupt = Buffer.from(body);
+        corrupt.fill(0xff, 10, 200);
+        expect(await rejected(read(corrupt, { gzip: true, chunks: 4 }))).toBe('400 Discarded=malformed_bad_gzip');
+      }
+    });
   });
 
   it('refuses more bytes than the wire limit while counting', async () => {
