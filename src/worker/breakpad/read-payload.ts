@@ -45,14 +45,17 @@ const GUNZIP_CHUNK_SIZE = 64 * 1024;
  * inflated in one synchronous call, when that gives at most
  * INLINE_GUNZIP_MAX_OUTPUT bytes. The stream costs two thread-pool trips and
  * their stream events per output chunk, which for a small body is most of its
- * price (measured: a 4 KB crash gzipped cost 0.39 CPU ms per crash against
- * 0.20 plain, inflating it alone 0.013). Anything larger, or that inflates to
- * more, takes the stream, with every limit applied as it inflates.
+ * price (measured: a 4 KB crash gzipped cost 0.27–0.42 CPU ms per crash, 0.23–0.25
+ * inline, against 0.20–0.35 plain; inflating it alone 0.013). At 400 KB
+ * (154 KB on the wire) inline bought no CPU and held the whole body and its
+ * output at once (peak RSS 619 MB against 536 streamed), so larger bodies,
+ * and any that inflates to more, take the stream, with every limit applied
+ * as it inflates.
  */
-export const INLINE_GUNZIP_MAX_WIRE = 256 * 1024;
+export const INLINE_GUNZIP_MAX_WIRE = 64 * 1024;
 
-/** Most bytes an inline inflate produces before it gives up for the stream: ~1–2 ms of the event loop. */
-export const INLINE_GUNZIP_MAX_OUTPUT = 2 * 1024 * 1024;
+/** Most bytes an inline inflate produces before it gives up for the stream: about 1 ms of the event loop. */
+export const INLINE_GUNZIP_MAX_OUTPUT = 1024 * 1024;
 
 /** The client went away before its body was complete: there is nobody to answer. */
 export class ClientAborted extends Error {
