@@ -178,14 +178,24 @@ export function durableWrite(trace: FsTrace, target: string, answer: number): Du
     fail(`${tmp} was not fsynced after its last write`);
   if (!(fsync.end! < rename.start)) fail(`${tmp} was renamed (${rename.start}) before its fsync finished (${fsync.end})`);
   const dir = path.dirname(target);
-  // The directory the name is in now, not one it replaced (a handle kept open on a removed directory syncs nothing useful).
+  const dirSync = dirSyncAfter(trace, dir, rename.end!, 'the rename', answer, fail);
+  return { open, lastWrite, fsync, rename, dirSync };
+}
+
+/**
+ * The first-finishing fsync of `dir` that started after `after` (when `step`
+ * finished) and finished before `answer`: of the directory the name is in now,
+ * not one it replaced (a handle kept open on a removed directory syncs nothing
+ * useful).
+ */
+function dirSyncAfter(trace: FsTrace, dir: string, after: number, step: string, answer: number, fail: (why: string) => never): TracedCall {
   const dirIno = statSync(dir).ino;
   const inoOf = (handle: number | undefined) => trace.calls.find((c) => c.op === 'open' && c.handle === handle)?.ino;
-  const dirSyncs = trace.ok('sync', (c) => c.path === dir && c.start > rename.end! && inoOf(c.handle) === dirIno);
-  if (dirSyncs.length === 0) fail(`no fsync of ${dir} (inode ${dirIno}) started after the rename finished (${rename.end})`);
+  const dirSyncs = trace.ok('sync', (c) => c.path === dir && c.start > after && inoOf(c.handle) === dirIno);
+  if (dirSyncs.length === 0) fail(`no fsync of ${dir} (inode ${dirIno}) started after ${step} finished (${after})`);
   const dirSync = dirSyncs.reduce((a, b) => (b.end! < a.end! ? b : a));
   if (!(dirSync.end! < answer)) fail(`the fsync of ${dir} finished (${dirSync.end}) after the answer`);
-  return { open, lastWrite, fsync, rename, dirSync };
+  return dirSync;
 }
 
 export interface DurableCreate {
@@ -227,11 +237,6 @@ export function durableCreate(trace: FsTrace, target: string, answer: number, si
       .find((c) => (c.op === 'sync' || c.op === 'datasync') && c.error === undefined && c.end !== undefined && c.start > lastWrite.end!) ??
     fail('not fsynced after its last write');
   if (!(fsync.end! < answer)) fail(`its fsync finished (${fsync.end}) after the answer`);
-  const dirIno = statSync(dir).ino;
-  const inoOf = (handle: number | undefined) => trace.calls.find((c) => c.op === 'open' && c.handle === handle)?.ino;
-  const dirSyncs = trace.ok('sync', (c) => c.path === dir && c.start > open.end! && inoOf(c.handle) === dirIno);
-  if (dirSyncs.length === 0) fail(`no fsync of ${dir} (inode ${dirIno}) started after the create finished (${open.end})`);
-  const dirSync = dirSyncs.reduce((a, b) => (b.end! < a.end! ? b : a));
-  if (!(dirSync.end! < answer)) fail(`the fsync of ${dir} finished (${dirSync.end}) after the answer`);
+  const dirSync = dirSyncAfter(trace, dir, open.end!, 'the create', answer, fail);
   return { open, lastWrite, fsync, dirSync };
 }
