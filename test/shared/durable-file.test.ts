@@ -4,9 +4,10 @@
  * DirSyncer shares and limits directory handles.
  */
 import fsp, { type FileHandle } from 'node:fs/promises';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createFileDurably, DirSyncer, fsyncDir, isTempFileName, prepareFile, tempFileName, writeFileDurably } from '../../src/shared/durable-file';
+import { DirSyncer } from '../../src/shared/dir-syncer';
+import { createFileDurably, fsyncDir, isTempFileName, prepareFile, tempFileName, writeFileDurably } from '../../src/shared/durable-file';
 import { FsTrace } from '../support/fs-trace';
 import { tempDir } from '../support/server';
 import { sleep, waitFor } from '../support/wait';
@@ -177,7 +178,8 @@ describe('createFileDurably', () => {
         return new Promise<void>((r) => (release = r));
       },
     }).then(() => (settled = true));
-    await waitFor('the file to be written', () => readFileSync(target, 'utf8') === 'data', 20_000, 5);
+    // Not there at all until the create has run (the thread pool may be slow to get to it).
+    await waitFor('the file to be written', () => existsSync(target) && readFileSync(target, 'utf8') === 'data', 20_000, 5);
     expect(sawName).toBe(true);
     await sleep(50);
     expect(settled).toBe(false);

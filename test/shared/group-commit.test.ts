@@ -8,7 +8,7 @@
  * directory fsync.
  */
 import { rmSync } from 'node:fs';
-import { DirSyncer } from '../../src/shared/durable-file';
+import { DirSyncer } from '../../src/shared/dir-syncer';
 import { afterWindow, SyncBatch } from '../../src/shared/group-commit';
 import { FsTrace } from '../support/fs-trace';
 import { tempDir } from '../support/server';

@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http';
-import { createGunzip, gunzipSync, type Gunzip } from 'node:zlib';
 import { classifyPart, PartCollector, PayloadBuilder, type Payload, type PayloadRules } from './payload-parts';
 import { BodyRateFloor } from './body-rate';
 import type { HeldBytes, MemoryBudget } from './memory-budget';
@@ -7,6 +6,7 @@ import { MultipartReader, type PartHead } from './multipart-reader';
 import type { SubmitHeaders } from './request-headers';
 import type { TurnBudget } from './turn-budget';
 import { bodyTimeout, malformed, Rejection, tooLarge } from './rejection';
+import { GzipBody, inflatedTooLarge } from './gzip-body';
 
 export interface PayloadLimits extends Partial<PayloadRules> {
   maxPayloadSize: number;
@@ -33,49 +33,12 @@ export interface ReadResult extends Payload {
   decompressMs?: number;
 }
 
-/**
- * Output buffer of the gunzip stream. zlib's default (16 KiB) makes a 4 MB
- * dump 256 trips to the thread pool and back, each with its stream events;
- * 64 KiB cut the CPU of inflating it by a third (docs/performance.md).
- */
-const GUNZIP_CHUNK_SIZE = 64 * 1024;
-
-/**
- * A gzip body at most this large on the wire is kept until it is complete and
- * inflated in one synchronous call, when that gives at most
- * INLINE_GUNZIP_MAX_OUTPUT bytes. The stream costs two thread-pool trips and
- * their stream events per output chunk, which for a small body is most of its
- * price (measured: a 4 KB crash gzipped cost 0.27–0.42 CPU ms per crash, 0.23–0.25
- * inline, against 0.20–0.35 plain; inflating it alone 0.013). At 400 KB
- * (154 KB on the wire) inline bought no CPU and held the whole body and its
- * output at once (peak RSS 619 MB against 536 streamed), so larger bodies,
- * and any that inflates to more, take the stream, with every limit applied
- * as it inflates.
- */
-export const INLINE_GUNZIP_MAX_WIRE = 64 * 1024;
-
-/** Most bytes an inline inflate produces before it gives up for the stream: about 1 ms of the event loop. */
-export const INLINE_GUNZIP_MAX_OUTPUT = 1024 * 1024;
-
 /** The client went away before its body was complete: there is nobody to answer. */
 export class ClientAborted extends Error {
   constructor() {
     super('client closed the connection before the body was complete');
     this.name = 'ClientAborted';
   }
-}
-
-/**
- * Inflated size below which any compression ratio is accepted: a small crash
- * of very regular bytes is never refused for its ratio, and a bomb is stopped
- * after inflating this much instead of BREAKPAD_MAX_DECOMPRESSED_SIZE.
- */
-export const GZIP_RATIO_FLOOR = 10 * 1024 * 1024;
-
-/** Whether `inflated` bytes out of `received` body bytes are more than the limits allow. */
-export function inflatedTooLarge(inflated: number, received: number, limits: Pick<PayloadLimits, 'maxDecompressedSize' | 'maxGzipRatio'>): boolean {
-  if (inflated > limits.maxDecompressedSize) return true;
-  return limits.maxGzipRatio > 0 && inflated > GZIP_RATIO_FLOOR && inflated > limits.maxGzipRatio * received;
 }
 
 /**
@@ -114,10 +77,7 @@ class PayloadRead {
   private readonly started = performance.now();
   private readonly reader: MultipartReader<PartCollector>;
   private readonly builder: PayloadBuilder;
-  private readonly compressed: boolean;
-  /** A gzip body's wire bytes while it may still be inflated inline; undefined once it streams. */
-  private gzipWire: Buffer[] | undefined;
-  private gunzip: Gunzip | undefined;
+  private readonly gzip: GzipBody | undefined;
   private readonly timer: NodeJS.Timeout;
   private readonly rate: BodyRateFloor;
   private readonly rateTimer: NodeJS.Timeout | undefined;
@@ -145,8 +105,13 @@ class PayloadRead {
       { maxParts: limits.maxParts, maxHeaderSize: limits.maxPartHeaderSize },
     );
     this.builder = new PayloadBuilder({ maxJsonDepth: limits.maxJsonDepth, dumpField: limits.dumpField });
-    this.compressed = headers.compressed;
-    this.gzipWire = headers.compressed ? [] : undefined;
+    this.gzip = headers.compressed
+      ? new GzipBody(limits.maxDecompressedSize, {
+          inflated: (chunk) => this.inflated(chunk),
+          end: () => this.finish(),
+          fail: () => this.fail(malformed('bad_gzip')),
+        })
+      : undefined;
     this.timer = setTimeout(() => this.fail(bodyTimeout()), limits.bodyTimeoutMs);
     this.rate = new BodyRateFloor(limits.minBodyRate, limits.minBodyRateWindowMs);
     this.rateTimer =
@@ -176,54 +141,13 @@ class PayloadRead {
       return;
     }
     let flowing = true;
-    if (this.gzipWire) {
-      this.gzipWire.push(chunk);
-      if (this.wireBytes > INLINE_GUNZIP_MAX_WIRE) flowing = this.streamGunzip();
-    } else if (this.gunzip) flowing = this.gunzip.write(chunk);
+    if (this.gzip) flowing = this.gzip.write(chunk);
     else if (!this.parse(chunk)) return;
     const inBudget = limits.turnBudget.spend(chunk.length);
     if (flowing && inBudget) return;
     this.req.pause();
-    if (!flowing) this.gunzip!.once('drain', this.resume);
+    if (!flowing) this.gzip!.onceDrained(this.resume);
     else limits.turnBudget.waitForNextTurn(this.resume);
-  }
-
-  /** Inflates the rest of a gzip body as a stream, starting with the bytes kept so far. False when it wants no more for now. */
-  private streamGunzip(): boolean {
-    const kept = this.gzipWire ?? [];
-    this.gzipWire = undefined;
-    const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK_SIZE });
-    this.gunzip = gunzip;
-    gunzip.on('data', (chunk: Buffer) => this.inflated(chunk));
-    gunzip.on('end', () => this.finish());
-    gunzip.on('error', (err: Error) => this.fail(err instanceof Rejection ? err : malformed('bad_gzip')));
-    let flowing = true;
-    for (const chunk of kept) flowing = gunzip.write(chunk);
-    return flowing;
-  }
-
-  /** A whole small gzip body: inflated here, or handed to the stream when it inflates past INLINE_GUNZIP_MAX_OUTPUT. */
-  private inflateInline(): void {
-    const wire = this.gzipWire!;
-    let body: Buffer;
-    try {
-      body = gunzipSync(wire.length === 1 ? wire[0]! : Buffer.concat(wire), {
-        chunkSize: GUNZIP_CHUNK_SIZE,
-        maxOutputLength: Math.min(INLINE_GUNZIP_MAX_OUTPUT, this.limits.maxDecompressedSize + 1),
-      });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ERR_BUFFER_TOO_LARGE') {
-        this.fail(malformed('bad_gzip'));
-        return;
-      }
-      // More than an inline inflate should take: the stream applies the limits as it goes.
-      this.streamGunzip();
-      this.gunzip!.end();
-      return;
-    }
-    this.gzipWire = undefined;
-    this.inflated(body);
-    this.finish();
   }
 
   /** A chunk of a gzip body, inflated. */
@@ -261,8 +185,7 @@ class PayloadRead {
     // The client has sent everything: how fast it did no longer matters.
     clearInterval(this.rateTimer);
     if (this.wireBytes === 0) this.fail(malformed('no_content_length'));
-    else if (this.gzipWire) this.inflateInline();
-    else if (this.gunzip) this.gunzip.end();
+    else if (this.gzip) this.gzip.end();
     else this.finish();
   }
 
@@ -283,7 +206,7 @@ class PayloadRead {
       return;
     }
     this.settle();
-    this.resolve({ ...payload, payloadSize: this.wireBytes, decompressMs: this.compressed ? performance.now() - this.started : undefined });
+    this.resolve({ ...payload, payloadSize: this.wireBytes, decompressMs: this.gzip ? performance.now() - this.started : undefined });
   }
 
   private fail(err: unknown): void {
@@ -291,7 +214,7 @@ class PayloadRead {
     this.settle();
     this.reader.stop();
     this.req.off('data', this.onData).off('end', this.onEnd);
-    this.gunzip?.destroy();
+    this.gzip?.destroy();
     this.reject(err);
   }
 

@@ -1,7 +1,8 @@
 import { constants } from 'node:fs';
 import { access, mkdir, open, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { createFileDurably, DirSyncer, prepareFile, type PreparedFile } from '../../shared/durable-file';
+import { DirSyncer } from '../../shared/dir-syncer';
+import { createFileDurably, prepareFile, type PreparedFile } from '../../shared/durable-file';
 import { SyncBatch } from '../../shared/group-commit';
 import type { CrashReport } from '../../shared/crash-report';
 import type { CrashStorage } from './crash-storage';
@@ -23,6 +24,35 @@ interface PlacedFile {
   created: boolean;
 }
 
+/** Directories made once, so a save costs no mkdir; bounded, since dump names come from clients. */
+class MadeDirs {
+  private readonly known = new Set<string>();
+
+  constructor(private readonly root: string) {}
+
+  /** Runs `write` for `key`'s file, making its directory first (once per directory), and again when the directory went away. */
+  async inDir<T>(key: string, write: (file: string, dir: string) => Promise<T>): Promise<T> {
+    const file = path.join(this.root, key);
+    const dir = path.dirname(file);
+    if (!this.known.has(dir)) await this.make(dir);
+    try {
+      return await write(file, dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // The directory went away since we made it (a retention job, an operator): make it again, once.
+      this.known.delete(dir);
+      await this.make(dir);
+      return await write(file, dir);
+    }
+  }
+
+  private async make(dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    if (this.known.size >= MAX_KNOWN_DIRS) this.known.clear();
+    this.known.add(dir);
+  }
+}
+
 /**
  * Crashes in the bucket layout under a directory, each durable (files and
  * directories fsynced) before it is acknowledged, the raw crash last: a raw
@@ -39,36 +69,13 @@ interface PlacedFile {
  */
 export function createFsStorage(opts: FsStorageOptions): CrashStorage {
   const root = path.resolve(opts.root);
-  /** Directories made once, so a save costs no mkdir; bounded, since dump names come from clients. */
-  const knownDirs = new Set<string>();
+  const made = new MadeDirs(root);
   const dirs = new DirSyncer(32, { windowUs: opts.syncWindowUs ?? 0 });
   const syncBatch = new SyncBatch(opts.syncWindowUs ?? 0);
 
-  async function ensureDir(dir: string): Promise<void> {
-    await mkdir(dir, { recursive: true });
-    if (knownDirs.size >= MAX_KNOWN_DIRS) knownDirs.clear();
-    knownDirs.add(dir);
-  }
-
-  /** Runs `write` for `obj`'s file, making its directory first (once per directory), and again when the directory went away. */
-  async function inDir<T>(obj: StoredObject, write: (file: string, dir: string) => Promise<T>): Promise<T> {
-    const file = path.join(root, obj.key);
-    const dir = path.dirname(file);
-    if (!knownDirs.has(dir)) await ensureDir(dir);
-    try {
-      return await write(file, dir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      // The directory went away since we made it (a retention job, an operator): make it again, once.
-      knownDirs.delete(dir);
-      await ensureDir(dir);
-      return await write(file, dir);
-    }
-  }
-
   /** Written and fsynced under a temporary name, to be renamed into place. */
   const prepare = (obj: StoredObject): Promise<PreparedFile & { dir: string }> =>
-    inDir(obj, async (file, dir) => ({ ...(await prepareFile(file, obj.data, dir, { syncBatch })), dir }));
+    made.inDir(obj.key, async (file, dir) => ({ ...(await prepareFile(file, obj.data, dir, { syncBatch })), dir }));
 
   /**
    * Created, written and fsynced under its final name, its directory fsynced
@@ -78,7 +85,7 @@ export function createFsStorage(opts: FsStorageOptions): CrashStorage {
    * directory is fsynced after the rename.
    */
   const place = (obj: StoredObject): Promise<PlacedFile> =>
-    inDir(obj, async (file, dir) => {
+    made.inDir(obj.key, async (file, dir) => {
       try {
         await createFileDurably(file, obj.data, { syncBatch, onCreated: () => dirs.sync(dir) });
         return { file, dir, created: true };

@@ -7,7 +7,7 @@ import { BodyRateFloor } from '../../../src/worker/breakpad/body-rate';
 import { TurnBudget } from '../../../src/worker/breakpad/turn-budget';
 import { MemoryBudget } from '../../../src/worker/breakpad/memory-budget';
 import { bodyTimeout, malformed, Rejection, tooLarge } from '../../../src/worker/breakpad/rejection';
-import { GZIP_RATIO_FLOOR, inflatedTooLarge } from '../../../src/worker/breakpad/read-payload';
+import { GZIP_RATIO_FLOOR, inflatedTooLarge } from '../../../src/worker/breakpad/gzip-body';
 import { buildRawCrash, removePrivacyFields, utcNow } from '../../../src/worker/breakpad/raw-crash';
 
 const MAX = 1000;

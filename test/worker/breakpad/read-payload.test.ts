@@ -2,13 +2,8 @@ import { gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { toBuffer } from '../../../src/shared/crash-report';
 import type { IncomingMessage } from 'node:http';
-import {
-  GZIP_RATIO_FLOOR,
-  INLINE_GUNZIP_MAX_OUTPUT,
-  INLINE_GUNZIP_MAX_WIRE,
-  readPayload as readPayloadHolding,
-  type PayloadLimits,
-} from '../../../src/worker/breakpad/read-payload';
+import { readPayload as readPayloadHolding, type PayloadLimits } from '../../../src/worker/breakpad/read-payload';
+import { GZIP_RATIO_FLOOR, INLINE_GUNZIP_MAX_OUTPUT, INLINE_GUNZIP_MAX_WIRE } from '../../../src/worker/breakpad/gzip-body';
 import { randomBytes } from 'node:crypto';
 import { MemoryBudget } from '../../../src/worker/breakpad/memory-budget';
 import { Rejection } from '../../../src/worker/breakpad/rejection';
