@@ -149,6 +149,18 @@ describe('primary: start-up', () => {
   });
 });
 
+/** Both workers listen; for `seconds` heartbeats (1 s each) only the second one reports. */
+function twoListeningWorkersOnlyTheSecondReporting(seconds: number): [FakeWorker, FakeWorker] {
+  const [a, b] = workers() as [FakeWorker, FakeWorker];
+  a.listen();
+  b.listen();
+  for (let i = 0; i < seconds; i++) {
+    b.say({ type: 'antenna:report', pid: b.process.pid, saveQueueSize: 0, inFlight: 0 });
+    jest.advanceTimersByTime(1000);
+  }
+  return [a, b];
+}
+
 describe('primary: every heartbeat', () => {
   beforeEach(() => jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick'] }));
 
@@ -175,13 +187,7 @@ describe('primary: every heartbeat', () => {
   it('stops sending the fleet view to a worker that stopped reading it (node would queue every message)', async () => {
     const s = setup({ HEARTBEAT_INTERVAL: '1000', WORKER_TIMEOUT: '0' });
     await s.run();
-    const [a, b] = workers() as [FakeWorker, FakeWorker];
-    a.listen();
-    b.listen();
-    for (let i = 0; i < 6; i++) {
-      b.say({ type: 'antenna:report', pid: b.process.pid, saveQueueSize: 0, inFlight: 0 });
-      jest.advanceTimersByTime(1000);
-    }
+    const [a, b] = twoListeningWorkersOnlyTheSecondReporting(6);
     const fleetViews = (w: FakeWorker) => w.sent.filter((m) => (m as { type: string }).type === 'antenna:fleet').length;
     expect(fleetViews(b)).toBe(6);
     expect(fleetViews(a)).toBe(3);
@@ -192,13 +198,7 @@ describe('primary: every heartbeat', () => {
   it('kills a worker that stopped reporting for longer than WORKER_TIMEOUT', async () => {
     const s = setup({ HEARTBEAT_INTERVAL: '1000', WORKER_TIMEOUT: '5', WORKER_START_TIMEOUT: '5' });
     await s.run();
-    const [a, b] = workers() as [FakeWorker, FakeWorker];
-    a.listen();
-    b.listen();
-    for (let i = 0; i < 6; i++) {
-      b.say({ type: 'antenna:report', pid: b.process.pid, saveQueueSize: 0, inFlight: 0 });
-      jest.advanceTimersByTime(1000);
-    }
+    const [a, b] = twoListeningWorkersOnlyTheSecondReporting(6);
     expect(a.signals).toEqual(['SIGKILL']);
     expect(b.signals).toEqual([]);
     await flush();

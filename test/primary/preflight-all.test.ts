@@ -5,15 +5,7 @@ import { loadConfig } from '../../src/shared/config';
 import { failureKind, failureReason } from '../../src/shared/failure';
 import { checkPortFree, checkTlsFiles, checkWritableDir, preflight, withStartupTimeout } from '../../src/primary/preflight';
 import { tempDir } from '../support/server';
-
-async function rejectionOf(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
+import { rejectionOf } from '../support/wait';
 
 /** Holds a port on 127.0.0.1 for the test's duration. */
 async function heldPort(): Promise<{ port: number; close: () => void }> {

@@ -5,15 +5,7 @@ import { failureKind, failureReason } from '../../src/shared/failure';
 import { makeDirs } from '../../src/shared/make-dirs';
 import { checkPortFree, checkTlsFiles, checkWritableDir, withStartupTimeout } from '../../src/primary/preflight';
 import { tempDir } from '../support/server';
-
-async function rejectionOf(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
+import { rejectionOf } from '../support/wait';
 
 describe('makeDirs', () => {
   it('makes every missing level', async () => {

@@ -54,3 +54,25 @@ export function recordingMetrics(): { counted: string[]; gauges: Array<[string, 
   };
   return { counted, gauges, timings, metrics };
 }
+
+/** One metric call with its exact type, name, value and tags, as StatsD would get it. */
+export interface MetricCall {
+  type: string;
+  name: string;
+  value: number;
+  tags: string[] | undefined;
+}
+
+/** Metrics that record every call exactly; `named` gives one metric's calls without their name. */
+export function exactMetrics(): { calls: MetricCall[]; metrics: Metrics; named: (name: string) => Array<Omit<MetricCall, 'name'>> } {
+  const calls: MetricCall[] = [];
+  const metrics: Metrics = {
+    incr: (name, tags, value = 1) => calls.push({ type: 'c', name, value, tags }),
+    gauge: (name, value, tags) => calls.push({ type: 'g', name, value, tags }),
+    timing: (name, value, tags) => calls.push({ type: 'ms', name, value, tags }),
+    histogram: (name, value, tags) => calls.push({ type: 'h', name, value, tags }),
+    close: async () => {},
+  };
+  const named = (name: string) => calls.filter((c) => c.name === name).map(({ type, value, tags }) => ({ type, value, tags }));
+  return { calls, metrics, named };
+}

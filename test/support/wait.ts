@@ -8,3 +8,13 @@ export async function waitFor(what: string, fn: () => boolean | Promise<boolean>
     await sleep(intervalMs);
   }
 }
+
+/** The error `p` rejects with; throws when it resolves instead. */
+export async function rejectionOf(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a rejection');
+}

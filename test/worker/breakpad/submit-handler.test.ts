@@ -9,7 +9,7 @@ import { SinkRefusal, type CrashSink, type SinkOutcome } from '../../../src/work
 import type { ThrottleDecision } from '../../../src/worker/throttler';
 import { toBuffer, type CrashReport } from '../../../src/shared/crash-report';
 import type { Logger } from '../../../src/shared/logging';
-import type { Metrics } from '../../../src/shared/metrics';
+import { exactMetrics, type MetricCall } from '../../support/recording';
 import { multipartBody, type Part } from '../../../src/tools/multipart-body';
 
 // The /submit handler in a real node:http server on 127.0.0.1, with a fake
@@ -24,16 +24,9 @@ const basicParts: Part[] = [
   { name: 'upload_file_minidump', data: dump, filename: 'x.dmp', contentType: 'application/octet-stream' },
 ];
 
-interface Call {
-  type: string;
-  name: string;
-  value: number;
-  tags: string[] | undefined;
-}
-
 interface Harness {
   url: { port: number };
-  calls: Call[];
+  calls: MetricCall[];
   crashes: CrashReport[];
   logs: string[];
   errors: unknown[];
@@ -54,17 +47,10 @@ afterEach(async () => {
 });
 
 async function harness(opts: Options = {}): Promise<Harness> {
-  const calls: Call[] = [];
   const crashes: CrashReport[] = [];
   const logs: string[] = [];
   const errors: unknown[] = [];
-  const metrics: Metrics = {
-    incr: (name, tags, value = 1) => calls.push({ type: 'c', name, value, tags }),
-    gauge: (name, value, tags) => calls.push({ type: 'g', name, value, tags }),
-    timing: (name, value, tags) => calls.push({ type: 'ms', name, value, tags }),
-    histogram: (name, value, tags) => calls.push({ type: 'h', name, value, tags }),
-    close: async () => {},
-  };
+  const { calls, metrics } = exactMetrics();
   const logger: Logger = {
     error: (m) => logs.push(`error ${m}`),
     warn: (m) => logs.push(`warn ${m}`),

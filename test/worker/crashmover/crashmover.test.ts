@@ -8,6 +8,7 @@ import type { CrashStorage } from '../../../src/worker/storage/crash-storage';
 import { Writable } from 'node:stream';
 import { KindedError } from '../../../src/shared/failure';
 import { waitFor } from '../../support/wait';
+import { exactMetrics } from '../../support/recording';
 
 const silent = createLogger({ level: 'CRITICAL', localDevEnv: false, hostname: 'test', stream: new Writable({ write: (_c, _e, cb) => cb() }) });
 
@@ -21,20 +22,6 @@ function recordingMetrics() {
     close: async () => {},
   };
   return { calls, metrics };
-}
-
-/** Every call with its exact type, name, value and tags, as StatsD would get them. */
-function exactMetrics() {
-  const calls: Array<{ type: string; name: string; value: number; tags: string[] | undefined }> = [];
-  const metrics: Metrics = {
-    incr: (name, tags, value = 1) => calls.push({ type: 'c', name, value, tags }),
-    gauge: (name, value, tags) => calls.push({ type: 'g', name, value, tags }),
-    timing: (name, value, tags) => calls.push({ type: 'ms', name, value, tags }),
-    histogram: (name, value, tags) => calls.push({ type: 'h', name, value, tags }),
-    close: async () => {},
-  };
-  const named = (name: string) => calls.filter((c) => c.name === name).map(({ type, value, tags }) => ({ type, value, tags }));
-  return { calls, metrics, named };
 }
 
 const crash = (id: string): CrashReport => ({ crashId: id, rawCrash: {}, dumps: new Map() });
