@@ -12,8 +12,9 @@
  */
 import fsp from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { tempDir } from './server';
 
 export type TracedOp = 'open' | 'write' | 'writev' | 'writeFile' | 'sync' | 'datasync' | 'close' | 'rename' | 'unlink';
 
@@ -239,4 +240,22 @@ export function durableCreate(trace: FsTrace, target: string, answer: number, si
   if (!(fsync.end! < answer)) fail(`its fsync finished (${fsync.end}) after the answer`);
   const dirSync = dirSyncAfter(trace, dir, open.end!, 'the create', answer, fail);
   return { open, lastWrite, fsync, dirSync };
+}
+
+/**
+ * Before each test, a fresh temporary root and an installed FsTrace, handed to
+ * `use`; after it, the trace is restored and the root removed.
+ */
+export function tracedRootEachTest(use: (root: string, trace: FsTrace) => void): void {
+  let root = '';
+  let trace: FsTrace | undefined;
+  beforeEach(() => {
+    root = tempDir();
+    trace = new FsTrace().install();
+    use(root, trace);
+  });
+  afterEach(() => {
+    trace?.restore();
+    rmSync(root, { recursive: true, force: true });
+  });
 }

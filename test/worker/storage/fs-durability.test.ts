@@ -14,8 +14,7 @@ import type { CrashReport } from '../../../src/shared/crash-report';
 import type { CrashStorage } from '../../../src/worker/storage/crash-storage';
 import { createFsStorage } from '../../../src/worker/storage/fs';
 import { fakeDump } from '../../support/crashes';
-import { durableCreate, durableWrite, FsTrace, type CallMatcher } from '../../support/fs-trace';
-import { tempDir } from '../../support/server';
+import { durableCreate, durableWrite, tracedRootEachTest, type FsTrace, type CallMatcher } from '../../support/fs-trace';
 import { sleep, waitFor } from '../../support/wait';
 
 const FIELD = 'upload_file_minidump';
@@ -49,14 +48,9 @@ function filesUnder(dir: string): string[] {
     .map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
 }
 
-beforeEach(() => {
-  root = tempDir();
-  trace = new FsTrace().install();
-});
-
-afterEach(() => {
-  trace.restore();
-  rmSync(root, { recursive: true, force: true });
+tracedRootEachTest((r, t) => {
+  root = r;
+  trace = t;
 });
 
 describe('fs storage: durability order', () => {

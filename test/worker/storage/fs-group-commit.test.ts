@@ -7,14 +7,12 @@
  * fsyncs and directory fsyncs have finished. Observed at the
  * `node:fs/promises` calls (test/support/fs-trace).
  */
-import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { CrashReport } from '../../../src/shared/crash-report';
 import type { CrashStorage } from '../../../src/worker/storage/crash-storage';
 import { createFsStorage } from '../../../src/worker/storage/fs';
 import { fakeDump } from '../../support/crashes';
-import { durableCreate, durableWrite, FsTrace } from '../../support/fs-trace';
-import { tempDir } from '../../support/server';
+import { durableCreate, durableWrite, tracedRootEachTest, type FsTrace } from '../../support/fs-trace';
 import { waitFor } from '../../support/wait';
 
 const FIELD = 'upload_file_minidump';
@@ -38,14 +36,9 @@ const file = (key: string) => path.join(root, key);
 const rawOf = (id: string) => file(`v1/raw_crash/20160918/${id}`);
 const othersOf = (id: string) => [`v1/dump/${id}`, `v1/memory_report/${id}`, `v1/dump_names/${id}`].map(file);
 
-beforeEach(() => {
-  root = tempDir();
-  trace = new FsTrace().install();
-});
-
-afterEach(() => {
-  trace.restore();
-  rmSync(root, { recursive: true, force: true });
+tracedRootEachTest((r, t) => {
+  root = r;
+  trace = t;
 });
 
 /** Saves crash `n`; resolves with the trace position of the answer. */
