@@ -12,6 +12,7 @@ import { runLoad, stopLoad } from './lib/load';
 import { parseOptions, SIZE_NAMES, SIZES, USAGE, UsageError, type Options, type SizeName } from './lib/options';
 import { chartTitle, renderChart } from './lib/chart';
 import { computeRatios, evaluateTargets, formatTable, formatTargets, type RunRecord } from './lib/report';
+import { medianRuns } from './lib/repeat';
 import { inflateCpuMs, meterCpu } from './lib/cpu';
 import { sampleRss, treeRss } from './lib/rss';
 import { killAllNow, ROOT, startServer, type Server, type ServerKind } from './lib/servers';
@@ -106,10 +107,11 @@ async function main(): Promise<void> {
   }
 
   const points = o.sizes.flatMap((size) => o.encodings.flatMap((encoding) => o.connections.map((connections) => ({ size, encoding, connections }))));
-  const runCount = points.length * o.servers.length;
+  const runCount = points.length * o.servers.length * o.repeat;
   const started = Date.now();
   log(
-    `bench: ${runCount} runs of ${o.durationS} s (${o.servers.join(', ')} × ${o.sizes.join('/')} × ${o.encodings.join('/')} × ${o.connections.join('/')} conns), ` +
+    `bench: ${runCount} runs of ${o.durationS} s (${o.servers.join(', ')} × ${o.sizes.join('/')} × ${o.encodings.join('/')} × ${o.connections.join('/')} conns` +
+      `${o.repeat > 1 ? ` × ${o.repeat} rounds` : ''}), ` +
       `${o.workers} workers each, about ${Math.ceil((runCount * (o.durationS + 0.7) + o.servers.length * (2 + o.warmupS) + 5) / 60)} min`,
   );
 
@@ -166,23 +168,27 @@ async function main(): Promise<void> {
       });
     }
     let n = 0;
-    for (const p of points) {
-      for (const kind of o.servers) {
-        if (aborted) break;
-        const server = servers.get(kind)!;
-        if (!server.running()) {
-          throw new Error(`${kind} is no longer running:\n${server.tail()}`);
+    for (let round = 1; round <= o.repeat; round++) {
+      for (const p of points) {
+        for (const kind of o.servers) {
+          if (aborted) break;
+          const server = servers.get(kind)!;
+          if (!server.running()) {
+            throw new Error(`${kind} is no longer running:\n${server.tail()}`);
+          }
+          await sleep(300); // let the previous run's sockets close
+          const r = await measure(server, p.size, bodies.get(`${p.size}/${p.encoding}`)!, p.connections, o);
+          if (o.repeat > 1) r.round = round;
+          runs.push(r);
+          n++;
+          log(
+            `bench: [${n}/${runCount}] ${kind.padEnd(11)} ${p.size.padEnd(4)} ${p.encoding.padEnd(5)} ${String(p.connections).padStart(2)} conns: ` +
+              `${r.crashesPerS.toFixed(1)} crashes/s, ${r.mbPerS.toFixed(1)} MB/s, ${r.cpuMsPerCrash.toFixed(3)} CPU ms/crash, p99 ${r.latencyP99Ms} ms, ` +
+              `${r.non2xx} non-2xx, ${r.errors} errors` +
+              (r.heartbeat ? `, heartbeat p99 ${r.heartbeat.p99Ms.toFixed(1)} ms` : '') +
+              (r.verification ? `, on disk ${r.verification.complete}/${r.verification.acknowledged}` : ''),
+          );
         }
-        await sleep(300); // let the previous run's sockets close
-        const r = await measure(server, p.size, bodies.get(`${p.size}/${p.encoding}`)!, p.connections, o);
-        runs.push(r);
-        n++;
-        log(
-          `bench: [${n}/${runCount}] ${kind.padEnd(11)} ${p.size.padEnd(4)} ${p.encoding.padEnd(5)} ${String(p.connections).padStart(2)} conns: ` +
-            `${r.crashesPerS.toFixed(1)} crashes/s, ${r.mbPerS.toFixed(1)} MB/s, p99 ${r.latencyP99Ms} ms, ${r.non2xx} non-2xx, ${r.errors} errors` +
-            (r.heartbeat ? `, heartbeat p99 ${r.heartbeat.p99Ms.toFixed(1)} ms` : '') +
-            (r.verification ? `, on disk ${r.verification.complete}/${r.verification.acknowledged}` : ''),
-        );
       }
     }
   } catch (err) {
@@ -207,8 +213,10 @@ async function main(): Promise<void> {
   }
 
   computeRatios(runs);
+  // What the table, chart and targets judge: each point's median over its rounds (the runs themselves with one round).
+  const judged = o.repeat > 1 ? medianRuns(runs) : runs;
   const targets = evaluateTargets(
-    runs,
+    judged,
     Object.fromEntries(bodyInfo.filter((b) => b.encoding === 'gzip').map((b) => [SIZE_NAMES.find((n) => SIZES[n] === b.size)!, b.inflateCpuMs])),
   );
   const totalS = (Date.now() - started) / 1000;
@@ -232,6 +240,7 @@ async function main(): Promise<void> {
       encodings: o.encodings,
       connections: o.connections,
       servers: o.servers,
+      repeat: o.repeat,
       collectorEnv: o.collectorEnv,
     },
     bodies: bodyInfo,
@@ -239,12 +248,13 @@ async function main(): Promise<void> {
     complete: !aborted && !failure && runs.length === runCount,
     totalSeconds: totalS,
     runs,
+    ...(o.repeat > 1 ? { medians: judged } : {}),
     targets,
   };
   mkdirSync(path.dirname(o.out), { recursive: true });
   writeFileSync(o.out, JSON.stringify(result, null, 2) + '\n');
   const chartPath = o.out.replace(/\.json$/, '') + '.svg';
-  writeFileSync(chartPath, renderChart(runs, chartTitle(result)));
+  writeFileSync(chartPath, renderChart(judged, chartTitle(result)));
 
   const out = process.stdout;
   out.write(
@@ -256,7 +266,8 @@ async function main(): Promise<void> {
   out.write(
     `idle RSS after warm-up: ${serverInfo.map((i) => `${i.server} ${(i.idleRssBytes / MB).toFixed(0)} MB (${i.processes} processes, largest worker ${(i.largestWorkerIdleRssBytes / MB).toFixed(0)} MB)`).join('; ')}\n\n`,
   );
-  out.write(formatTable(runs) + '\n\n');
+  if (o.repeat > 1) out.write(`each row: the median of ${o.repeat} rounds, (min–max) of its rounds beside CPU and RSS\n`);
+  out.write(formatTable(judged) + '\n\n');
   out.write('Targets\n' + formatTargets(targets) + '\n\n');
   out.write(`${runs.length}/${runCount} runs in ${totalS.toFixed(0)} s; results in ${o.out}, chart in ${chartPath}\n`);
   if (failure) throw failure;

@@ -104,11 +104,11 @@ export interface RunInfo {
   commit?: string;
   node: string;
   host: { cpus: number };
-  options: { workers: number; durationS: number };
+  options: { workers: number; durationS: number; repeat?: number };
 }
 
 export function chartTitle(r: RunInfo): string {
-  return `npm run bench: ${r.options.workers} workers per server, ${r.options.durationS} s per run, ${r.host.cpus} CPUs, node ${r.node}${r.commit ? `, commit ${r.commit}` : ''}`;
+  return `npm run bench: ${r.options.workers} workers per server, ${r.options.durationS} s per run${(r.options.repeat ?? 1) > 1 ? `, median of ${r.options.repeat} rounds` : ''}, ${r.host.cpus} CPUs, node ${r.node}${r.commit ? `, commit ${r.commit}` : ''}`;
 }
 
 // `node bench/dist/lib/chart.js results.json out.svg` redraws the chart of an earlier run.
@@ -118,6 +118,6 @@ if (require.main === module) {
     process.stderr.write('usage: node bench/dist/lib/chart.js <results.json> <out.svg>\n');
     process.exit(2);
   }
-  const result = JSON.parse(readFileSync(from, 'utf8')) as RunInfo & { runs: RunRecord[] };
-  writeFileSync(to, renderChart(result.runs, chartTitle(result)));
+  const result = JSON.parse(readFileSync(from, 'utf8')) as RunInfo & { runs: RunRecord[]; medians?: RunRecord[] };
+  writeFileSync(to, renderChart(result.medians ?? result.runs, chartTitle(result)));
 }

@@ -19,6 +19,8 @@ export interface Options {
   servers: ServerKind[];
   out: string;
   quick: boolean;
+  /** Rounds of every load point; the table and targets judge each point's median. */
+  repeat: number;
   collectorEnv: Record<string, string>;
 }
 
@@ -41,6 +43,9 @@ and prints a table and the targets. Environment variables in brackets.
   --warmup S         seconds of 4 KB load after each server starts, over as
                      many connections as the runs use, not recorded
                      (default 2)
+  --repeat N         run every load point N times, in N rounds of all points
+                     and servers, and judge each point on its median
+                     (default 1; 3 steadies a noisy machine) [BENCH_REPEAT]
   --env KEY=VALUE    extra environment for the collector (repeatable),
                      e.g. --env LOGGING_LEVEL=WARNING
   -h, --help         this text
@@ -96,6 +101,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, ro
     servers: [...SERVER_KINDS],
     out: path.join(root, 'bench', 'results', 'latest.json'),
     quick: env.BENCH_QUICK === '1' || argv.includes('--quick'),
+    repeat: 1,
     collectorEnv: {},
   };
   if (o.quick) {
@@ -105,6 +111,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, ro
   }
   if (env.BENCH_DURATION) o.durationS = positive('BENCH_DURATION', env.BENCH_DURATION);
   if (env.BENCH_WORKERS) o.workers = positive('BENCH_WORKERS', env.BENCH_WORKERS, true);
+  if (env.BENCH_REPEAT) o.repeat = positive('BENCH_REPEAT', env.BENCH_REPEAT, true);
   if (env.BENCH_OUT) o.out = path.resolve(env.BENCH_OUT);
   if (env.BENCH_ONLY) applyOnly(env.BENCH_ONLY, o);
 
@@ -136,6 +143,9 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, ro
       case '--only':
         applyOnly(value(), o);
         break;
+      case '--repeat':
+        o.repeat = positive('--repeat', value(), true);
+        break;
       case '--out':
         o.out = path.resolve(value());
         break;
@@ -151,5 +161,6 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, ro
     }
   }
   if (o.workers > 64) throw new UsageError('--workers: at most 64');
+  if (o.repeat > 10) throw new UsageError('--repeat: at most 10');
   return o;
 }

@@ -42,6 +42,12 @@ export interface RunRecord {
   /** crashes/s ÷ that of the reference (noop ÷ raw, fs ÷ raw-durable) at the same load point. */
   ratio?: number;
   ratioOf?: ServerKind;
+  /** With --repeat: the round (1-based) this run belongs to. */
+  round?: number;
+  /** With --repeat, on a point's median record: how many rounds it folds, and the spread of its rounds. */
+  rounds?: number;
+  cpuMsPerCrashRange?: [number, number];
+  peakRssRange?: [number, number];
 }
 
 export interface TargetResult {
@@ -58,18 +64,24 @@ const ms = (n: number) => (n === 0 ? '<1' : f(n));
 export const REFERENCE_OF: Partial<Record<ServerKind, ServerKind>> = { noop: 'raw', fs: 'raw-durable' };
 const isCollector = (s: ServerKind) => s === 'noop' || s === 'fs';
 
-/** Fills `ratio` of every collector run whose reference ran at the same load point. */
+/** Fills `ratio` of every collector run whose reference ran at the same load point (in the same round). */
 export function computeRatios(runs: RunRecord[]): void {
   for (const r of runs) {
     const refKind = REFERENCE_OF[r.server];
     if (!refKind) continue;
-    const ref = runs.find((x) => x.server === refKind && x.size === r.size && x.encoding === r.encoding && x.connections === r.connections);
+    const ref = runs.find(
+      (x) => x.server === refKind && x.size === r.size && x.encoding === r.encoding && x.connections === r.connections && x.round === r.round,
+    );
     if (ref && ref.crashesPerS > 0) {
       r.ratio = r.crashesPerS / ref.crashesPerS;
       r.ratioOf = refKind;
     }
   }
 }
+
+/** ` (min–max)` of a median's rounds, when there were several. */
+const spread = (range: [number, number] | undefined, digits: number, unit: number) =>
+  range ? ` (${f(range[0] / unit, digits)}–${f(range[1] / unit, digits)})` : '';
 
 const SIZE_LABEL: Record<SizeName, string> = { '4k': '4 KB', '400k': '400 KB', '4m': '4 MB' };
 
@@ -101,10 +113,10 @@ export function formatTable(runs: readonly RunRecord[]): string {
     f(r.mbPerS, 1),
     ms(r.latencyP50Ms),
     ms(r.latencyP99Ms),
-    f(r.cpuMsPerCrash, r.cpuMsPerCrash < 1 ? 3 : 2),
+    f(r.cpuMsPerCrash, r.cpuMsPerCrash < 1 ? 3 : 2) + spread(r.cpuMsPerCrashRange, r.cpuMsPerCrash < 1 ? 3 : 2, 1),
     String(r.non2xx),
     String(r.errors),
-    f(r.peakRssBytes / MB),
+    f(r.peakRssBytes / MB) + spread(r.peakRssRange, 0, MB),
     isCollector(r.server) ? f(r.rssBudgetBytes / MB) : '',
     r.ratio === undefined ? '' : `${r.ratio.toFixed(2)} ÷${r.ratioOf}`,
     r.heartbeat ? f(r.heartbeat.p99Ms, 1) + (r.heartbeat.failures ? ` (${r.heartbeat.failures} failed)` : '') : '',
@@ -127,6 +139,10 @@ export function formatTable(runs: readonly RunRecord[]): string {
   }
   return out.join('\n');
 }
+
+/** How a figure judged on a median says so: ` (median of 3 rounds: 0.21–0.26)`. */
+const medianOf = (r: RunRecord) =>
+  r.rounds && r.cpuMsPerCrashRange ? ` (median of ${r.rounds} rounds: ${f(r.cpuMsPerCrashRange[0], 3)}–${f(r.cpuMsPerCrashRange[1], 3)})` : '';
 
 const point = (r: RunRecord) => `${SIZE_LABEL[r.size]} ${r.encoding} ${r.connections} conns`;
 
@@ -201,7 +217,7 @@ export function evaluateTargets(runs: readonly RunRecord[], inflateMs: Partial<R
       `${SIZE_LABEL[size]}: noop CPU ms per crash ≤ ${max} (plain)`,
       collector
         .filter((r) => r.server === 'noop' && r.size === size && r.encoding === 'plain')
-        .map((r) => ({ ok: r.cpuMsPerCrash <= max, detail: `${point(r)}: ${f(r.cpuMsPerCrash, 3)} ms` })),
+        .map((r) => ({ ok: r.cpuMsPerCrash <= max, detail: `${point(r)}: ${f(r.cpuMsPerCrash, 3)} ms${medianOf(r)}` })),
     );
   const gzip = judge(
     'collector gzip CPU ms per crash ≤ 1.5 × plain + one inflate',
