@@ -16,7 +16,7 @@ import { medianRuns } from './lib/repeat';
 import { inflateCpuMs, meterCpu } from './lib/cpu';
 import { sampleRss, treeRss } from './lib/rss';
 import { killAllNow, ROOT, startServer, type Server, type ServerKind } from './lib/servers';
-import { deleteFiles, verifyDurableFiles, verifyFsCrashes } from './lib/verify';
+import { emptyFiles, verifyDurableFiles, verifyFsCrashes } from './lib/verify';
 
 const MB = 1e6;
 let aborted = false;
@@ -76,7 +76,7 @@ async function measure(server: Server, size: SizeName, body: CrashBody, connecti
       server.kind === 'fs'
         ? await verifyFsCrashes(server.dataDir, load.crashIds, body.dumpBytes)
         : await verifyDurableFiles(server.dataDir, load.crashIds, body.body.length);
-    await deleteFiles(server.dataDir);
+    await emptyFiles(server.dataDir);
   }
   return record;
 }
@@ -154,7 +154,7 @@ async function main(): Promise<void> {
         // warms up) before the measured runs; 4 connections left some of 5 workers cold, and
         // their compilation counted in the first run's CPU per crash.
         await runLoad(s.url, crashBody(SIZES['4k'], 'plain'), Math.max(4, ...o.connections), o.warmupS);
-        if (s.dataDir) await deleteFiles(s.dataDir);
+        if (s.dataDir) await emptyFiles(s.dataDir);
       }
       await sleep(500);
       const idle = treeRss(s.pid);
