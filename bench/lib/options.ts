@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Encoding } from './bodies';
-import { SERVER_KINDS, type ServerKind } from './servers';
+import { DEFAULT_SERVER_KINDS, SERVER_KINDS, type ServerKind } from './servers';
 
 export const SIZES = { '4k': 4 * 1024, '400k': 400 * 1024, '4m': 4 * 1024 * 1024 } as const;
 export type SizeName = keyof typeof SIZES;
@@ -37,7 +37,9 @@ and prints a table and the targets. Environment variables in brackets.
                      collector's default) [BENCH_WORKERS]
   --only LIST        comma-separated subset; each item narrows its own axis:
                      sizes 4k,400k,4m  encodings plain,gzip  connections 16,64
-                     (any number)  servers raw,noop,raw-durable,fs
+                     (any number)  servers raw,noop,raw-durable,fs, and
+                     raw-sha (reads and sha256s each body: the floor of any
+                     collector's CPU), which runs only when named
                      e.g. --only 400k,gzip,noop,raw [BENCH_ONLY]
   --out FILE         JSON results (default bench/results/latest.json) [BENCH_OUT]
   --warmup S         seconds of 4 KB load after each server starts, over as
@@ -98,7 +100,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, ro
     sizes: [...SIZE_NAMES],
     encodings: [...ENCODINGS],
     connections: [...CONNECTIONS],
-    servers: [...SERVER_KINDS],
+    servers: [...DEFAULT_SERVER_KINDS],
     out: path.join(root, 'bench', 'results', 'latest.json'),
     quick: env.BENCH_QUICK === '1' || argv.includes('--quick'),
     repeat: 1,

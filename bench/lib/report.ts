@@ -212,12 +212,17 @@ export function evaluateTargets(runs: readonly RunRecord[], inflateMs: Partial<R
         detail: `${point(r)}: ${r.verification!.complete}/${r.verification!.acknowledged}${r.verification!.missing.length ? ` missing e.g. ${r.verification!.missing.join(', ')}` : ''}`,
       })),
   );
+  // raw-sha, when it ran at the same point: what reading and checksumming the body cost alone.
+  const floorAt = (r: RunRecord) => {
+    const floor = runs.find((x) => x.server === 'raw-sha' && x.size === r.size && x.encoding === r.encoding && x.connections === r.connections);
+    return floor ? `; floor (raw-sha: read + sha256) ${f(floor.cpuMsPerCrash, 3)} ms` : '';
+  };
   const cpuTarget = (size: SizeName, max: number) =>
     judge(
       `${SIZE_LABEL[size]}: noop CPU ms per crash ≤ ${max} (plain)`,
       collector
         .filter((r) => r.server === 'noop' && r.size === size && r.encoding === 'plain')
-        .map((r) => ({ ok: r.cpuMsPerCrash <= max, detail: `${point(r)}: ${f(r.cpuMsPerCrash, 3)} ms${medianOf(r)}` })),
+        .map((r) => ({ ok: r.cpuMsPerCrash <= max, detail: `${point(r)}: ${f(r.cpuMsPerCrash, 3)} ms${medianOf(r)}${floorAt(r)}` })),
     );
   const gzip = judge(
     'collector gzip CPU ms per crash ≤ 1.5 × plain + one inflate',

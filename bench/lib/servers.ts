@@ -5,8 +5,11 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-export type ServerKind = 'raw' | 'noop' | 'raw-durable' | 'fs';
-export const SERVER_KINDS: readonly ServerKind[] = ['raw', 'noop', 'raw-durable', 'fs'];
+export type ServerKind = 'raw' | 'raw-sha' | 'noop' | 'raw-durable' | 'fs';
+/** Every server, in the order a load point runs them. */
+export const SERVER_KINDS: readonly ServerKind[] = ['raw', 'raw-sha', 'noop', 'raw-durable', 'fs'];
+/** What runs unless --only names servers: raw-sha (the floor) only when asked for. */
+export const DEFAULT_SERVER_KINDS: readonly ServerKind[] = ['raw', 'noop', 'raw-durable', 'fs'];
 
 /** The repository root: the nearest directory above this file with a package.json (bench/dist/lib → /). */
 function findRoot(dir: string): string {
@@ -32,6 +35,12 @@ export interface Server {
   running(): boolean;
   stop(): Promise<void>;
 }
+
+const REFERENCE_LABEL = {
+  raw: 'raw (read body, answer)',
+  'raw-sha': 'raw-sha (read body, sha256 it, answer)',
+  'raw-durable': 'raw-durable (+ 1 file, fsync, rename)',
+} as const;
 
 /** Every server started and not yet stopped: stopped on exit, Ctrl-C or error. */
 const live = new Set<{ proc: ChildProcess; tmp: string }>();
@@ -98,12 +107,12 @@ export async function startServer(kind: ServerKind, opts: StartOptions): Promise
   let dataDir: string | undefined;
   let ready: RegExp;
   let label: string;
-  if (kind === 'raw' || kind === 'raw-durable') {
+  if (kind === 'raw' || kind === 'raw-sha' || kind === 'raw-durable') {
     argv = [path.join(ROOT, 'bench', 'servers', `${kind}.js`)];
     env = { ...base };
     if (kind === 'raw-durable') env.DURABLE_DIR = dataDir = tmp;
     ready = /listening on http:\/\/[^:\s]+:(\d+)/;
-    label = kind === 'raw' ? 'raw (read body, answer)' : 'raw-durable (+ 1 file, fsync, rename)';
+    label = REFERENCE_LABEL[kind];
   } else {
     argv = [path.join(ROOT, 'dist', 'main.js')];
     env = {

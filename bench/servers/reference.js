@@ -3,7 +3,9 @@
 // POST /submit body completely and answers `CrashID=bp-<uuid>` without
 // parsing it. With `durableDir`, each body is first written to one file in
 // that directory (temporary name, fsync, rename), as cheaply as durability
-// allows. Nothing here parses multipart or gunzips: it is the ceiling the
+// allows. With `checksum`, each body is run through sha256 as it arrives, as
+// the collector must for `dump_checksums`: the least any collector pays per
+// crash. Nothing here parses multipart or gunzips: it is the ceiling the
 // collector is measured against.
 //
 // Environment: PORT (0 = a free port), HOST (default 127.0.0.1), WORKERS.
@@ -13,7 +15,7 @@ const cluster = require('node:cluster');
 const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
-const { randomUUID, randomBytes } = require('node:crypto');
+const { createHash, randomUUID, randomBytes } = require('node:crypto');
 const { open, rename } = require('node:fs/promises');
 
 const pad2 = (n) => String(n).padStart(2, '0');
@@ -51,7 +53,7 @@ async function writeDurably(dir, id, chunks) {
   await rename(tmp, target);
 }
 
-function handler(durableDir) {
+function handler(durableDir, checksum) {
   return (req, res) => {
     const url = (req.url || '').split('?')[0];
     if (req.method === 'GET' && url === '/__lbheartbeat__') {
@@ -65,9 +67,14 @@ function handler(durableDir) {
       return;
     }
     const chunks = [];
-    req.on('data', (c) => chunks.push(c));
+    const hash = checksum ? createHash('sha256') : undefined;
+    req.on('data', (c) => {
+      chunks.push(c);
+      hash?.update(c);
+    });
     req.on('error', () => res.destroy());
     req.on('end', () => {
+      hash?.digest('hex');
       const id = crashId();
       const answer = () => {
         const body = `CrashID=bp-${id}\n`;
@@ -84,7 +91,7 @@ function handler(durableDir) {
   };
 }
 
-function start({ durableDir } = {}) {
+function start({ durableDir, checksum } = {}) {
   const host = process.env.HOST || '127.0.0.1';
   const port = Number(process.env.PORT || 0);
   const workers = Number(process.env.WORKERS || 2 * (os.availableParallelism ? os.availableParallelism() : os.cpus().length) + 1);
@@ -115,7 +122,7 @@ function start({ durableDir } = {}) {
     process.on('SIGINT', () => stop(0));
     for (let i = 0; i < workers; i++) cluster.fork();
   } else {
-    const server = http.createServer({ keepAliveTimeout: 65000, requestTimeout: 0 }, handler(durableDir));
+    const server = http.createServer({ keepAliveTimeout: 65000, requestTimeout: 0 }, handler(durableDir, checksum));
     server.listen(port, host);
     process.on('SIGTERM', () => process.exit(0));
     process.on('SIGINT', () => {});

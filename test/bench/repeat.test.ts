@@ -1,38 +1,9 @@
 import { parseOptions, UsageError } from '../../bench/lib/options';
 import { median, medianRuns } from '../../bench/lib/repeat';
 import { computeRatios, evaluateTargets, formatTable, type RunRecord } from '../../bench/lib/report';
+import { runRecord } from './run-record';
 
-function run(server: RunRecord['server'], round: number, over: Partial<RunRecord> = {}): RunRecord {
-  return {
-    size: '4k',
-    bodyBytes: 4096,
-    wireBytes: 4096,
-    encoding: 'plain',
-    connections: 16,
-    server,
-    durationS: 8,
-    ok2xx: 1000,
-    non2xx: 0,
-    errors: 0,
-    timeouts: 0,
-    statusCodes: { '200': 1000 },
-    unexpectedBodies: 0,
-    crashesPerS: 125,
-    mbPerS: 0.5,
-    latencyP50Ms: 1,
-    latencyP99Ms: 5,
-    latencyMaxMs: 9,
-    cpuMs: 200,
-    cpuMsPerCrash: 0.2,
-    peakRssBytes: 400e6,
-    rssProcesses: 6,
-    rssPrimaryBytes: 50e6,
-    rssLargestWorkerBytes: 70e6,
-    rssBudgetBytes: 500e6,
-    round,
-    ...over,
-  };
-}
+const run = (server: RunRecord['server'], round: number, over: Partial<RunRecord> = {}) => runRecord(server, round, over);
 
 const target = (runs: RunRecord[], name: string) => evaluateTargets(runs).find((t) => t.name.startsWith(name))!;
 
