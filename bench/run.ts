@@ -81,6 +81,72 @@ async function measure(server: Server, size: SizeName, body: CrashBody, connecti
   return record;
 }
 
+interface ServerInfo {
+  server: ServerKind;
+  label: string;
+  idleRssBytes: number;
+  processes: number;
+  primaryIdleRssBytes: number;
+  largestWorkerIdleRssBytes: number;
+}
+
+/** Set while the bench stops servers itself, so that their exits are not reported as crashes. */
+let stopping = false;
+
+/** Starts every server of the run, warms each up and, when `info` is given, records its idle RSS there. */
+async function startServers(o: Options, servers: Map<ServerKind, Server>, info: ServerInfo[] | undefined): Promise<void> {
+  for (const kind of o.servers) {
+    if (aborted) break;
+    const start = () => startServer(kind, { workers: o.workers, collectorEnv: o.collectorEnv });
+    // Once more on failure: the free port picked for it may have been taken meanwhile.
+    const s = await start().catch((err: Error) => (log(`bench: ${kind} failed to start, retrying: ${err.message}`), start()));
+    servers.set(kind, s);
+    log(`bench: ${kind} (${s.label}) ready on port ${s.port}, pid ${s.pid}`);
+    void s.exited.then(({ code, signal }) => {
+      if (!aborted && !stopping) log(`bench: ${kind} exited unexpectedly (${code ?? signal})\n${s.tail()}`);
+    });
+    if (o.warmupS > 0) {
+      // As many connections as the runs use, so that every worker gets requests (and its JIT
+      // warms up) before the measured runs; 4 connections left some of 5 workers cold, and
+      // their compilation counted in the first run's CPU per crash.
+      await runLoad(s.url, crashBody(SIZES['4k'], 'plain'), Math.max(4, ...o.connections), o.warmupS);
+      if (s.dataDir) await emptyFiles(s.dataDir);
+    }
+    await sleep(500);
+    const idle = treeRss(s.pid);
+    info?.push({
+      server: kind,
+      label: s.label,
+      idleRssBytes: idle.bytes,
+      processes: idle.processes,
+      primaryIdleRssBytes: idle.rootBytes,
+      largestWorkerIdleRssBytes: idle.largestChildBytes,
+    });
+  }
+}
+
+/** Stops every server started (saying so when one takes over 5 s, with its last lines) and forgets them. */
+async function stopServers(servers: Map<ServerKind, Server>): Promise<void> {
+  stopping = true;
+  await Promise.all(
+    [...servers.values()].map(async (s) => {
+      const t = Date.now();
+      await s.stop();
+      const took = (Date.now() - t) / 1000;
+      log(`bench: ${s.kind} stopped in ${took.toFixed(1)} s`);
+      if (took > 5) {
+        const lines = s
+          .tail()
+          .split('\n')
+          .filter((l) => !/"path":"\/(submit|__lbheartbeat__)"| saved"| published"|returned ACCEPT/.test(l));
+        log(`bench: ${s.kind} took long to stop; its last lines:\n${lines.slice(-12).join('\n')}`);
+      }
+    }),
+  );
+  servers.clear();
+  stopping = false;
+}
+
 async function main(): Promise<void> {
   let parsed: Options | 'help';
   try {
@@ -112,7 +178,7 @@ async function main(): Promise<void> {
   log(
     `bench: ${runCount} runs of ${o.durationS} s (${o.servers.join(', ')} × ${o.sizes.join('/')} × ${o.encodings.join('/')} × ${o.connections.join('/')} conns` +
       `${o.repeat > 1 ? ` × ${o.repeat} rounds` : ''}), ` +
-      `${o.workers} workers each, about ${Math.ceil((runCount * (o.durationS + 0.7) + o.servers.length * (2 + o.warmupS) + 5) / 60)} min`,
+      `${o.workers} workers each, about ${Math.ceil((runCount * (o.durationS + 0.7) + o.servers.length * o.repeat * (3 + o.warmupS) + 5) / 60)} min`,
   );
 
   const bodies = new Map<string, CrashBody>();
@@ -127,48 +193,15 @@ async function main(): Promise<void> {
 
   const servers = new Map<ServerKind, Server>();
   const runs: RunRecord[] = [];
-  const serverInfo: Array<{
-    server: ServerKind;
-    label: string;
-    idleRssBytes: number;
-    processes: number;
-    primaryIdleRssBytes: number;
-    largestWorkerIdleRssBytes: number;
-  }> = [];
+  const serverInfo: ServerInfo[] = [];
   const loadBefore = os.loadavg();
   let failure: unknown;
-  let stopping = false;
   try {
-    for (const kind of o.servers) {
-      if (aborted) break;
-      const start = () => startServer(kind, { workers: o.workers, collectorEnv: o.collectorEnv });
-      // Once more on failure: the free port picked for it may have been taken meanwhile.
-      const s = await start().catch((err: Error) => (log(`bench: ${kind} failed to start, retrying: ${err.message}`), start()));
-      servers.set(kind, s);
-      log(`bench: ${kind} (${s.label}) ready on port ${s.port}, pid ${s.pid}`);
-      void s.exited.then(({ code, signal }) => {
-        if (!aborted && !stopping) log(`bench: ${kind} exited unexpectedly (${code ?? signal})\n${s.tail()}`);
-      });
-      if (o.warmupS > 0) {
-        // As many connections as the runs use, so that every worker gets requests (and its JIT
-        // warms up) before the measured runs; 4 connections left some of 5 workers cold, and
-        // their compilation counted in the first run's CPU per crash.
-        await runLoad(s.url, crashBody(SIZES['4k'], 'plain'), Math.max(4, ...o.connections), o.warmupS);
-        if (s.dataDir) await emptyFiles(s.dataDir);
-      }
-      await sleep(500);
-      const idle = treeRss(s.pid);
-      serverInfo.push({
-        server: kind,
-        label: s.label,
-        idleRssBytes: idle.bytes,
-        processes: idle.processes,
-        primaryIdleRssBytes: idle.rootBytes,
-        largestWorkerIdleRssBytes: idle.largestChildBytes,
-      });
-    }
     let n = 0;
-    for (let round = 1; round <= o.repeat; round++) {
+    for (let round = 1; round <= o.repeat && !aborted; round++) {
+      // Fresh servers every round: a worker's RSS hardly shrinks after a 4 MB run, so a
+      // second round's 4 KB run on the same servers would carry the first round's peak.
+      await startServers(o, servers, round === 1 ? serverInfo : undefined);
       for (const p of points) {
         for (const kind of o.servers) {
           if (aborted) break;
@@ -190,26 +223,12 @@ async function main(): Promise<void> {
           );
         }
       }
+      await stopServers(servers);
     }
   } catch (err) {
     failure = err;
   } finally {
-    stopping = true;
-    await Promise.all(
-      [...servers.values()].map(async (s) => {
-        const t = Date.now();
-        await s.stop();
-        const took = (Date.now() - t) / 1000;
-        log(`bench: ${s.kind} stopped in ${took.toFixed(1)} s`);
-        if (took > 5) {
-          const lines = s
-            .tail()
-            .split('\n')
-            .filter((l) => !/"path":"\/(submit|__lbheartbeat__)"| saved"| published"|returned ACCEPT/.test(l));
-          log(`bench: ${s.kind} took long to stop; its last lines:\n${lines.slice(-12).join('\n')}`);
-        }
-      }),
-    );
+    await stopServers(servers);
   }
 
   computeRatios(runs);

@@ -46,8 +46,9 @@ and prints a table and the targets. Environment variables in brackets.
                      many connections as the runs use, not recorded
                      (default 2)
   --repeat N         run every load point N times, in N rounds of all points
-                     and servers, and judge each point on its median
-                     (default 1; 3 steadies a noisy machine) [BENCH_REPEAT]
+                     and servers (started afresh each round), and judge each
+                     point on its median (default 1; 3 steadies a noisy
+                     machine) [BENCH_REPEAT]
   --env KEY=VALUE    extra environment for the collector (repeatable),
                      e.g. --env LOGGING_LEVEL=WARNING
   -h, --help         this text

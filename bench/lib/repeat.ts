@@ -2,7 +2,8 @@ import type { RunRecord } from './report';
 
 /**
  * `--repeat N`: every load point runs N times, in N rounds of all points and
- * servers (so a slow minute of the machine hits every server, not one), and
+ * servers (so a slow minute of the machine hits every server, not one), each
+ * round on servers started afresh (bench/run.ts), and
  * the table and targets judge one record per point: the median of its rounds.
  * On 2 shared cores one 8 s run of the same code moves ±25 % in CPU ms per
  * crash, so a target within that of its figure passes or fails by chance in a
