@@ -31,7 +31,14 @@ describe('medianRuns', () => {
     const runs = [0.3, 0.2, 0.24].map((cpu, i) => run('noop', i + 1, { cpuMsPerCrash: cpu, peakRssBytes: (500 + 10 * i) * 1e6 }));
     const [folded, ...rest] = medianRuns(runs);
     expect(rest).toEqual([]);
-    expect(folded).toMatchObject({ rounds: 3, cpuMsPerCrash: 0.24, cpuMsPerCrashRange: [0.2, 0.3], peakRssBytes: 510e6, peakRssRange: [500e6, 520e6], ok2xx: 3000 });
+    expect(folded).toMatchObject({
+      rounds: 3,
+      cpuMsPerCrash: 0.24,
+      cpuMsPerCrashRange: [0.2, 0.3],
+      peakRssBytes: 510e6,
+      peakRssRange: [500e6, 520e6],
+      ok2xx: 3000,
+    });
     expect(folded!.round).toBeUndefined();
     expect(formatTable([folded!])).toMatch(/0\.240 \(0\.200–0\.300\)\s+0\s+0\s+510 \(500–520\)/);
   });
