@@ -15,7 +15,7 @@ import { computeRatios, evaluateTargets, formatTable, formatTargets, type RunRec
 import { medianRuns } from './lib/repeat';
 import { inflateCpuMs, meterCpu } from './lib/cpu';
 import { sampleRss, treeRss } from './lib/rss';
-import { killAllNow, ROOT, startServer, type Server, type ServerKind } from './lib/servers';
+import { killAllNow, removeDataDirs, ROOT, startServer, type Server, type ServerKind } from './lib/servers';
 import { emptyFiles, verifyDurableFiles, verifyFsCrashes } from './lib/verify';
 
 const MB = 1e6;
@@ -229,6 +229,7 @@ async function main(): Promise<void> {
     failure = err;
   } finally {
     await stopServers(servers);
+    removeDataDirs();
   }
 
   computeRatios(runs);

@@ -62,7 +62,7 @@ export async function verifyDurableFiles(dir: string, ids: readonly string[], bo
  * Frees the disk space of a run's files before the next run: each file under
  * `root` is truncated to nothing, and files and directories stay (the
  * collector remembers which directories it created and would not re-create
- * them); the server's whole directory goes when it stops.
+ * them); the servers' directories go when the bench ends (servers.ts).
  *
  * Not deleted: on an ext4 without a journal (this machine's), creating a file
  * skips every inode of its group deleted in the last 60 s (360 s while the
