@@ -64,14 +64,16 @@ const ms = (n: number) => (n === 0 ? '<1' : f(n));
 export const REFERENCE_OF: Partial<Record<ServerKind, ServerKind>> = { noop: 'raw', fs: 'raw-durable' };
 const isCollector = (s: ServerKind) => s === 'noop' || s === 'fs';
 
+/** The run of `server` at the load point (and round) of `r`. */
+const atPoint = (runs: readonly RunRecord[], server: ServerKind, r: RunRecord) =>
+  runs.find((x) => x.server === server && x.size === r.size && x.encoding === r.encoding && x.connections === r.connections && x.round === r.round);
+
 /** Fills `ratio` of every collector run whose reference ran at the same load point (in the same round). */
 export function computeRatios(runs: RunRecord[]): void {
   for (const r of runs) {
     const refKind = REFERENCE_OF[r.server];
     if (!refKind) continue;
-    const ref = runs.find(
-      (x) => x.server === refKind && x.size === r.size && x.encoding === r.encoding && x.connections === r.connections && x.round === r.round,
-    );
+    const ref = atPoint(runs, refKind, r);
     if (ref && ref.crashesPerS > 0) {
       r.ratio = r.crashesPerS / ref.crashesPerS;
       r.ratioOf = refKind;
@@ -214,7 +216,7 @@ export function evaluateTargets(runs: readonly RunRecord[], inflateMs: Partial<R
   );
   // raw-sha, when it ran at the same point: what reading and checksumming the body cost alone.
   const floorAt = (r: RunRecord) => {
-    const floor = runs.find((x) => x.server === 'raw-sha' && x.size === r.size && x.encoding === r.encoding && x.connections === r.connections);
+    const floor = atPoint(runs, 'raw-sha', r);
     return floor ? `; floor (raw-sha: read + sha256) ${f(floor.cpuMsPerCrash, 3)} ms` : '';
   };
   const cpuTarget = (size: SizeName, max: number) =>
@@ -247,7 +249,7 @@ export function evaluateTargets(runs: readonly RunRecord[], inflateMs: Partial<R
     collector
       .filter((r) => r.size === '4m' && r.heartbeat)
       .flatMap((r) => {
-        const raw = runs.find((x) => x.server === 'raw' && x.size === r.size && x.encoding === r.encoding && x.connections === r.connections);
+        const raw = atPoint(runs, 'raw', r);
         if (raw?.heartbeat && raw.heartbeat.p99Ms >= 50) return [];
         return [
           {
