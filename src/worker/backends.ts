@@ -16,6 +16,7 @@ export async function createStorage(config: Config, logger: Logger): Promise<Cra
         root: config.storage.fsRoot,
         dumpField: config.breakpad.dumpField,
         syncWindowUs: config.storage.fsSyncWindowUs,
+        inlineMaxBytes: config.storage.fsInlineMaxBytes,
       });
     case 'noop':
       return (await import('./storage/noop')).createNoopStorage();

@@ -4,7 +4,7 @@
  * DirSyncer shares and limits directory handles.
  */
 import fsp, { type FileHandle } from 'node:fs/promises';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import fs, { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DirSyncer } from '../../src/shared/dir-syncer';
 import { createFileDurably, fsyncDir, isTempFileName, prepareFile, tempFileName, writeFileDurably } from '../../src/shared/durable-file';
@@ -194,16 +194,104 @@ describe('createFileDurably', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
-  it.each(['writev', 'sync'] as const)('removes the file it created when its %s fails, and rethrows', async (op) => {
+  it.each([
+    ['writev', 0],
+    ['sync', 0],
+    ['writev', 4096],
+    ['sync', 4096],
+  ] as const)('removes the file it created when its %s fails (inlineMaxBytes %d), and rethrows', async (op, inlineMaxBytes) => {
     const target = path.join(dir, 'dump');
     const trace = new FsTrace().install();
     trace.fail((c) => c.op === op);
     try {
-      await expect(createFileDurably(target, Buffer.from('data'))).rejects.toEqual(expect.objectContaining({ code: 'EIO' }));
+      await expect(createFileDurably(target, Buffer.from('data'), { inlineMaxBytes })).rejects.toEqual(expect.objectContaining({ code: 'EIO' }));
     } finally {
       trace.restore();
     }
+    expect(trace.calls.find((c) => c.op === op)!.inline === true).toBe(inlineMaxBytes > 0);
+    expect(trace.ok('close')).toHaveLength(1);
     expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('inlineMaxBytes: small files created, written and closed on the event loop', () => {
+  const ops = (trace: FsTrace) => trace.calls.map((c) => `${c.op}${c.inline ? ' inline' : ''}`);
+
+  it('a file within the limit is created as the call runs (synchronously), written and closed on the event loop; its fsync comes before the promise settles', async () => {
+    const target = path.join(dir, 'dump');
+    const trace = new FsTrace().install();
+    try {
+      const created = createFileDurably(target, [Buffer.from('MDMP'), Buffer.from('...')], { inlineMaxBytes: 7 });
+      expect(existsSync(target)).toBe(true);
+      expect(ops(trace)).toEqual(['open inline']);
+      await created;
+      expect(ops(trace)).toEqual(['open inline', 'writev inline', 'sync inline', 'close inline']);
+      expect(trace.calls.map((c) => c.flags)).toEqual(['wx', undefined, undefined, undefined]);
+    } finally {
+      trace.restore();
+    }
+    expect(statSync(target).mode & 0o777).toBe(0o644 & ~process.umask());
+  });
+
+  it('a file one byte over the limit, and any file with the default 0, goes through the thread pool', async () => {
+    for (const [name, opts] of [
+      ['over', { inlineMaxBytes: 6 }],
+      ['default', {}],
+    ] as const) {
+      const target = path.join(dir, name);
+      const trace = new FsTrace().install();
+      try {
+        await createFileDurably(target, [Buffer.from('MDMP'), Buffer.from('...')], opts);
+        expect(ops(trace)).toEqual(['open', 'writev', 'sync', 'close']);
+      } finally {
+        trace.restore();
+      }
+      expect(readFileSync(target, 'utf8')).toBe('MDMP...');
+    }
+  });
+
+  it('prepareFile writes a small file inline under its temporary name; commit renames it', async () => {
+    const target = path.join(dir, 'raw.json');
+    const trace = new FsTrace().install();
+    try {
+      const prepared = await prepareFile(target, Buffer.from('{}'), dir, { inlineMaxBytes: 64 });
+      expect(readdirSync(dir).map((n) => [isTempFileName(n), readFileSync(path.join(dir, n), 'utf8')])).toEqual([[true, '{}']]);
+      await prepared.commit();
+      expect(ops(trace)).toEqual(['open inline', 'writev inline', 'sync inline', 'close inline', 'rename']);
+    } finally {
+      trace.restore();
+    }
+    expect(readdirSync(dir)).toEqual(['raw.json']);
+    expect(readFileSync(target, 'utf8')).toBe('{}');
+  });
+
+  it('writes every byte when the disk takes a few at a time, and fails with EIO (no file left) when a write makes no progress', async () => {
+    const real = fs.writevSync;
+    const seen: number[][] = [];
+    spies.push(
+      jest.spyOn(fs, 'writevSync').mockImplementation(((fd: number, buffers: Buffer[]) => {
+        seen.push(buffers.map((b) => b.length));
+        return real(fd, [buffers[0]!.subarray(0, 3)]);
+      }) as typeof fs.writevSync),
+    );
+    const target = path.join(dir, 'dump');
+    await createFileDurably(target, [Buffer.from('hello'), Buffer.alloc(0), Buffer.from('world!')], { inlineMaxBytes: 64 });
+    expect(readFileSync(target, 'utf8')).toBe('helloworld!');
+    expect(seen).toEqual([[5, 6], [2, 6], [6], [3]]);
+
+    spies.pop()!.mockRestore();
+    spies.push(jest.spyOn(fs, 'writevSync').mockReturnValue(0));
+    await expect(createFileDurably(path.join(dir, 'stuck'), Buffer.from('data'), { inlineMaxBytes: 64 })).rejects.toEqual(
+      expect.objectContaining({ code: 'EIO', message: 'write made no progress' }),
+    );
+    expect(readdirSync(dir)).toEqual(['dump']);
+  });
+
+  it('fails with EEXIST, and leaves the file as it was, when the target exists', async () => {
+    const target = path.join(dir, 'dump');
+    writeFileSync(target, 'complete');
+    await expect(createFileDurably(target, Buffer.from('x'), { inlineMaxBytes: 64 })).rejects.toEqual(expect.objectContaining({ code: 'EEXIST' }));
+    expect(readFileSync(target, 'utf8')).toBe('complete');
   });
 });
 

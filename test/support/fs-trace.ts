@@ -1,8 +1,11 @@
 /**
  * Records the calls the code under test makes into `node:fs/promises` (open,
- * then each FileHandle's writes, syncs and close; rename; unlink), so a test
- * can check the order that makes a file durable, and fails or holds chosen
- * calls.
+ * then each FileHandle's writes, syncs and close; rename; unlink), and those
+ * durable-file's inline path makes into `node:fs` (an exclusive `openSync`
+ * with 'wx', then that descriptor's `writevSync`, `fsync` and `closeSync`,
+ * recorded as open, writev, sync and close), so a test can check the order
+ * that makes a file durable, and fails or holds chosen calls (a hold on a
+ * synchronous call is not possible: only the inline fsync can be held).
  *
  * It works by replacing the module object's functions: ts-jest compiles
  * `import { open } from 'node:fs/promises'` to `promises_1.open(...)`, a
@@ -12,7 +15,7 @@
  */
 import fsp from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { rmSync, statSync } from 'node:fs';
+import fs, { fstatSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { tempDir } from './server';
 
@@ -35,6 +38,8 @@ export interface TracedCall {
   end?: number;
   /** The call failed (for real or injected). */
   error?: string;
+  /** Made through durable-file's inline path (`node:fs`), not `node:fs/promises`. */
+  inline?: true;
 }
 
 /** What a fault or hold sees of a call about to be made. */
@@ -49,6 +54,8 @@ export class FsTrace {
   private readonly faults: Array<{ match: CallMatcher; code: string; left: number }> = [];
   private readonly holds: Array<{ match: CallMatcher; released: Promise<void> }> = [];
   private spies: jest.SpyInstance[] = [];
+  /** Descriptors opened by a traced `openSync`, until their `closeSync`. */
+  private readonly inlineFds = new Map<number, { path: string; handle: number; inline: true }>();
 
   /** A point in the trace (e.g. when save() resolved), comparable with calls' start/end. */
   mark(): number {
@@ -88,8 +95,44 @@ export class FsTrace {
       jest
         .spyOn(fsp, 'unlink')
         .mockImplementation(((file: unknown) => this.run({ op: 'unlink', path: String(file) }, () => realUnlink(file))) as typeof fsp.unlink),
+      ...this.installInline(),
     ];
     return this;
+  }
+
+  /** The `node:fs` calls of durable-file's inline path, on descriptors it created exclusively; any other call passes through unrecorded. */
+  private installInline(): jest.SpyInstance[] {
+    const real = { openSync: fs.openSync, writevSync: fs.writevSync, fsync: fs.fsync, closeSync: fs.closeSync };
+    const traced = (fd: number) => this.inlineFds.get(fd);
+    return [
+      jest.spyOn(fs, 'openSync').mockImplementation(((file: fs.PathLike, flags?: fs.OpenMode, mode?: fs.Mode) => {
+        if (flags !== 'wx') return real.openSync(file, flags ?? 'r', mode);
+        const handle = ++this.handles;
+        const call = { op: 'open' as const, path: String(file), flags, handle, inline: true as const };
+        const fd = this.runSync(call, () => real.openSync(file, flags, mode));
+        this.calls.find((c) => c.op === 'open' && c.handle === handle)!.ino = fstatSync(fd).ino;
+        this.inlineFds.set(fd, { path: String(file), handle, inline: true });
+        return fd;
+      }) as typeof fs.openSync),
+      jest.spyOn(fs, 'writevSync').mockImplementation(((fd: number, buffers: NodeJS.ArrayBufferView[], position?: number) => {
+        const h = traced(fd);
+        return h ? this.runSync({ op: 'writev', ...h }, () => real.writevSync(fd, buffers, position)) : real.writevSync(fd, buffers, position);
+      }) as typeof fs.writevSync),
+      jest.spyOn(fs, 'fsync').mockImplementation(((fd: number, callback: fs.NoParamCallback) => {
+        const h = traced(fd);
+        if (!h) return real.fsync(fd, callback);
+        this.run({ op: 'sync', ...h }, () => new Promise<void>((resolve, reject) => real.fsync(fd, (err) => (err ? reject(err) : resolve())))).then(
+          () => callback(null),
+          callback,
+        );
+      }) as typeof fs.fsync),
+      jest.spyOn(fs, 'closeSync').mockImplementation(((fd: number) => {
+        const h = traced(fd);
+        if (!h) return real.closeSync(fd);
+        this.inlineFds.delete(fd);
+        this.runSync({ op: 'close', ...h }, () => real.closeSync(fd));
+      }) as typeof fs.closeSync),
+    ];
   }
 
   restore(): void {
@@ -122,16 +165,37 @@ export class FsTrace {
     }
   }
 
+  /** A synchronous call: recorded and maybe failed like any other, but never held. */
+  private runSync<T>(call: Omit<TracedCall, 'start'>, real: () => T): T {
+    const entry: TracedCall = { ...call, start: ++this.seq };
+    this.calls.push(entry);
+    try {
+      this.injectFault(entry);
+      const result = real();
+      entry.end = ++this.seq;
+      return result;
+    } catch (err) {
+      entry.end = ++this.seq;
+      entry.error = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      throw err;
+    }
+  }
+
+  /** Throws the fault a test set for this call, if any. */
+  private injectFault(entry: TracedCall): void {
+    const fault = this.faults.find((f) => f.left > 0 && f.match(entry));
+    if (fault) {
+      fault.left--;
+      throw Object.assign(new Error(`${fault.code}: injected by the test, ${entry.op} '${entry.path}'`), { code: fault.code });
+    }
+  }
+
   private async run<T>(call: Omit<TracedCall, 'start'>, real: () => Promise<T>): Promise<T> {
     const entry: TracedCall = { ...call, start: ++this.seq };
     this.calls.push(entry);
     try {
       for (const h of this.holds) if (h.match(entry)) await h.released;
-      const fault = this.faults.find((f) => f.left > 0 && f.match(entry));
-      if (fault) {
-        fault.left--;
-        throw Object.assign(new Error(`${fault.code}: injected by the test, ${entry.op} '${entry.path}'`), { code: fault.code });
-      }
+      this.injectFault(entry);
       const result = await real();
       entry.end = ++this.seq;
       return result;

@@ -13,6 +13,8 @@ export interface FsStorageOptions {
   dumpField: string;
   /** Group-commit window in µs for file and directory fsyncs (group-commit.ts); 0 or absent = none. */
   syncWindowUs?: number;
+  /** Files up to this many bytes are created, written and closed on the event loop (durable-file.ts); 0 or absent = none. */
+  inlineMaxBytes?: number;
 }
 
 const MAX_KNOWN_DIRS = 10_000;
@@ -72,10 +74,11 @@ export function createFsStorage(opts: FsStorageOptions): CrashStorage {
   const made = new MadeDirs(root);
   const dirs = new DirSyncer(32, { windowUs: opts.syncWindowUs ?? 0 });
   const syncBatch = new SyncBatch(opts.syncWindowUs ?? 0);
+  const writing = { syncBatch, inlineMaxBytes: opts.inlineMaxBytes ?? 0 };
 
   /** Written and fsynced under a temporary name, to be renamed into place. */
   const prepare = (obj: StoredObject): Promise<PreparedFile & { dir: string }> =>
-    made.inDir(obj.key, async (file, dir) => ({ ...(await prepareFile(file, obj.data, dir, { syncBatch })), dir }));
+    made.inDir(obj.key, async (file, dir) => ({ ...(await prepareFile(file, obj.data, dir, writing)), dir }));
 
   /**
    * Created, written and fsynced under its final name, its directory fsynced
@@ -87,11 +90,11 @@ export function createFsStorage(opts: FsStorageOptions): CrashStorage {
   const place = (obj: StoredObject): Promise<PlacedFile> =>
     made.inDir(obj.key, async (file, dir) => {
       try {
-        await createFileDurably(file, obj.data, { syncBatch, onCreated: () => dirs.sync(dir) });
+        await createFileDurably(file, obj.data, { ...writing, onCreated: () => dirs.sync(dir) });
         return { file, dir, created: true };
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        await (await prepareFile(file, obj.data, dir, { syncBatch })).commit();
+        await (await prepareFile(file, obj.data, dir, writing)).commit();
         await dirs.sync(dir);
         return { file, dir, created: false };
       }

@@ -48,12 +48,23 @@ function filesUnder(dir: string): string[] {
     .map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
 }
 
+/**
+ * Every case twice: every call through the thread pool, and with
+ * CRASHMOVER_CRASHSTORAGE_FS_INLINE_MAX_BYTES=4096, where the raw crash,
+ * dump_names and the 3,000-byte memory_report are created, written and closed
+ * on the event loop and the two larger dumps still go through the pool.
+ */
+const MODES = [
+  ['every call in the thread pool', 0],
+  ['files up to 4 KB inline', 4096],
+] as const;
+
 tracedRootEachTest((r, t) => {
   root = r;
   trace = t;
 });
 
-describe('fs storage: durability order', () => {
+describe.each(MODES)('fs storage, %s: durability order', (_mode, inlineMaxBytes) => {
   /** Saves crash `n` and checks the order of its files' durable writes. */
   async function saveAndCheck(storage: CrashStorage, n: number): Promise<void> {
     const c = crash(n);
@@ -63,6 +74,10 @@ describe('fs storage: durability order', () => {
 
     const others = othersOf(c.crashId).map((f) => durableCreate(trace, f, answer));
     const raw = durableWrite(trace, rawOf(c.crashId), answer);
+    // Which files went inline: each by its own size.
+    const sizes = [...c.dumps.values()].map((d) => d.length).concat(readFileSync(othersOf(c.crashId)[3]!).length);
+    expect(others.map((o) => [o.open.inline === true, o.fsync.inline === true])).toEqual(sizes.map((n) => Array(2).fill(n <= inlineMaxBytes)));
+    expect(raw.open.inline === true).toBe(inlineMaxBytes > 0);
     for (const [i, o] of others.entries()) {
       expect(o.open.start).toBeGreaterThan(started);
       // Its bytes and its name durable before the raw crash was given its name.
@@ -80,7 +95,7 @@ describe('fs storage: durability order', () => {
   }
 
   test('every file of a crash written, fsynced and its directory fsynced before save() resolves, the dumps under their own names; the raw crash renamed after all others are durable', async () => {
-    const storage = createFsStorage({ root, dumpField: FIELD });
+    const storage = createFsStorage({ root, dumpField: FIELD, inlineMaxBytes });
     // The first save makes the directories; the next ones are the steady state (directories known, handles open).
     await saveAndCheck(storage, 1);
     await saveAndCheck(storage, 2);
@@ -90,7 +105,7 @@ describe('fs storage: durability order', () => {
   });
 
   test('a directory removed after an earlier save (a retention job) is made again, and the new one is fsynced', async () => {
-    const storage = createFsStorage({ root, dumpField: FIELD });
+    const storage = createFsStorage({ root, dumpField: FIELD, inlineMaxBytes });
     await saveAndCheck(storage, 1);
     rmSync(path.join(root, 'v1'), { recursive: true });
     await saveAndCheck(storage, 2);
@@ -98,7 +113,7 @@ describe('fs storage: durability order', () => {
   });
 
   test('a directory removed and made again by someone else (another worker) is fsynced, not the one it replaced', async () => {
-    const storage = createFsStorage({ root, dumpField: FIELD });
+    const storage = createFsStorage({ root, dumpField: FIELD, inlineMaxBytes });
     await saveAndCheck(storage, 1);
     rmSync(path.join(root, 'v1'), { recursive: true });
     // This storage's next save never finds a directory missing.
@@ -111,7 +126,7 @@ describe('fs storage: durability order', () => {
     ['fsync', (c: Parameters<CallMatcher>[0]) => c.op === 'sync' && c.path === MEMORY()],
     ["directory's fsync", (c: Parameters<CallMatcher>[0]) => c.op === 'sync' && c.path === path.dirname(MEMORY())],
   ])("while a dump's %s is under way, the raw crash is not renamed", async (_what, held) => {
-    const storage = createFsStorage({ root, dumpField: FIELD });
+    const storage = createFsStorage({ root, dumpField: FIELD, inlineMaxBytes });
     const release = trace.hold(held);
     const saved = storage.save(crash());
     await waitFor('the held call to start', () => trace.calls.some((c) => held(c) && c.end === undefined), 20_000, 5);
@@ -132,7 +147,7 @@ describe('fs storage: durability order', () => {
   });
 });
 
-describe('fs storage: a dump that fails to be written leaves no raw crash and no dump', () => {
+describe.each(MODES)('fs storage, %s: a dump that fails to be written leaves no raw crash and no dump', (_mode, inlineMaxBytes) => {
   const NAMES = () => file(`v1/dump_names/${ID}`);
   const cases: Array<[string, (t: FsTrace) => void]> = [
     ['its create fails', (t) => t.fail((c) => c.op === 'open' && c.path === MEMORY())],
@@ -143,7 +158,7 @@ describe('fs storage: a dump that fails to be written leaves no raw crash and no
   ];
 
   test.each(cases)('%s: save() rejects, there is no raw crash, no dump and no temporary file', async (_what, inject) => {
-    const storage = createFsStorage({ root, dumpField: FIELD });
+    const storage = createFsStorage({ root, dumpField: FIELD, inlineMaxBytes });
     inject(trace);
     await expect(storage.save(crash())).rejects.toThrow(/EIO/);
     expect(trace.calls.some((c) => c.error === 'EIO')).toBe(true);
@@ -162,9 +177,9 @@ describe('fs storage: a dump that fails to be written leaves no raw crash and no
   });
 });
 
-describe('fs storage: a crash saved again (its raw crash present) is never truncated in place', () => {
+describe.each(MODES)('fs storage, %s: a crash saved again (its raw crash present) is never truncated in place', (_mode, inlineMaxBytes) => {
   test("a second save replaces each dump by a rename; while it is under way and after it fails, the stored crash's files are whole", async () => {
-    const storage = createFsStorage({ root, dumpField: FIELD });
+    const storage = createFsStorage({ root, dumpField: FIELD, inlineMaxBytes });
     await storage.save(crash());
     const bytesOf = () => othersOf(ID).map((f) => readFileSync(f));
     const before = bytesOf();
