@@ -229,7 +229,8 @@ async function main(): Promise<void> {
     failure = err;
   } finally {
     await stopServers(servers);
-    removeDataDirs();
+    const kept = removeDataDirs(o.keepData);
+    if (o.keepData && kept.length > 0) log(`bench: kept the servers' directories (files emptied; remove them yourself): ${kept.join(' ')}`);
   }
 
   computeRatios(runs);

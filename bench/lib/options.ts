@@ -21,6 +21,8 @@ export interface Options {
   quick: boolean;
   /** Rounds of every load point; the table and targets judge each point's median. */
   repeat: number;
+  /** Leave the durable servers' (emptied) data directories at the end instead of removing them. */
+  keepData: boolean;
   collectorEnv: Record<string, string>;
 }
 
@@ -49,6 +51,11 @@ and prints a table and the targets. Environment variables in brackets.
                      and servers (started afresh each round), and judge each
                      point on its median (default 1; 3 steadies a noisy
                      machine) [BENCH_REPEAT]
+  --keep-data        leave raw-durable's and fs's data directories (their
+                     files emptied) at the end and print where they are, so
+                     a bench that follows at once does not pay for their
+                     deletion (see "Durable servers" in bench/README.md);
+                     remove them yourself afterwards [BENCH_KEEP_DATA=1]
   --env KEY=VALUE    extra environment for the collector (repeatable),
                      e.g. --env LOGGING_LEVEL=WARNING
   -h, --help         this text
@@ -105,6 +112,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, ro
     out: path.join(root, 'bench', 'results', 'latest.json'),
     quick: env.BENCH_QUICK === '1' || argv.includes('--quick'),
     repeat: 1,
+    keepData: env.BENCH_KEEP_DATA === '1' || argv.includes('--keep-data'),
     collectorEnv: {},
   };
   if (o.quick) {
@@ -132,6 +140,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, ro
       case '--help':
         return 'help';
       case '--quick':
+      case '--keep-data':
         break;
       case '--duration':
         o.durationS = positive('--duration', value());

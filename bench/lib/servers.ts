@@ -60,10 +60,12 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
  */
 const stoppedDirs = new Set<string>();
 
-/** Removes the directories of every server stopped so far. */
-export function removeDataDirs(): void {
-  for (const dir of stoppedDirs) rmSync(dir, { recursive: true, force: true });
+/** Removes the directories of every server stopped so far (or, with `keep`, only forgets them), and returns them. */
+export function removeDataDirs(keep = false): string[] {
+  const dirs = [...stoppedDirs];
+  if (!keep) for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   stoppedDirs.clear();
+  return dirs;
 }
 
 /** Last resort (process 'exit'): SIGKILL every server's process group, remove temp dirs. Synchronous. */

@@ -17,6 +17,15 @@ describe('--repeat', () => {
   });
 });
 
+describe('--keep-data', () => {
+  it('is off by default, and on with the flag or BENCH_KEEP_DATA=1', () => {
+    expect(parseOptions([], {}, '/r')).toMatchObject({ keepData: false });
+    expect(parseOptions(['--keep-data'], {}, '/r')).toMatchObject({ keepData: true });
+    expect(parseOptions([], { BENCH_KEEP_DATA: '1' }, '/r')).toMatchObject({ keepData: true });
+    expect(parseOptions(['--quick', '--keep-data', '--repeat', '2'], {}, '/r')).toMatchObject({ keepData: true, repeat: 2, quick: true });
+  });
+});
+
 describe('median', () => {
   it('takes the middle value, the mean of the middle two for an even count, and skips NaN', () => {
     expect(median([0.3, 0.1, 0.2])).toBe(0.2);
