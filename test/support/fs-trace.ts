@@ -167,18 +167,42 @@ export class FsTrace {
 
   /** A synchronous call: recorded and maybe failed like any other, but never held. */
   private runSync<T>(call: Omit<TracedCall, 'start'>, real: () => T): T {
-    const entry: TracedCall = { ...call, start: ++this.seq };
-    this.calls.push(entry);
+    const entry = this.begin(call);
     try {
       this.injectFault(entry);
       const result = real();
       entry.end = ++this.seq;
       return result;
     } catch (err) {
-      entry.end = ++this.seq;
-      entry.error = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-      throw err;
+      throw this.failed(entry, err);
     }
+  }
+
+  private async run<T>(call: Omit<TracedCall, 'start'>, real: () => Promise<T>): Promise<T> {
+    const entry = this.begin(call);
+    try {
+      for (const h of this.holds) if (h.match(entry)) await h.released;
+      this.injectFault(entry);
+      const result = await real();
+      entry.end = ++this.seq;
+      return result;
+    } catch (err) {
+      throw this.failed(entry, err);
+    }
+  }
+
+  /** Records a call as started. */
+  private begin(call: Omit<TracedCall, 'start'>): TracedCall {
+    const entry: TracedCall = { ...call, start: ++this.seq };
+    this.calls.push(entry);
+    return entry;
+  }
+
+  /** Records a call as failed with `err`, and returns `err` to be thrown. */
+  private failed(entry: TracedCall, err: unknown): unknown {
+    entry.end = ++this.seq;
+    entry.error = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    return err;
   }
 
   /** Throws the fault a test set for this call, if any. */
@@ -187,22 +211,6 @@ export class FsTrace {
     if (fault) {
       fault.left--;
       throw Object.assign(new Error(`${fault.code}: injected by the test, ${entry.op} '${entry.path}'`), { code: fault.code });
-    }
-  }
-
-  private async run<T>(call: Omit<TracedCall, 'start'>, real: () => Promise<T>): Promise<T> {
-    const entry: TracedCall = { ...call, start: ++this.seq };
-    this.calls.push(entry);
-    try {
-      for (const h of this.holds) if (h.match(entry)) await h.released;
-      this.injectFault(entry);
-      const result = await real();
-      entry.end = ++this.seq;
-      return result;
-    } catch (err) {
-      entry.end = ++this.seq;
-      entry.error = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-      throw err;
     }
   }
 }
