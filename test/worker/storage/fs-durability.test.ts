@@ -1,6 +1,7 @@
 /**
  * What makes an fs-stored crash durable, observed at the `node:fs/promises`
- * calls (test/support/fs-trace), before save() resolves (the HTTP answer
+ * calls and the inline path's `node:fs` calls (test/support/fs-trace), before
+ * save() resolves (the HTTP answer
  * waits for it): every dump and dump_names is created under its own name,
  * written, fsynced, and its directory fsynced; the raw crash, whose presence
  * means "complete", is written under a temporary name, fsynced, and gets its
