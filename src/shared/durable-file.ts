@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsync, openSync, writevSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import type { Bytes } from './crash-report';
+import { byteLength, type Bytes } from './crash-report';
 import type { SyncBatch } from './group-commit';
 
 /** Makes a directory's entries (a rename, a new file) durable. */
@@ -50,10 +50,10 @@ async function createNewFile(file: string, inline: boolean): Promise<NewFile> {
   };
 }
 
-const byteLength = (data: Bytes): number => (Buffer.isBuffer(data) ? data.length : data.reduce((n, b) => n + b.length, 0));
-
 /** Whether `data` is small enough to be written with synchronous calls on the event loop (see `createNewFile`). */
-const writesInline = (data: Bytes, opts: PrepareOptions): boolean => (opts.inlineMaxBytes ?? 0) > 0 && byteLength(data) <= opts.inlineMaxBytes!;
+function writesInline(data: Bytes, { inlineMaxBytes = 0 }: PrepareOptions): boolean {
+  return inlineMaxBytes > 0 && byteLength(data) <= inlineMaxBytes;
+}
 
 /**
  * writev may write fewer bytes than asked (a disk that fills up mid-write
