@@ -1,29 +1,14 @@
-import { createGunzip, gunzipSync, type Gunzip } from 'node:zlib';
+import { createGunzip, type Gunzip } from 'node:zlib';
 import type { PayloadLimits } from './read-payload';
+import { SyncGunzip, syncGunzipAvailable } from './sync-gunzip';
 
 /**
- * Output buffer of the gunzip stream. zlib's default (16 KiB) makes a 4 MB
- * dump 256 trips to the thread pool and back, each with its stream events;
- * 64 KiB cut the CPU of inflating it by a third (docs/performance.md).
+ * Output buffer of the gunzip: a slice of inflated bytes handed on at once.
+ * Through a stream, zlib's default (16 KiB) made a 4 MB dump 256 trips to the
+ * thread pool and back, and 64 KiB cut the CPU of inflating it by a third
+ * (docs/performance.md).
  */
 const GUNZIP_CHUNK_SIZE = 64 * 1024;
-
-/**
- * A gzip body at most this large on the wire is kept until it is complete and
- * inflated in one synchronous call, when that gives at most
- * INLINE_GUNZIP_MAX_OUTPUT bytes. The stream costs two thread-pool trips and
- * their stream events per output chunk, which for a small body is most of its
- * price (measured: a 4 KB crash gzipped cost 0.27–0.42 CPU ms per crash, 0.23–0.25
- * inline, against 0.20–0.35 plain; inflating it alone 0.013). At 400 KB
- * (154 KB on the wire) inline bought no CPU and held the whole body and its
- * output at once (peak RSS 619 MB against 536 streamed), so larger bodies,
- * and any that inflates to more, take the stream, with every limit applied
- * as it inflates.
- */
-export const INLINE_GUNZIP_MAX_WIRE = 64 * 1024;
-
-/** Most bytes an inline inflate produces before it gives up for the stream: about 1 ms of the event loop. */
-export const INLINE_GUNZIP_MAX_OUTPUT = 1024 * 1024;
 
 /**
  * Inflated size below which any compression ratio is accepted: a small crash
@@ -40,89 +25,120 @@ export function inflatedTooLarge(inflated: number, received: number, limits: Pic
 
 /** Where a gzip body's inflated bytes go. */
 export interface InflatedSink {
-  /** The next inflated bytes, in order. */
-  inflated(chunk: Buffer): void;
+  /** The next inflated bytes, in order; false: no more in this turn of the event loop (or ever, once failed). */
+  inflated(chunk: Buffer): boolean;
   /** Everything is inflated. */
   end(): void;
   /** Not gzip, or cut short. */
   fail(): void;
 }
 
+export interface GzipBodyOptions {
+  /** Runs a function in the next turn of the event loop (the worker's turn budget). */
+  nextTurn: (fn: () => void) => void;
+  /** Inflate on the event loop (the default where this Node allows it) or through a gunzip stream. */
+  onLoop?: boolean;
+}
+
 /**
- * A gzip body's wire bytes in, its inflated bytes out: kept and inflated at
- * once when it is small (INLINE_GUNZIP_MAX_WIRE), else through a gunzip
- * stream. The caller applies the size and ratio limits to what comes out.
+ * A gzip body's wire bytes in, its inflated bytes out, in order. Inflated on
+ * the event loop as the bytes arrive (SyncGunzip), a slice of at most
+ * GUNZIP_CHUNK_SIZE at a time: when the sink has had enough for this turn,
+ * the rest waits for the next one, so a large or hostile body holds the
+ * event loop no longer than a plain one. The caller applies the size and
+ * ratio limits to what comes out.
  */
 export class GzipBody {
-  /** The wire bytes while the body may still be inflated inline; undefined once it streams. */
-  private kept: Buffer[] | undefined = [];
-  private keptBytes = 0;
-  private stream: Gunzip | undefined;
+  private readonly sync: SyncGunzip | undefined;
+  private readonly stream: Gunzip | undefined;
+  private destroyed = false;
+  /** Written bytes wait to be inflated in a later turn. */
+  private waiting = false;
+  /** The wire bytes are all in; finish once the waiting ones are inflated. */
+  private ending = false;
 
   constructor(
-    private readonly maxDecompressedSize: number,
     private readonly out: InflatedSink,
-  ) {}
+    private readonly options: GzipBodyOptions,
+  ) {
+    if (options.onLoop ?? syncGunzipAvailable()) this.sync = new SyncGunzip(GUNZIP_CHUNK_SIZE);
+    else this.stream = this.startStream();
+  }
 
-  /** The next wire bytes; false when the stream wants no more until `onceDrained`. */
+  /** The next wire bytes; false when no more should come until `onceDrained`. */
   write(chunk: Buffer): boolean {
-    if (!this.kept) return this.stream!.write(chunk);
-    this.kept.push(chunk);
-    this.keptBytes += chunk.length;
-    return this.keptBytes > INLINE_GUNZIP_MAX_WIRE ? this.startStream() : true;
+    if (this.stream) return this.stream.write(chunk);
+    this.sync!.push(chunk);
+    return this.inflate();
   }
 
+  /** Calls `resume` once the bytes written so far are inflated. */
   onceDrained(resume: () => void): void {
-    this.stream!.once('drain', resume);
+    if (this.destroyed) return;
+    if (this.stream) this.stream.once('drain', resume);
+    else
+      this.options.nextTurn(() => {
+        if (this.inflate()) resume();
+        else this.onceDrained(resume);
+      });
   }
 
-  /** The wire bytes are all in. */
+  /** The wire bytes are all in (a request can end while the last of them wait for their turn). */
   end(): void {
-    if (this.kept) this.inflateInline();
-    else this.stream!.end();
+    if (this.stream) this.stream.end();
+    else if (this.waiting) this.ending = true;
+    else this.finish();
   }
 
   destroy(): void {
-    this.kept = undefined;
+    this.destroyed = true;
+    this.sync?.close();
     this.stream?.destroy();
   }
 
-  /** Inflates the rest as a stream, starting with the bytes kept so far. False when it wants no more for now. */
-  private startStream(): boolean {
-    const kept = this.kept ?? [];
-    this.kept = undefined;
-    const stream = createGunzip({ chunkSize: GUNZIP_CHUNK_SIZE });
-    this.stream = stream;
-    stream.on('data', (chunk: Buffer) => this.out.inflated(chunk));
-    stream.on('end', () => this.out.end());
-    stream.on('error', () => this.out.fail());
-    let flowing = true;
-    for (const chunk of kept) flowing = stream.write(chunk);
-    return flowing;
-  }
-
-  /** The whole small body: inflated here, or handed to the stream when it inflates past INLINE_GUNZIP_MAX_OUTPUT. */
-  private inflateInline(): void {
-    const wire = this.kept!;
-    let body: Buffer;
+  /** The last of the inflated bytes, and the check that the gzip data is complete. */
+  private finish(): void {
     try {
-      body = gunzipSync(wire.length === 1 ? wire[0]! : Buffer.concat(wire), {
-        chunkSize: GUNZIP_CHUNK_SIZE,
-        maxOutputLength: Math.min(INLINE_GUNZIP_MAX_OUTPUT, this.maxDecompressedSize + 1),
-      });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ERR_BUFFER_TOO_LARGE') {
-        this.kept = undefined;
-        this.out.fail();
-        return;
-      }
-      // More than an inline inflate should take: the stream applies the limits as it goes.
-      this.startStream();
-      this.stream!.end();
+      this.sync!.finish((slice) => this.out.inflated(slice) || true);
+    } catch {
+      this.failed();
       return;
     }
-    this.kept = undefined;
-    this.out.inflated(body);
+    if (this.destroyed) return;
+    this.sync!.close();
     this.out.end();
+  }
+
+  /** Inflates what was written, as far as the sink takes this turn; true once it is all out. */
+  private inflate(): boolean {
+    if (this.destroyed) return false;
+    try {
+      this.waiting = !this.sync!.inflate((slice) => this.out.inflated(slice));
+    } catch {
+      this.failed();
+      return false;
+    }
+    if (!this.waiting && this.ending) this.finish();
+    return !this.waiting;
+  }
+
+  /** Not gzip, or cut short: said once, and nothing more is inflated. */
+  private failed(): void {
+    if (this.destroyed) return;
+    this.destroy();
+    this.out.fail();
+  }
+
+  /** Where this Node's zlib cannot be driven on the event loop: the same, through the thread pool. */
+  private startStream(): Gunzip {
+    const stream = createGunzip({ chunkSize: GUNZIP_CHUNK_SIZE });
+    stream.on('data', (chunk: Buffer) => {
+      if (this.out.inflated(chunk) || this.destroyed) return;
+      stream.pause();
+      this.options.nextTurn(() => stream.resume());
+    });
+    stream.on('end', () => this.out.end());
+    stream.on('error', () => this.failed());
+    return stream;
   }
 }

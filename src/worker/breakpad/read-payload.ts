@@ -106,11 +106,14 @@ class PayloadRead {
     );
     this.builder = new PayloadBuilder({ maxJsonDepth: limits.maxJsonDepth, dumpField: limits.dumpField });
     this.gzip = headers.compressed
-      ? new GzipBody(limits.maxDecompressedSize, {
-          inflated: (chunk) => this.inflated(chunk),
-          end: () => this.finish(),
-          fail: () => this.fail(malformed('bad_gzip')),
-        })
+      ? new GzipBody(
+          {
+            inflated: (chunk) => this.inflated(chunk),
+            end: () => this.finish(),
+            fail: () => this.fail(malformed('bad_gzip')),
+          },
+          { nextTurn: (fn) => limits.turnBudget.waitForNextTurn(fn) },
+        )
       : undefined;
     this.timer = setTimeout(() => this.fail(bodyTimeout()), limits.bodyTimeoutMs);
     this.rate = new BodyRateFloor(limits.minBodyRate, limits.minBodyRateWindowMs);
@@ -140,21 +143,26 @@ class PayloadRead {
       this.fail(tooLarge());
       return;
     }
-    let flowing = true;
-    if (this.gzip) flowing = this.gzip.write(chunk);
-    else if (!this.parse(chunk)) return;
-    const inBudget = limits.turnBudget.spend(chunk.length);
-    if (flowing && inBudget) return;
+    if (this.gzip) {
+      // The turn budget counts what the gzip body inflates to (inflated()).
+      if (this.gzip.write(chunk)) return;
+      this.req.pause();
+      this.gzip.onceDrained(this.resume);
+      return;
+    }
+    if (!this.parse(chunk) || limits.turnBudget.spend(chunk.length)) return;
     this.req.pause();
-    if (!flowing) this.gzip!.onceDrained(this.resume);
-    else limits.turnBudget.waitForNextTurn(this.resume);
+    limits.turnBudget.waitForNextTurn(this.resume);
   }
 
-  /** A chunk of a gzip body, inflated. */
-  private inflated(chunk: Buffer): void {
+  /** A chunk of a gzip body, inflated; false once this turn's budget is spent (or the body failed). */
+  private inflated(chunk: Buffer): boolean {
     this.inflatedBytes += chunk.length;
-    if (inflatedTooLarge(this.inflatedBytes, this.wireBytes, this.limits)) this.fail(tooLarge());
-    else this.parse(chunk);
+    if (inflatedTooLarge(this.inflatedBytes, this.wireBytes, this.limits)) {
+      this.fail(tooLarge());
+      return false;
+    }
+    return this.parse(chunk) && this.limits.turnBudget.spend(chunk.length);
   }
 
   /**

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { toBuffer } from '../../../src/shared/crash-report';
 import type { IncomingMessage } from 'node:http';
 import { readPayload as readPayloadHolding, type PayloadLimits } from '../../../src/worker/breakpad/read-payload';
-import { GZIP_RATIO_FLOOR, INLINE_GUNZIP_MAX_OUTPUT, INLINE_GUNZIP_MAX_WIRE } from '../../../src/worker/breakpad/gzip-body';
+import { GZIP_RATIO_FLOOR } from '../../../src/worker/breakpad/gzip-body';
 import { randomBytes } from 'node:crypto';
 import { MemoryBudget } from '../../../src/worker/breakpad/memory-budget';
 import { Rejection } from '../../../src/worker/breakpad/rejection';
@@ -238,7 +238,7 @@ describe('readPayload', () => {
     expect(await rejected(read(body, { gzip: true, limits: { maxDecompressedSize: 1_000_000, maxPayloadSize: 100_000 } }))).toBe('413 Discarded=too_large');
   });
 
-  describe('small gzip bodies inflated at once, larger ones as a stream: the same answers either way', () => {
+  describe('gzip bodies inflated on the event loop as they arrive', () => {
     /** A crash whose gzip body is about `wire` bytes (random dump bytes do not compress) and inflates to about `wire` + `zeros`. */
     const crash = (wire: number, zeros = 0) => {
       const dumpBytes = Buffer.concat([randomBytes(wire), Buffer.alloc(zeros)]);
@@ -252,11 +252,14 @@ describe('readPayload', () => {
       return { plain, dumpBytes, body: gzipSync(plain) };
     };
 
-    it('reads a body just under and just over the inline wire size, in one chunk or many, byte for byte', async () => {
-      for (const wire of [INLINE_GUNZIP_MAX_WIRE - 1024, INLINE_GUNZIP_MAX_WIRE + 1024]) {
-        const { body, dumpBytes } = crash(wire);
-        expect(body.length > INLINE_GUNZIP_MAX_WIRE).toBe(wire > INLINE_GUNZIP_MAX_WIRE);
-        for (const chunks of [1, 7]) {
+    it('reads small and large bodies, in one chunk or many, byte for byte', async () => {
+      for (const [wire, zeros] of [
+        [1000, 0],
+        [70_000, 0],
+        [1000, 1_100_000],
+      ]) {
+        const { body, dumpBytes } = crash(wire!, zeros);
+        for (const chunks of [1, 7, 301]) {
           const r = await read(body, { gzip: true, chunks });
           expect(toBuffer(r.dumps.get('upload_file_minidump')!).equals(dumpBytes)).toBe(true);
           expect(r.checksums.upload_file_minidump).toBe(createHash('sha256').update(dumpBytes).digest('hex'));
@@ -265,31 +268,52 @@ describe('readPayload', () => {
       }
     });
 
-    it('a small body that inflates past the inline output size is read by the stream, byte for byte', async () => {
-      const { body, dumpBytes } = crash(1000, INLINE_GUNZIP_MAX_OUTPUT + 1);
-      expect(body.length).toBeLessThan(INLINE_GUNZIP_MAX_WIRE);
-      const r = await read(body, { gzip: true, chunks: 3 });
-      expect(toBuffer(r.dumps.get('upload_file_minidump')!).equals(dumpBytes)).toBe(true);
+    it('BREAKPAD_MAX_DECOMPRESSED_SIZE holds to the byte', async () => {
+      for (const zeros of [50_000, 1_100_000]) {
+        const { plain, body } = crash(1000, zeros);
+        expect((await read(body, { gzip: true, limits: { maxDecompressedSize: plain.length } })).annotations).toEqual({ ProductName: 'Test' });
+        expect(await rejected(read(body, { gzip: true, limits: { maxDecompressedSize: plain.length - 1 } }))).toBe('413 Discarded=too_large');
+      }
     });
 
-    it('BREAKPAD_MAX_DECOMPRESSED_SIZE holds to the byte on the inline path and past it', async () => {
-      const { plain, body } = crash(1000, 50_000);
-      expect(body.length).toBeLessThan(INLINE_GUNZIP_MAX_WIRE);
-      expect((await read(body, { gzip: true, limits: { maxDecompressedSize: plain.length } })).annotations).toEqual({ ProductName: 'Test' });
-      expect(await rejected(read(body, { gzip: true, limits: { maxDecompressedSize: plain.length - 1 } }))).toBe('413 Discarded=too_large');
-      const big = crash(1000, INLINE_GUNZIP_MAX_OUTPUT + 50_000);
-      expect((await read(big.body, { gzip: true, limits: { maxDecompressedSize: big.plain.length } })).annotations).toEqual({ ProductName: 'Test' });
-      expect(await rejected(read(big.body, { gzip: true, limits: { maxDecompressedSize: big.plain.length - 1 } }))).toBe('413 Discarded=too_large');
-    });
-
-    it('refuses a cut or corrupt gzip body with 400 bad_gzip on either path', async () => {
-      for (const wire of [10_000, INLINE_GUNZIP_MAX_WIRE + 10_000]) {
+    it('refuses a cut or corrupt gzip body with 400 bad_gzip', async () => {
+      for (const wire of [10_000, 100_000]) {
         const { body } = crash(wire);
         expect(await rejected(read(body.subarray(0, body.length - 100), { gzip: true, chunks: 4 }))).toBe('400 Discarded=malformed_bad_gzip');
         const corrupt = Buffer.from(body);
         corrupt.fill(0xff, 10, 200);
         expect(await rejected(read(corrupt, { gzip: true, chunks: 4 }))).toBe('400 Discarded=malformed_bad_gzip');
+        // Bytes after the gzip data that are not another gzip member: node:zlib's gunzip refuses them too.
+        expect(await rejected(read(Buffer.concat([body, Buffer.from('trailing junk')]), { gzip: true, chunks: 4 }))).toBe('400 Discarded=malformed_bad_gzip');
       }
+    });
+
+    it('reads a body of two gzip members, or with zero padding after its gzip data, as node:zlib does', async () => {
+      const { plain, body, dumpBytes } = crash(5000);
+      const half = plain.length >> 1;
+      const members = Buffer.concat([gzipSync(plain.subarray(0, half)), gzipSync(plain.subarray(half))]);
+      for (const wire of [members, Buffer.concat([body, Buffer.alloc(5000)])]) {
+        for (const chunks of [1, 9]) {
+          const r = await read(wire, { gzip: true, chunks });
+          expect(toBuffer(r.dumps.get('upload_file_minidump')!).equals(dumpBytes)).toBe(true);
+        }
+      }
+    });
+
+    it('makes a body that inflates far past its size wait for the next turn as it inflates, not per wire chunk', async () => {
+      // 3 MB of zeros is ~3 KB gzipped: one wire chunk, 48 slices of inflated bytes.
+      const { body, dumpBytes } = crash(1000, 3_000_000);
+      let deferred = 0;
+      const budget = new TurnBudget(512 * 1024, setImmediate);
+      const wait = budget.waitForNextTurn.bind(budget);
+      budget.waitForNextTurn = (fn) => {
+        deferred++;
+        wait(fn);
+      };
+      const r = await read(body, { gzip: true, chunks: 1, limits: { turnBudget: budget } });
+      expect(toBuffer(r.dumps.get('upload_file_minidump')!).equals(dumpBytes)).toBe(true);
+      // About one wait per 512 KiB inflated.
+      expect(deferred).toBeGreaterThanOrEqual(4);
     });
   });
 
