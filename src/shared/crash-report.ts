@@ -10,6 +10,12 @@ export interface CrashReport {
   rawCrash: RawCrash;
   /** Sanitized dump name → bytes, exactly as received. */
   dumps: Map<string, Bytes>;
+  /**
+   * For a sink to call once nothing it started reads the dumps' bytes any
+   * more (every write settled): their memory is then freed at once instead
+   * of by the GC. A sink that does not call it changes nothing but memory.
+   */
+  doneWithBytes?: () => void;
 }
 
 /**

@@ -38,6 +38,8 @@ export interface GzipBodyOptions {
   nextTurn: (fn: () => void) => void;
   /** Inflate on the event loop (the default where this Node allows it) or through a gunzip stream. */
   onLoop?: boolean;
+  /** Sees each output buffer the event-loop inflater allocates: only this body's bytes are ever in it. */
+  ownBuffer?: (buffer: Buffer) => void;
 }
 
 /**
@@ -61,8 +63,13 @@ export class GzipBody {
     private readonly out: InflatedSink,
     private readonly options: GzipBodyOptions,
   ) {
-    if (options.onLoop ?? syncGunzipAvailable()) this.sync = new SyncGunzip(GUNZIP_CHUNK_SIZE);
+    if (options.onLoop ?? syncGunzipAvailable()) this.sync = new SyncGunzip(GUNZIP_CHUNK_SIZE, options.ownBuffer);
     else this.stream = this.startStream();
+  }
+
+  /** Inflated on the event loop: no other thread reads the wire bytes or writes the output buffers. */
+  get onLoop(): boolean {
+    return this.sync !== undefined;
   }
 
   /** The next wire bytes; false when no more should come until `onceDrained`. */

@@ -1,3 +1,4 @@
+import { BodyBuffers } from './body-buffers';
 import { Rejection } from './rejection';
 
 /**
@@ -48,10 +49,11 @@ export class MemoryBudget {
   }
 }
 
-/** One upload's share of the budget. */
+/** One upload's share of the budget, and the buffers its bytes are in (freed on release unless lent out). */
 export class HeldBytes {
   private held = 0;
   private released = false;
+  readonly buffers = new BodyBuffers();
 
   constructor(private readonly budget: MemoryBudget) {}
 
@@ -66,10 +68,11 @@ export class HeldBytes {
     return true;
   }
 
-  /** Gives every byte back; later calls do nothing. */
+  /** Gives every byte back and frees the buffers (unless lent out); later calls do nothing. */
   release(): void {
     if (this.released) return;
     this.released = true;
+    this.buffers.free();
     this.budget.give(this.held);
     this.held = 0;
   }

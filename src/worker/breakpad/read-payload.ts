@@ -112,7 +112,7 @@ class PayloadRead {
             end: () => this.finish(),
             fail: () => this.fail(malformed('bad_gzip')),
           },
-          { nextTurn: (fn) => limits.turnBudget.waitForNextTurn(fn) },
+          { nextTurn: (fn) => limits.turnBudget.waitForNextTurn(fn), ownBuffer: (b) => held.buffers.own(b) },
         )
       : undefined;
     this.timer = setTimeout(() => this.fail(bodyTimeout()), limits.bodyTimeoutMs);
@@ -144,13 +144,17 @@ class PayloadRead {
       return;
     }
     if (this.gzip) {
+      // Inflated on the event loop, a chunk is done with once the request is.
+      if (this.gzip.onLoop) this.held.buffers.track(chunk);
       // The turn budget counts what the gzip body inflates to (inflated()).
       if (this.gzip.write(chunk)) return;
       this.req.pause();
       this.gzip.onceDrained(this.resume);
       return;
     }
-    if (!this.parse(chunk) || limits.turnBudget.spend(chunk.length)) return;
+    if (!this.parse(chunk)) return;
+    this.held.buffers.track(chunk);
+    if (limits.turnBudget.spend(chunk.length)) return;
     this.req.pause();
     limits.turnBudget.waitForNextTurn(this.resume);
   }

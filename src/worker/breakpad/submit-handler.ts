@@ -82,7 +82,7 @@ export function createSubmitHandler(deps: SubmitDeps) {
     }
 
     removePrivacyFields(rawCrash);
-    await deliver(res, { crashId, rawCrash, dumps: payload.dumps }, deps);
+    await deliver(res, { crashId, rawCrash, dumps: payload.dumps, doneWithBytes: held.buffers.lend() }, deps);
   }
 
   return async function submit(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): Promise<void> {

@@ -49,14 +49,18 @@ export class SyncGunzip {
   /** The gzip data ended before the input did: the rest (zero padding) is not inflated. */
   private ended = false;
 
-  constructor(private readonly outSize: number) {
+  constructor(
+    private readonly outSize: number,
+    /** Sees every output buffer as it is allocated. */
+    private readonly onBuffer: (buffer: Buffer) => void = () => {},
+  ) {
     // The stream's own output buffer goes unused: the smallest zlib allows.
     this.stream = createGunzip({ chunkSize: constants.Z_MIN_CHUNK }) as Gunzip & ZlibInternals;
     // zlib reports bad data by destroying the stream, which emits 'error' a
     // tick later; `destroyed` tells it at once, and this listener keeps the
     // late event from being unhandled.
     this.stream.on('error', () => {});
-    this.out = Buffer.allocUnsafe(outSize);
+    this.out = this.allocate();
   }
 
   /** The next input bytes; `inflate` then takes them. Only once the previous ones are used up. */
@@ -89,6 +93,12 @@ export class SyncGunzip {
     this.stream.destroy();
   }
 
+  private allocate(): Buffer {
+    const buffer = Buffer.allocUnsafe(this.outSize);
+    this.onBuffer(buffer);
+    return buffer;
+  }
+
   /** One zlib write into the output buffer: emits what came out and says what `emit` returned. */
   private write(flush: number, emit: (slice: Buffer) => boolean): boolean {
     const { stream } = this;
@@ -106,7 +116,7 @@ export class SyncGunzip {
     const slice = this.out.subarray(this.outOffset, this.outOffset + have);
     this.outOffset += have;
     if (availOut === 0) {
-      this.out = Buffer.allocUnsafe(this.outSize);
+      this.out = this.allocate();
       this.outOffset = 0;
     }
     return have === 0 || emit(slice);

@@ -151,6 +151,9 @@ export class Crashmover implements CrashSink {
         this.logger,
       );
       const { failure } = outcome;
+      // Saved at the first try: every write it made has settled. After a
+      // failed try (a timed-out upload may still be sending), the GC frees them.
+      if (outcome.saved && fromStorage === undefined) crash.doneWithBytes?.();
       if (!outcome.saved) return this.saveFailed(crashId, failure!.error, failure!.error === fromStorage);
       if (outcome.published) {
         this.metrics.incr('collector.crashmover.save_crash.count');

@@ -141,6 +141,36 @@ describe('Crashmover', () => {
     expect(m.named('collector.crashmover.crash_handling.time').map((c) => c.type)).toEqual(['ms']);
   });
 
+  it('says it is done with the bytes only after a save that succeeded at its first try (a failed try may still be sending them)', async () => {
+    const cases: Array<[string, () => Promise<void>, boolean]> = [];
+    let failOnce = true;
+    cases.push(['first try', async () => {}, true]);
+    cases.push([
+      'second try',
+      async () => {
+        if (failOnce) {
+          failOnce = false;
+          throw new Error('503');
+        }
+      },
+      false,
+    ]);
+    cases.push([
+      'never',
+      async () => {
+        throw new Error('down');
+      },
+      false,
+    ]);
+    for (const [name, save, expected] of cases) {
+      let done = 0;
+      const b = backends(save);
+      const mover = new Crashmover(opts(), b.storage, b.publisher, silent, recordingMetrics().metrics);
+      await mover.submit({ ...crash('x'), doneWithBytes: () => done++ });
+      expect([name, done]).toEqual([name, expected ? 1 : 0]);
+    }
+  });
+
   it('gives up after the last attempt: failed, counted as dropped, not published', async () => {
     const sleeps: number[] = [];
     const b = backends(async () => {

@@ -1,0 +1,71 @@
+import { BodyBuffers, FREE_MIN_BYTES } from '../../../src/worker/breakpad/body-buffers';
+
+/** A buffer that alone views its own memory, as the HTTP parser hands each body chunk over. */
+const own = (n: number) => Buffer.from(new ArrayBuffer(n));
+const freed = (b: Buffer) => b.buffer.byteLength === 0 && b.length === 0;
+/** Node 22+ (engines) frees at once; on an older Node, free() leaves everything to the GC. */
+const CAN_FREE = typeof (ArrayBuffer.prototype as { transfer?: unknown }).transfer === 'function';
+
+describe('BodyBuffers', () => {
+  it('frees the buffers it tracks on free(): their memory is gone at once (their views read as empty)', () => {
+    const buffers = new BodyBuffers();
+    const a = own(64 * 1024).fill(1);
+    const view = a.subarray(100, 200);
+    buffers.track(a);
+    buffers.free();
+    expect(freed(a)).toBe(CAN_FREE);
+    expect(view.length).toBe(CAN_FREE ? 0 : 100);
+    // A second free() has nothing left to do.
+    expect(() => buffers.free()).not.toThrow();
+  });
+
+  it('leaves alone what it does not hold alone: a slice of a larger buffer, a pooled small buffer, and anything below the minimum', () => {
+    const buffers = new BodyBuffers();
+    const big = own(256 * 1024);
+    const slice = big.subarray(0, 64 * 1024);
+    const pooled = Buffer.from('a small chunk from the shared pool');
+    const small = own(FREE_MIN_BYTES - 1);
+    for (const b of [slice, pooled, small]) buffers.track(b);
+    buffers.free();
+    expect([big.length, slice.length, pooled.length, small.length]).toEqual([256 * 1024, 64 * 1024, pooled.length, FREE_MIN_BYTES - 1]);
+  });
+
+  it('frees a buffer it was told it owns, whatever views of it were handed on', () => {
+    const buffers = new BodyBuffers();
+    const out = Buffer.allocUnsafe(64 * 1024);
+    const slice = out.subarray(10, 4000);
+    buffers.own(out);
+    buffers.free();
+    expect([freed(out), slice.length]).toEqual(CAN_FREE ? [true, 0] : [false, 3990]);
+  });
+
+  it('while a loan is out, free() leaves the bytes to the GC; once every loan is back, it frees them', () => {
+    const kept = new BodyBuffers();
+    const a = own(32 * 1024);
+    kept.track(a);
+    kept.lend();
+    kept.free();
+    expect(a.length).toBe(32 * 1024);
+
+    const returned = new BodyBuffers();
+    const b = own(32 * 1024);
+    returned.track(b);
+    const giveBack = returned.lend();
+    const other = returned.lend();
+    giveBack();
+    giveBack(); // a loan returned twice counts once
+    returned.free();
+    expect(b.length).toBe(32 * 1024);
+
+    const both = new BodyBuffers();
+    const c = own(32 * 1024);
+    both.track(c);
+    const first = both.lend();
+    const second = both.lend();
+    first();
+    second();
+    both.free();
+    expect(freed(c)).toBe(CAN_FREE);
+    other();
+  });
+});
