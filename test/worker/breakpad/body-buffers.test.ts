@@ -40,32 +40,20 @@ describe('BodyBuffers', () => {
   });
 
   it('while a loan is out, free() leaves the bytes to the GC; once every loan is back, it frees them', () => {
-    const kept = new BodyBuffers();
-    const a = own(32 * 1024);
-    kept.track(a);
-    kept.lend();
-    kept.free();
-    expect(a.length).toBe(32 * 1024);
-
-    const returned = new BodyBuffers();
-    const b = own(32 * 1024);
-    returned.track(b);
-    const giveBack = returned.lend();
-    const other = returned.lend();
-    giveBack();
-    giveBack(); // a loan returned twice counts once
-    returned.free();
-    expect(b.length).toBe(32 * 1024);
-
-    const both = new BodyBuffers();
-    const c = own(32 * 1024);
-    both.track(c);
-    const first = both.lend();
-    const second = both.lend();
-    first();
-    second();
-    both.free();
-    expect(freed(c)).toBe(CAN_FREE);
-    other();
+    /** Whether a tracked buffer is freed with `loans` lent and `returns` calls made (in order, the first loan returned twice when asked). */
+    const freedWith = (loans: number, returns: Array<number>) => {
+      const buffers = new BodyBuffers();
+      const b = own(32 * 1024);
+      buffers.track(b);
+      const giveBack = Array.from({ length: loans }, () => buffers.lend());
+      for (const i of returns) giveBack[i]!();
+      buffers.free();
+      return freed(b);
+    };
+    expect(freedWith(1, [])).toBe(false);
+    // A loan returned twice counts once.
+    expect(freedWith(2, [0, 0])).toBe(false);
+    expect(freedWith(2, [0, 1])).toBe(CAN_FREE);
+    expect(freedWith(0, [])).toBe(CAN_FREE);
   });
 });
