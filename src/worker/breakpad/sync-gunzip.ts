@@ -104,6 +104,11 @@ export class SyncGunzip {
     const { stream } = this;
     // After close() or a data error the handle is gone, and writing to it would abort the process.
     if (stream.destroyed || !stream._handle) throw new BadGzip();
+    // A new output buffer only when one is needed: the last write of a body that filled one leaves no spare.
+    if (this.outOffset === this.out.length) {
+      this.out = this.allocate();
+      this.outOffset = 0;
+    }
     const inLength = this.ended ? 0 : this.input.length - this.inOffset;
     const outLength = this.out.length - this.outOffset;
     stream._handle.writeSync(flush, this.input, this.inOffset, inLength, this.out, this.outOffset, outLength);
@@ -115,10 +120,6 @@ export class SyncGunzip {
     const have = outLength - availOut;
     const slice = this.out.subarray(this.outOffset, this.outOffset + have);
     this.outOffset += have;
-    if (availOut === 0) {
-      this.out = this.allocate();
-      this.outOffset = 0;
-    }
     return have === 0 || emit(slice);
   }
 }
