@@ -81,6 +81,8 @@ class PayloadRead {
   private readonly timer: NodeJS.Timeout;
   private readonly rate: BodyRateFloor;
   private readonly rateTimer: NodeJS.Timeout | undefined;
+  /** Its place in the line of uploads waiting for a turn: the one that started first goes on first. */
+  private readonly place: number;
   private readonly resume = () => {
     if (!this.settled) this.req.resume();
   };
@@ -104,6 +106,7 @@ class PayloadRead {
       },
       { maxParts: limits.maxParts, maxHeaderSize: limits.maxPartHeaderSize },
     );
+    this.place = limits.turnBudget.enter();
     this.builder = new PayloadBuilder({ maxJsonDepth: limits.maxJsonDepth, dumpField: limits.dumpField });
     this.gzip = headers.compressed
       ? new GzipBody(
@@ -112,7 +115,7 @@ class PayloadRead {
             end: () => this.finish(),
             fail: () => this.fail(malformed('bad_gzip')),
           },
-          { nextTurn: (fn) => limits.turnBudget.waitForNextTurn(fn), ownBuffer: (b) => held.buffers.own(b) },
+          { nextTurn: (fn) => limits.turnBudget.waitForNextTurn(fn, this.place), ownBuffer: (b) => held.buffers.own(b) },
         )
       : undefined;
     this.timer = setTimeout(() => this.fail(bodyTimeout()), limits.bodyTimeoutMs);
@@ -156,7 +159,7 @@ class PayloadRead {
     this.held.buffers.track(chunk);
     if (limits.turnBudget.spend(chunk.length)) return;
     this.req.pause();
-    limits.turnBudget.waitForNextTurn(this.resume);
+    limits.turnBudget.waitForNextTurn(this.resume, this.place);
   }
 
   /** A chunk of a gzip body, inflated; false once this turn's budget is spent (or the body failed). */

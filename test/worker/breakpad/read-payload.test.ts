@@ -121,6 +121,31 @@ describe('readPayload', () => {
     expect(deferred).toBeGreaterThan(0);
   });
 
+  it('finishes the upload that started first before the next goes on, when each turn spends the budget', async () => {
+    const body = multipartBody(
+      [
+        { name: 'ProductName', data: 'Firefox' },
+        { name: 'upload_file_minidump', data: Buffer.alloc(40_000, 3), filename: 'x.dmp' },
+      ],
+      B,
+    );
+    let turns = 0;
+    const budget = new TurnBudget(1, (fn) => {
+      turns++;
+      setImmediate(fn);
+    });
+    const doneAt: Record<string, number> = {};
+    const both = ['older', 'younger'].map((name) =>
+      read(body, { chunks: 20, limits: { turnBudget: budget } }).then((r) => {
+        doneAt[name] = turns;
+        return r;
+      }),
+    );
+    for (const r of await Promise.all(both)) expect(toBuffer(r.dumps.get('upload_file_minidump')!).length).toBe(40_000);
+    // One chunk per turn each, side by side, would finish both in the same turn.
+    expect(doneAt.older).toBeLessThan(doneAt.younger - 15);
+  });
+
   it('accepts multipart/mixed', async () => {
     const r = await read(multipartBody([{ name: 'A', data: 'b' }], B), { type: 'multipart/mixed' });
     expect({ ...r.annotations }).toEqual({ A: 'b' });
