@@ -32,4 +32,9 @@ export class BodyRateFloor {
     this.bytes = 0;
     return slow;
   }
+
+  /** Leaves `ms` out of the current window: time the worker held the body back, not the client. */
+  excuse(ms: number): void {
+    if (this.windowStart !== undefined) this.windowStart += ms;
+  }
 }

@@ -83,8 +83,19 @@ class PayloadRead {
   private readonly rateTimer: NodeJS.Timeout | undefined;
   /** Its place in the line of uploads waiting for a turn: the one that started first goes on first. */
   private readonly place: number;
+  /**
+   * Paused by this worker for the turn budget, not waiting on the client: the
+   * time in line (seconds, behind a worker's older uploads) is not the
+   * client's idle time, and does not count against its rate.
+   */
+  private inLine = false;
+  private inLineSince = 0;
   private readonly resume = () => {
-    if (!this.settled) this.req.resume();
+    this.inLine = false;
+    if (this.settled) return;
+    this.timer.refresh();
+    this.rate.excuse(performance.now() - this.inLineSince);
+    this.req.resume();
   };
   private readonly onData = (chunk: Buffer) => this.received(chunk);
   private readonly onEnd = () => this.bodyEnded();
@@ -118,10 +129,12 @@ class PayloadRead {
           { nextTurn: (fn) => limits.turnBudget.waitForNextTurn(fn, this.place), ownBuffer: (b) => held.buffers.own(b) },
         )
       : undefined;
-    this.timer = setTimeout(() => this.fail(bodyTimeout()), limits.bodyTimeoutMs);
+    this.timer = setTimeout(() => (this.inLine ? this.timer.refresh() : this.fail(bodyTimeout())), limits.bodyTimeoutMs);
     this.rate = new BodyRateFloor(limits.minBodyRate, limits.minBodyRateWindowMs);
     this.rateTimer =
-      limits.minBodyRate > 0 ? setInterval(() => this.rate.tooSlow(performance.now()) && this.fail(bodyTimeout()), this.rate.windowMs / 4) : undefined;
+      limits.minBodyRate > 0
+        ? setInterval(() => !this.inLine && this.rate.tooSlow(performance.now()) && this.fail(bodyTimeout()), this.rate.windowMs / 4)
+        : undefined;
   }
 
   start(): void {
@@ -151,15 +164,21 @@ class PayloadRead {
       if (this.gzip.onLoop) this.held.buffers.track(chunk);
       // The turn budget counts what the gzip body inflates to (inflated()).
       if (this.gzip.write(chunk)) return;
-      this.req.pause();
+      this.waitInLine();
       this.gzip.onceDrained(this.resume);
       return;
     }
     if (!this.parse(chunk)) return;
     this.held.buffers.track(chunk);
     if (limits.turnBudget.spend(chunk.length)) return;
-    this.req.pause();
+    this.waitInLine();
     limits.turnBudget.waitForNextTurn(this.resume, this.place);
+  }
+
+  private waitInLine(): void {
+    this.req.pause();
+    this.inLine = true;
+    this.inLineSince = performance.now();
   }
 
   /** A chunk of a gzip body, inflated; false once this turn's budget is spent (or the body failed). */
@@ -197,7 +216,9 @@ class PayloadRead {
   }
 
   private bodyEnded(): void {
-    // The client has sent everything: how fast it did no longer matters.
+    // The client has sent everything: how fast it did, or how long it idles now, no longer matters
+    // (a gzip body's last bytes may still wait in line for their turn to inflate).
+    clearTimeout(this.timer);
     clearInterval(this.rateTimer);
     if (this.wireBytes === 0) this.fail(malformed('no_content_length'));
     else if (this.gzip) this.gzip.end();

@@ -23,4 +23,15 @@ describe('BodyRateFloor', () => {
     floor.received(1, 0);
     expect(floor.tooSlow(1_000_000)).toBe(false);
   });
+
+  it('leaves excused time out of the window: the time a worker held the body back is not judged', () => {
+    const floor = new BodyRateFloor(100, 10_000);
+    floor.received(600, 0);
+    floor.excuse(30_000); // 30 s in line behind other uploads
+    floor.received(400, 31_000);
+    expect(floor.tooSlow(35_000)).toBe(false); // 5 s of the client's own time: the window is not complete
+    expect(floor.tooSlow(40_000)).toBe(false); // 1000 bytes in its 10 s
+    floor.received(100, 41_000);
+    expect(floor.tooSlow(50_000)).toBe(true); // 100 bytes in the next 10 s
+  });
 });

@@ -507,6 +507,79 @@ describe('readPayload: bounded amplification and memory', () => {
     });
     expect(await rejected(p)).toBe('408 Discarded=timeout');
   });
+
+  it('times out a trickled body that waits in line after every byte it sends (a busy worker excuses only its own time)', async () => {
+    const body = multipartBody([{ name: 'A', data: 'x'.repeat(40) }], B);
+    const headers = checkSubmitHeaders({ 'content-type': `multipart/form-data; boundary=${B}`, 'content-length': String(body.length) }, LIMITS.maxPayloadSize);
+    // The whole body, a byte every 10 ms: never idle, and complete in ~1.5 s unless the rate floor stops it first.
+    const bytes = Array.from(body, (b) => Buffer.from([b]));
+    const p = readPayload(fakeRequest(bytes, { delayMs: 10 }), headers, {
+      ...LIMITS,
+      // Every byte overspends the budget: it waits in line after each one.
+      turnBudget: new TurnBudget(0, setImmediate),
+      bodyTimeoutMs: 5000,
+      minBodyRate: 1000,
+      minBodyRateWindowMs: 200,
+    });
+    expect(await rejected(p)).toBe('408 Discarded=timeout');
+  });
+
+  describe('an upload kept waiting in line by the turn budget, longer than the idle timeout and the rate window', () => {
+    const limits = (turnBudget: TurnBudget): Partial<PayloadLimits> => ({
+      turnBudget,
+      bodyTimeoutMs: 30,
+      minBodyRate: 1000,
+      minBodyRateWindowMs: 40,
+    });
+    /** A turn budget whose next turn comes only when the test says. */
+    function heldTurns() {
+      let queued: Array<() => void> = [];
+      return {
+        budget: new TurnBudget(1, (fn) => void queued.push(fn)),
+        async release(afterMs: number) {
+          await new Promise((r) => setTimeout(r, afterMs));
+          // Run turns until nothing is left to run (each on its own tick, as setImmediate would).
+          while (queued.length > 0) {
+            const run = queued;
+            queued = [];
+            for (const fn of run) fn();
+            await new Promise((r) => setImmediate(r));
+          }
+        },
+      };
+    }
+
+    for (const gzip of [false, true]) {
+      it(`is not timed out for it (${gzip ? 'gzip' : 'plain'})`, async () => {
+        const dumpBytes = fakeBytes(200_000);
+        const plain = multipartBody(
+          [
+            { name: 'ProductName', data: 'Firefox' },
+            { name: 'upload_file_minidump', data: dumpBytes, filename: 'x.dmp' },
+          ],
+          B,
+        );
+        const turns = heldTurns();
+        const p = read(gzip ? gzipSync(plain) : plain, { gzip, chunks: 4, limits: limits(turns.budget) });
+        await turns.release(150);
+        const r = await p;
+        expect(toBuffer(r.dumps.get('upload_file_minidump')!).equals(dumpBytes)).toBe(true);
+      });
+    }
+
+    it('is timed out once it is the client that idles', async () => {
+      const plain = multipartBody([{ name: 'ProductName', data: 'Firefox' }], B);
+      const headers = checkSubmitHeaders(
+        { 'content-type': `multipart/form-data; boundary=${B}`, 'content-length': String(plain.length) },
+        LIMITS.maxPayloadSize,
+      );
+      const turns = heldTurns();
+      const p = readPayload(fakeRequest([plain.subarray(0, 10)], { hang: true }), headers, { ...LIMITS, ...limits(turns.budget) });
+      const outcome = rejected(p);
+      await turns.release(150);
+      expect(await outcome).toBe('408 Discarded=timeout');
+    });
+  });
 });
 
 function fakeBytes(n: number): Buffer {

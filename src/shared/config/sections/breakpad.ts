@@ -67,7 +67,7 @@ export const breakpadOptions = {
     env: 'BREAKPAD_BYTES_PER_TURN',
     default: 524288,
     min: 65536,
-    doc: 'Bytes of request bodies (a gzip body counted as it inflates) a worker reads, decompresses, parses and hashes in one turn of its event loop before other work (a health probe, a new connection) gets a turn; uploads beyond it wait for the next turn. Lower favours health-check latency, higher favours throughput; 512 KiB kept `/__lbheartbeat__` p99 near 50 ms at 64 concurrent 4 MB uploads on 2 CPUs.',
+    doc: 'Bytes of request bodies (a gzip body counted as it inflates) a worker reads, decompresses, parses and hashes in one turn of its event loop before other work (a health probe, a new connection) gets a turn; uploads beyond it wait for the next turn, where the one that started first goes on first, so a worker finishes its uploads in turn instead of holding them all half read (the time an upload waits in line does not count against `BREAKPAD_BODY_TIMEOUT_SECONDS` or `BREAKPAD_MIN_BODY_RATE`). Lower favours health-check latency, higher favours throughput; 512 KiB kept `/__lbheartbeat__` p99 near 50 ms at 64 concurrent 4 MB uploads on 2 CPUs.',
   }),
   bodyTimeoutSeconds: int({
     env: 'BREAKPAD_BODY_TIMEOUT_SECONDS',
