@@ -21,13 +21,16 @@ type Transferable = ArrayBuffer & { transfer?: (newLength: number) => ArrayBuffe
  * that this request alone holds are tracked: a chunk that is the whole of
  * its array buffer (the HTTP parser copies every body chunk into its own)
  * and the inflater's own output buffers. And once the bytes have been lent
- * out (handed to a sink), they are freed only if every loan was returned:
- * a sink returns it when nothing it started reads the bytes any more, and a
- * sink that never does leaves them to the GC, as before.
+ * out (handed to a sink), they are freed only once every loan is back,
+ * which may be after the request is done (the spool's movers save a crash
+ * from memory later): a sink returns it when nothing it started reads the
+ * bytes any more, and a sink that never does leaves them to the GC, as
+ * before.
  */
 export class BodyBuffers {
   private buffers: Transferable[] = [];
   private loans = 0;
+  private done = false;
 
   /** Tracks a body chunk when it alone views its array buffer, and is large enough to matter. */
   track(chunk: Buffer): void {
@@ -48,14 +51,19 @@ export class BodyBuffers {
       if (returned) return;
       returned = true;
       this.loans--;
+      if (this.loans === 0 && this.done) this.detachAll();
     };
   }
 
-  /** Frees every tracked buffer unless a loan is still out (then the GC frees them in its time). Later calls do nothing. */
+  /** The request is done with its bytes: frees every tracked buffer now, or when the last loan comes back. */
   free(): void {
+    this.done = true;
+    if (this.loans === 0) this.detachAll();
+  }
+
+  private detachAll(): void {
     const { buffers } = this;
     this.buffers = [];
-    if (this.loans > 0) return;
     for (const ab of buffers) {
       // transfer(0) detaches the buffer, which frees its memory now (Node 22+; without it, the GC does).
       if (ab.transfer && !ab.detached) ab.transfer(0);

@@ -54,6 +54,7 @@ export class EntryMover {
         }
         save = () => this.d.storage.save(crash);
       }
+      const fromMemory = job.crash;
       const outcome = await saveThenPublish(
         {
           crashId,
@@ -66,6 +67,8 @@ export class EntryMover {
             job.entry = { ...job.entry, state: 'saved' };
             job.crash = undefined;
             file = this.d.claims.file(savedName);
+            // Saved at its first try from memory: every write settled, nothing reads the bytes any more.
+            fromMemory?.doneWithBytes?.();
           },
         },
         ONE_ATTEMPT,
@@ -73,6 +76,8 @@ export class EntryMover {
         this.d.logger,
       );
       const { failure } = outcome;
+      // A failed save (a timed-out upload may still be sending) keeps the bytes for the GC, whatever a later try does.
+      if (!outcome.saved && job.crash) job.crash = { ...job.crash, doneWithBytes: undefined };
       if (failure) {
         // No retry can store or publish this one: set it aside now rather than back off every mover for it.
         if (failure.kind === 'permanent') return this.quarantine(file, job, failure.error);

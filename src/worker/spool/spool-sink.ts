@@ -135,8 +135,10 @@ export class SpoolSink implements CrashSink {
     await this.write(crash.crashId, claim ? this.claims.dir : this.opts.paths.ready, name, parts);
     this.budget.record(bytes);
     this.logger.info(`${crash.crashId} spooled`);
+    const keep = claim && keepInMemory(this.movers.inFlight, this.claims.size, this.opts.concurrentMovers);
+    // The entry is written and settled: unless a mover saves it from memory, nothing reads the bytes any more.
+    if (!keep) crash.doneWithBytes?.();
     if (claim) {
-      const keep = keepInMemory(this.movers.inFlight, this.claims.size, this.opts.concurrentMovers);
       this.claims.add({ name, entry, crash: keep ? crash : undefined });
       this.metrics.gauge('collector.crashmover.save_queue_size', this.claims.size);
     }

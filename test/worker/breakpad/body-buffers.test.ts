@@ -39,7 +39,7 @@ describe('BodyBuffers', () => {
     expect([freed(out), slice.length]).toEqual(CAN_FREE ? [true, 0] : [false, 3990]);
   });
 
-  it('while a loan is out, free() leaves the bytes to the GC; once every loan is back, it frees them', () => {
+  it('while a loan is out, free() leaves the bytes alone; once every loan is back, it frees them', () => {
     /** Whether a tracked buffer is freed with `loans` lent and `returns` calls made (in order, the first loan returned twice when asked). */
     const freedWith = (loans: number, returns: Array<number>) => {
       const buffers = new BodyBuffers();
@@ -55,5 +55,27 @@ describe('BodyBuffers', () => {
     expect(freedWith(2, [0, 0])).toBe(false);
     expect(freedWith(2, [0, 1])).toBe(CAN_FREE);
     expect(freedWith(0, [])).toBe(CAN_FREE);
+  });
+
+  it('frees the bytes when the last loan comes back after the request is done, and only then', () => {
+    const buffers = new BodyBuffers();
+    const b = own(32 * 1024);
+    buffers.track(b);
+    const [first, second] = [buffers.lend(), buffers.lend()];
+    buffers.free();
+    first();
+    expect(freed(b)).toBe(false);
+    second();
+    expect(freed(b)).toBe(CAN_FREE);
+  });
+
+  it('never frees bytes a loan kept: a sink that does not return it leaves them to the GC', () => {
+    const buffers = new BodyBuffers();
+    const b = own(32 * 1024);
+    buffers.track(b);
+    buffers.lend();
+    buffers.free();
+    buffers.free();
+    expect(freed(b)).toBe(false);
   });
 });

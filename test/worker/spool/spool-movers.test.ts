@@ -426,6 +426,48 @@ describe('spool movers: entries whose file misbehaves', () => {
   });
 });
 
+describe('spool: when it says it is done with a crash’s bytes (so the request frees them at once)', () => {
+  /** A crash whose `doneWithBytes` counts its calls. */
+  function lentCrash() {
+    const done = { calls: 0 };
+    const c: CrashReport = { ...crash(), doneWithBytes: () => void done.calls++ };
+    return { c, done };
+  }
+
+  it('once a mover has saved it from memory at its first try, not while the save is in flight', async () => {
+    const b = backends();
+    b.state.hold = true;
+    const s = await sink(b, recording(), { concurrentMovers: 1 });
+    const { c, done } = lentCrash();
+    expect(await s.submit(c)).toBe('saved');
+    await until('the save in flight', () => b.started.length === 1);
+    expect(done.calls).toBe(0);
+    b.release();
+    await until('moved', () => b.published.includes(c.crashId));
+    expect(done.calls).toBe(1);
+  });
+
+  it('never, for a crash whose first save failed (it may still be sending), though a later try saves it', async () => {
+    const b = backends();
+    b.state.saveFailures = 1;
+    const s = await sink(b, recording(), { idleScanMs: 600_000, backoffBaseMs: 20, backoffMaxMs: 20 });
+    const { c, done } = lentCrash();
+    await s.submit(c);
+    await until('saved after one failure', () => b.published.includes(c.crashId), 10_000);
+    expect(b.started).toEqual([c.crashId, c.crashId]);
+    expect(done.calls).toBe(0);
+  });
+
+  it('as soon as the entry is written, when no mover will save it from memory', async () => {
+    const b = backends();
+    const s = await sink(b, recording(), { concurrentMovers: 0 });
+    const { c, done } = lentCrash();
+    expect(await s.submit(c)).toBe('saved');
+    expect(done.calls).toBe(1);
+    expect(claimedFiles()).toHaveLength(1);
+  });
+});
+
 describe('spool: stop', () => {
   it('stops idle movers at once, without waiting for their next look at ready/', async () => {
     const b = backends();
