@@ -84,17 +84,18 @@ class PayloadRead {
   /** Its place in the line of uploads waiting for a turn: the one that started first goes on first. */
   private readonly place: number;
   /**
-   * Paused by this worker for the turn budget, not waiting on the client: the
-   * time in line (seconds, behind a worker's older uploads) is not the
-   * client's idle time, and does not count against its rate.
+   * Since when this worker has held the body back for the turn budget
+   * (undefined: it has not): the time in line, behind the worker's older
+   * uploads, is not the client's idle time and does not count against its rate.
    */
-  private inLine = false;
-  private inLineSince = 0;
+  private inLineSince: number | undefined;
   private readonly resume = () => {
-    this.inLine = false;
+    const now = performance.now();
+    const waited = now - (this.inLineSince ?? now);
+    this.inLineSince = undefined;
     if (this.settled) return;
     this.timer.refresh();
-    this.rate.excuse(performance.now() - this.inLineSince);
+    this.rate.excuse(waited);
     this.req.resume();
   };
   private readonly onData = (chunk: Buffer) => this.received(chunk);
@@ -129,11 +130,11 @@ class PayloadRead {
           { nextTurn: (fn) => limits.turnBudget.waitForNextTurn(fn, this.place), ownBuffer: (b) => held.buffers.own(b) },
         )
       : undefined;
-    this.timer = setTimeout(() => (this.inLine ? this.timer.refresh() : this.fail(bodyTimeout())), limits.bodyTimeoutMs);
+    this.timer = setTimeout(() => (this.inLineSince !== undefined ? this.timer.refresh() : this.fail(bodyTimeout())), limits.bodyTimeoutMs);
     this.rate = new BodyRateFloor(limits.minBodyRate, limits.minBodyRateWindowMs);
     this.rateTimer =
       limits.minBodyRate > 0
-        ? setInterval(() => !this.inLine && this.rate.tooSlow(performance.now()) && this.fail(bodyTimeout()), this.rate.windowMs / 4)
+        ? setInterval(() => this.inLineSince === undefined && this.rate.tooSlow(performance.now()) && this.fail(bodyTimeout()), this.rate.windowMs / 4)
         : undefined;
   }
 
@@ -177,7 +178,6 @@ class PayloadRead {
 
   private waitInLine(): void {
     this.req.pause();
-    this.inLine = true;
     this.inLineSince = performance.now();
   }
 
