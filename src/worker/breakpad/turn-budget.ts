@@ -20,8 +20,9 @@ interface Waiter {
  * read). Resuming everyone every turn (the first design) gave each upload
  * one chunk per turn, so all of a worker's uploads were half read at once:
  * 14 uploads of 4 MB in one worker held ~28 MB of chunks, V8 ran a
- * mark-compact every ~25 crashes for memory it could not free, and a crash
- * cost 5.6–6.3 ms of CPU against 3.9 with 4 uploads. Finishing the oldest
+ * mark-compact every 14–29 crashes for memory it could not free, and a
+ * crash cost 5.3–6.3 ms of CPU against 3.9 with 4 uploads (4.0–4.1 now,
+ * with 11–12 mark-compacts per 1,500 crashes). Finishing the oldest
  * first leaves the others' bytes in their sockets, where TCP holds them
  * back at no cost to the worker (docs/performance.md, session 7).
  */
