@@ -8,9 +8,12 @@
  * `node:fs/promises` calls (test/support/fs-trace).
  */
 import path from 'node:path';
+import { loadConfig } from '../../../src/shared/config';
 import type { CrashReport } from '../../../src/shared/crash-report';
+import { createStorage } from '../../../src/worker/backends';
 import type { CrashStorage } from '../../../src/worker/storage/crash-storage';
 import { createFsStorage } from '../../../src/worker/storage/fs';
+import { silentLogger } from '../../support/backend-unit';
 import { fakeDump } from '../../support/crashes';
 import { durableCreate, durableWrite, tracedRootEachTest, type FsTrace } from '../../support/fs-trace';
 import { waitFor } from '../../support/wait';
@@ -67,6 +70,24 @@ test.each([200, 2000])('window %d µs: concurrent saves are each durable before 
     const ns = [2, 3, 4, 5, 6, 7];
     const answers = await Promise.all(ns.map((n) => save(storage, n)));
     ns.forEach((n, i) => checkCrash(n, answers[i]!));
+  } finally {
+    await storage.close();
+  }
+});
+
+test('the default configuration: saves that start together share one fsync of each directory', async () => {
+  // Without a window the first save's directory fsync starts at once, alone,
+  // and the other five share a second one.
+  const config = loadConfig({ CRASHMOVER_CRASHSTORAGE_CLASS: 'fs', CRASHMOVER_CRASHSTORAGE_FS_ROOT: root });
+  const storage = await createStorage(config, silentLogger);
+  try {
+    checkCrash(1, await save(storage, 1)); // makes the directories and opens their handles
+    const since = trace.mark();
+    const ns = [2, 3, 4, 5, 6, 7];
+    const answers = await Promise.all(ns.map((n) => save(storage, n)));
+    ns.forEach((n, i) => checkCrash(n, answers[i]!));
+    const dumpDir = path.dirname(othersOf(idOf(2))[0]!);
+    expect(trace.ok('sync', (c) => c.path === dumpDir && c.start > since)).toHaveLength(1);
   } finally {
     await storage.close();
   }
