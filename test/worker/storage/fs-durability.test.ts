@@ -11,9 +11,12 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { loadConfig } from '../../../src/shared/config';
 import type { CrashReport } from '../../../src/shared/crash-report';
+import { createStorage } from '../../../src/worker/backends';
 import type { CrashStorage } from '../../../src/worker/storage/crash-storage';
 import { createFsStorage } from '../../../src/worker/storage/fs';
+import { silentLogger } from '../../support/backend-unit';
 import { fakeDump } from '../../support/crashes';
 import { durableCreate, durableWrite, tracedRootEachTest, type FsTrace, type CallMatcher } from '../../support/fs-trace';
 import { sleep, waitFor } from '../../support/wait';
@@ -203,4 +206,21 @@ describe.each(MODES)('fs storage, %s: a crash saved again (its raw crash present
     expect(filesUnder(root).filter((f) => path.basename(f).startsWith('.'))).toEqual([]);
     await storage.close();
   });
+});
+
+test('the default configuration: a 400 KB dump is created, written and closed on the event loop, and still fsynced with its directory before the answer', async () => {
+  const config = loadConfig({ CRASHMOVER_CRASHSTORAGE_CLASS: 'fs', CRASHMOVER_CRASHSTORAGE_FS_ROOT: root });
+  const storage = await createStorage(config, silentLogger);
+  try {
+    const c: CrashReport = { crashId: ID, rawCrash: { ProductName: 'Test', uuid: ID }, dumps: new Map([[FIELD, fakeDump(400_000, 1)]]) };
+    await storage.save(c);
+    const answer = trace.mark();
+    const dump = durableCreate(trace, file(`v1/dump/${ID}`), answer);
+    const raw = durableWrite(trace, RAW(), answer);
+    expect(dump.open.inline).toBe(true);
+    expect(Math.max(dump.fsync.end!, dump.dirSync.end!)).toBeLessThan(raw.rename.start);
+    expect(readFileSync(file(`v1/dump/${ID}`))).toEqual(c.dumps.get(FIELD));
+  } finally {
+    await storage.close();
+  }
 });
