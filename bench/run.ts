@@ -73,8 +73,8 @@ async function measure(server: Server, size: SizeName, body: CrashBody, connecti
   if (server.dataDir) {
     // Checked as soon as the load stops: fs acknowledges only after the save.
     record.verification =
-      server.kind === 'fs'
-        ? await verifyFsCrashes(server.dataDir, load.crashIds, body.dumpBytes)
+      server.kind === 'fs' || server.kind === 'raw-layout'
+        ? await verifyFsCrashes(server.dataDir, load.crashIds, server.kind === 'fs' ? body.dumpBytes : body.body.length)
         : await verifyDurableFiles(server.dataDir, load.crashIds, body.body.length);
     await emptyFiles(server.dataDir);
   }

@@ -5,12 +5,20 @@ import { SERVER_KINDS, type ServerKind } from './servers';
 
 const SIZES: readonly SizeName[] = ['4k', '400k', '4m'];
 const SIZE_TITLE: Record<SizeName, string> = { '4k': '4 KB crashes', '400k': '400 KB crashes', '4m': '4 MB crashes' };
-const COLOR: Record<ServerKind, string> = { raw: '#9e9e9e', 'raw-sha': '#bdbdbd', noop: '#1f77b4', 'raw-durable': '#d0d0d0', fs: '#2ca02c' };
+const COLOR: Record<ServerKind, string> = {
+  raw: '#9e9e9e',
+  'raw-sha': '#bdbdbd',
+  noop: '#1f77b4',
+  'raw-durable': '#d0d0d0',
+  'raw-layout': '#a5d6a7',
+  fs: '#2ca02c',
+};
 const LABEL: Record<ServerKind, string> = {
   raw: 'raw (reads the body)',
   'raw-sha': 'raw-sha (+ sha256)',
   noop: 'collector, noop storage',
   'raw-durable': 'raw-durable (+ 1 file, fsync)',
+  'raw-layout': 'raw-layout (+ 3 files, 2 commits)',
   fs: 'collector, fs storage',
 };
 

@@ -41,7 +41,9 @@ and prints a table and the targets. Environment variables in brackets.
                      sizes 4k,400k,4m  encodings plain,gzip  connections 16,64
                      (any number)  servers raw,noop,raw-durable,fs, and
                      raw-sha (reads and sha256s each body: the floor of any
-                     collector's CPU), which runs only when named
+                     collector's CPU) and raw-layout (saves each body in fs
+                     storage's layout: the floor of fs), which run only
+                     when named
                      e.g. --only 400k,gzip,noop,raw [BENCH_ONLY]
   --out FILE         JSON results (default bench/results/latest.json) [BENCH_OUT]
   --warmup S         seconds of 4 KB load after each server starts, over as
@@ -51,7 +53,7 @@ and prints a table and the targets. Environment variables in brackets.
                      and servers (started afresh each round), and judge each
                      point on its median (default 1; 3 steadies a noisy
                      machine) [BENCH_REPEAT]
-  --keep-data        leave raw-durable's and fs's data directories (their
+  --keep-data        leave the durable servers' data directories (their
                      files emptied) at the end and print where they are, so
                      a bench that follows at once does not pay for their
                      deletion (see "Durable servers" in bench/README.md);

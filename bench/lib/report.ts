@@ -61,7 +61,7 @@ const f = (n: number | undefined, digits = 0) => (n === undefined || !Number.isF
 /** autocannon's latencies have 1 ms resolution: 0 means under a millisecond. */
 const ms = (n: number) => (n === 0 ? '<1' : f(n));
 
-export const REFERENCE_OF: Partial<Record<ServerKind, ServerKind>> = { noop: 'raw', fs: 'raw-durable' };
+export const REFERENCE_OF: Partial<Record<ServerKind, ServerKind>> = { noop: 'raw', fs: 'raw-durable', 'raw-layout': 'raw-durable' };
 const isCollector = (s: ServerKind) => s === 'noop' || s === 'fs';
 
 /** The run of `server` at the load point (and round) of `r`. */
@@ -156,12 +156,20 @@ function judge(name: string, checks: Array<{ ok: boolean; detail: string }>): Ta
 /** `inflateMs`: CPU ms of one gunzip of each size's gzip body, measured in the bench process. */
 export function evaluateTargets(runs: readonly RunRecord[], inflateMs: Partial<Record<SizeName, number>> = {}): TargetResult[] {
   const collector = runs.filter((r) => isCollector(r.server));
+  // raw-layout, when it ran at the same point: what fs storage's layout allows without the collector's work.
+  const layoutAt = (r: RunRecord) => {
+    const layout = r.server === 'fs' ? atPoint(runs, 'raw-layout', r) : undefined;
+    return layout?.ratio === undefined ? '' : `; raw-layout (the layout alone) ${layout.ratio.toFixed(2)}`;
+  };
   const ratioTarget = (size: SizeName, server: ServerKind, min: number) =>
     judge(
       `${SIZE_LABEL[size]}: ${server} ÷ ${REFERENCE_OF[server]} ≥ ${min}`,
       runs
         .filter((r) => r.size === size && r.server === server && r.ratio !== undefined)
-        .map((r) => ({ ok: r.ratio! >= min, detail: `${point(r)}: ${r.ratio!.toFixed(2)} (${f(r.crashesPerS)} vs ${f(r.crashesPerS / r.ratio!)} crashes/s)` })),
+        .map((r) => ({
+          ok: r.ratio! >= min,
+          detail: `${point(r)}: ${r.ratio!.toFixed(2)} (${f(r.crashesPerS)} vs ${f(r.crashesPerS / r.ratio!)} crashes/s)${layoutAt(r)}`,
+        })),
     );
   const mbps = judge(
     'collector MB/s at 4 MB ≥ MB/s at 400 KB',

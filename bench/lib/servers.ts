@@ -5,10 +5,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-export type ServerKind = 'raw' | 'raw-sha' | 'noop' | 'raw-durable' | 'fs';
+export type ServerKind = 'raw' | 'raw-sha' | 'noop' | 'raw-durable' | 'raw-layout' | 'fs';
 /** Every server, in the order a load point runs them. */
-export const SERVER_KINDS: readonly ServerKind[] = ['raw', 'raw-sha', 'noop', 'raw-durable', 'fs'];
-/** What runs unless --only names servers: raw-sha (the floor) only when asked for. */
+export const SERVER_KINDS: readonly ServerKind[] = ['raw', 'raw-sha', 'noop', 'raw-durable', 'raw-layout', 'fs'];
+/** What runs unless --only names servers: raw-sha and raw-layout (the floors) only when asked for. */
 export const DEFAULT_SERVER_KINDS: readonly ServerKind[] = ['raw', 'noop', 'raw-durable', 'fs'];
 
 /** The repository root: the nearest directory above this file with a package.json (bench/dist/lib → /). */
@@ -27,7 +27,7 @@ export interface Server {
   pid: number;
   port: number;
   url: string;
-  /** Where fs / raw-durable store crashes (undefined for raw and noop). */
+  /** Where fs / raw-durable / raw-layout store crashes (undefined for raw and noop). */
   dataDir?: string;
   /** The last lines it printed (stdout and stderr), for error messages. */
   tail(): string;
@@ -40,6 +40,7 @@ const REFERENCE_LABEL = {
   raw: 'raw (read body, answer)',
   'raw-sha': 'raw-sha (read body, sha256 it, answer)',
   'raw-durable': 'raw-durable (+ 1 file, fsync, rename)',
+  'raw-layout': "raw-layout (+ fs storage's 3 files and 2 commits)",
 } as const;
 
 /** Every server started and not yet stopped: stopped on exit, Ctrl-C or error. */
@@ -123,10 +124,11 @@ export async function startServer(kind: ServerKind, opts: StartOptions): Promise
   let dataDir: string | undefined;
   let ready: RegExp;
   let label: string;
-  if (kind === 'raw' || kind === 'raw-sha' || kind === 'raw-durable') {
+  if (kind === 'raw' || kind === 'raw-sha' || kind === 'raw-durable' || kind === 'raw-layout') {
     argv = [path.join(ROOT, 'bench', 'servers', `${kind}.js`)];
     env = { ...base };
     if (kind === 'raw-durable') env.DURABLE_DIR = dataDir = tmp;
+    if (kind === 'raw-layout') env.LAYOUT_DIR = dataDir = tmp;
     ready = /listening on http:\/\/[^:\s]+:(\d+)/;
     label = REFERENCE_LABEL[kind];
   } else {

@@ -19,8 +19,8 @@ async function size(file: string): Promise<number | undefined> {
 
 /**
  * Checks every acknowledged crash id against the collector's fs layout:
- * v1/raw_crash/<YYYYMMDD>/<id>, v1/dump_names/<id> and v1/dump/<id>, the
- * dump being exactly the bytes sent.
+ * v1/raw_crash/<YYYYMMDD>/<id>, v1/dump_names/<id> and v1/dump/<id> of
+ * `dumpBytes` (the dump sent; raw-layout stores the whole body there).
  */
 export async function verifyFsCrashes(root: string, ids: readonly string[], dumpBytes: number): Promise<Verification> {
   const missing: string[] = [];

@@ -5,8 +5,13 @@
 // that directory (temporary name, fsync, rename), as cheaply as durability
 // allows. With `checksum`, each body is run through sha256 as it arrives, as
 // the collector must for `dump_checksums`: the least any collector pays per
-// crash. Nothing here parses multipart or gunzips: it is the ceiling the
-// collector is measured against.
+// crash. With `layoutDir`, each body is saved as fs storage saves a crash
+// (SPEC §2): the body as v1/dump/<id>, a small v1/dump_names/<id> and
+// v1/raw_crash/<date>/<id>, every file and directory fsynced, the raw crash
+// written beside the others under a temporary name and renamed last: the
+// cost of the layout and its two commits alone, without parsing. Nothing
+// here parses multipart or gunzips: it is the ceiling the collector is
+// measured against.
 //
 // Environment: PORT (0 = a free port), HOST (default 127.0.0.1), WORKERS.
 // Prints one line `listening on http://<host>:<port>` once every worker
@@ -16,7 +21,7 @@ const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const { createHash, randomUUID, randomBytes } = require('node:crypto');
-const { open, rename } = require('node:fs/promises');
+const { mkdir, open, rename } = require('node:fs/promises');
 
 const pad2 = (n) => String(n).padStart(2, '0');
 
@@ -27,33 +32,74 @@ function crashId() {
   return `${randomUUID().slice(0, -7)}0${yymmdd}`;
 }
 
-async function writeDurably(dir, id, chunks) {
-  const target = path.join(dir, id);
-  const tmp = path.join(dir, `.${id}.${randomBytes(6).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'wx', 0o644);
-  try {
-    let pending = chunks.filter((c) => c.length > 0);
-    while (pending.length > 0) {
-      let { bytesWritten } = await fh.writev(pending);
-      if (bytesWritten === 0) throw new Error('write made no progress');
-      const rest = [];
-      for (const b of pending) {
-        if (bytesWritten >= b.length) bytesWritten -= b.length;
-        else {
-          rest.push(bytesWritten > 0 ? b.subarray(bytesWritten) : b);
-          bytesWritten = 0;
-        }
+async function writeAll(fh, chunks) {
+  let pending = chunks.filter((c) => c.length > 0);
+  while (pending.length > 0) {
+    let { bytesWritten } = await fh.writev(pending);
+    if (bytesWritten === 0) throw new Error('write made no progress');
+    const rest = [];
+    for (const b of pending) {
+      if (bytesWritten >= b.length) bytesWritten -= b.length;
+      else {
+        rest.push(bytesWritten > 0 ? b.subarray(bytesWritten) : b);
+        bytesWritten = 0;
       }
-      pending = rest;
     }
+    pending = rest;
+  }
+}
+
+/** `chunks` in a new file, fsynced; `named` (optional) runs once the file has its name, beside the write. */
+async function writeSynced(file, chunks, named) {
+  const fh = await open(file, 'wx', 0o644);
+  try {
+    await Promise.all([writeAll(fh, chunks).then(() => fh.sync()), named?.()]);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function writeDurably(dir, id, chunks) {
+  const tmp = path.join(dir, `.${id}.${randomBytes(6).toString('hex')}.tmp`);
+  await writeSynced(tmp, chunks);
+  await rename(tmp, path.join(dir, id));
+}
+
+async function syncDir(dir) {
+  const fh = await open(dir, 'r');
+  try {
     await fh.sync();
   } finally {
     await fh.close();
   }
-  await rename(tmp, target);
 }
 
-function handler(durableDir, checksum) {
+const madeDirs = new Set();
+async function madeDir(dir) {
+  if (!madeDirs.has(dir)) {
+    await mkdir(dir, { recursive: true });
+    madeDirs.add(dir);
+  }
+  return dir;
+}
+
+/** fs storage's layout and order: dump and dump_names durable under their names, then the raw crash renamed into place. */
+async function writeLayout(root, id, chunks) {
+  const [dumpDir, namesDir, rawDir] = await Promise.all(
+    [['dump'], ['dump_names'], ['raw_crash', `20${id.slice(-6)}`]].map((p) => madeDir(path.join(root, 'v1', ...p))),
+  );
+  const rawTmp = path.join(rawDir, `.${id}.${randomBytes(6).toString('hex')}.tmp`);
+  const rawCrash = Buffer.from(JSON.stringify({ uuid: id, submitted_timestamp: new Date().toISOString(), dump_checksums: {} }));
+  await Promise.all([
+    writeSynced(path.join(dumpDir, id), chunks, () => syncDir(dumpDir)),
+    writeSynced(path.join(namesDir, id), [Buffer.from('["upload_file_minidump"]')], () => syncDir(namesDir)),
+    writeSynced(rawTmp, [rawCrash]),
+  ]);
+  await rename(rawTmp, path.join(rawDir, id));
+  await syncDir(rawDir);
+}
+
+function handler(durableDir, checksum, layoutDir) {
   return (req, res) => {
     const url = (req.url || '').split('?')[0];
     if (req.method === 'GET' && url === '/__lbheartbeat__') {
@@ -81,8 +127,9 @@ function handler(durableDir, checksum) {
         res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': String(Buffer.byteLength(body)) });
         res.end(body);
       };
-      if (!durableDir) return answer();
-      writeDurably(durableDir, id, chunks).then(answer, (err) => {
+      const save = durableDir ? writeDurably(durableDir, id, chunks) : layoutDir ? writeLayout(layoutDir, id, chunks) : undefined;
+      if (!save) return answer();
+      save.then(answer, (err) => {
         process.stderr.write(`save failed: ${err.message}\n`);
         res.writeHead(503, { 'Content-Type': 'text/plain' });
         res.end('Discarded=storage_error\n');
@@ -91,7 +138,7 @@ function handler(durableDir, checksum) {
   };
 }
 
-function start({ durableDir, checksum } = {}) {
+function start({ durableDir, checksum, layoutDir } = {}) {
   const host = process.env.HOST || '127.0.0.1';
   const port = Number(process.env.PORT || 0);
   const workers = Number(process.env.WORKERS || 2 * (os.availableParallelism ? os.availableParallelism() : os.cpus().length) + 1);
@@ -122,7 +169,7 @@ function start({ durableDir, checksum } = {}) {
     process.on('SIGINT', () => stop(0));
     for (let i = 0; i < workers; i++) cluster.fork();
   } else {
-    const server = http.createServer({ keepAliveTimeout: 65000, requestTimeout: 0 }, handler(durableDir, checksum));
+    const server = http.createServer({ keepAliveTimeout: 65000, requestTimeout: 0 }, handler(durableDir, checksum, layoutDir));
     server.listen(port, host);
     process.on('SIGTERM', () => process.exit(0));
     process.on('SIGINT', () => {});
