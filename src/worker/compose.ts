@@ -10,6 +10,7 @@ import { accessLog } from './access-log';
 import { createAdminListener, type AdminListener } from './admin-listener';
 import { createAdminApp, createApp, type AppDeps, type OperationsDeps } from './app';
 import { createPublisher, createStorage } from './backends';
+import { MallocRetention } from './breakpad/malloc-retention';
 import { MemoryBudget } from './breakpad/memory-budget';
 import { TurnBudget } from './breakpad/turn-budget';
 import type { CrashSink } from './crashmover/crash-sink';
@@ -67,7 +68,11 @@ export async function composeWorker(config: Config): Promise<WorkerParts> {
   const state: WorkerState = { shuttingDown: false, fleet: undefined, openUploads: 0 };
   const logger = createLogger({ level: config.logging.level, localDevEnv: config.server.localDevEnv, hostname: config.server.hostname, asyncStdout: true });
   const log = componentLogger(logger, 'antenna.worker');
-  const memoryBudget = new MemoryBudget(config.breakpad.workerMemoryBudget, config.crashmover.retryAfterSeconds);
+  const memoryBudget = new MemoryBudget(
+    config.breakpad.workerMemoryBudget,
+    config.crashmover.retryAfterSeconds,
+    new MallocRetention(config.cluster.workerMallocKeepMb * 1024 * 1024),
+  );
   const telemetry = await createTelemetry(config, logger, {
     inFlight: (): number => crashPath.sink.inFlight + state.openUploads,
     bodyBytesInMemory: () => memoryBudget.inUse,

@@ -1,4 +1,5 @@
 import { BodyBuffers } from './body-buffers';
+import type { MallocRetention } from './malloc-retention';
 import { Rejection } from './rejection';
 
 /**
@@ -15,6 +16,7 @@ export class MemoryBudget {
     readonly maxBytes: number,
     /** Sent as `Retry-After` with the refusal. */
     readonly retryAfterSeconds: number,
+    private readonly retention?: Pick<MallocRetention, 'beforeFree'>,
   ) {}
 
   /** Bytes held right now by this worker's uploads. */
@@ -47,6 +49,11 @@ export class MemoryBudget {
   give(bytes: number): void {
     this.used -= bytes;
   }
+
+  /** @internal An upload holding `bytes` is about to free them. */
+  beforeFree(bytes: number): void {
+    this.retention?.beforeFree(bytes);
+  }
 }
 
 /** One upload's share of the budget, and the buffers its bytes are in (freed on release unless lent out). */
@@ -72,6 +79,7 @@ export class HeldBytes {
   release(): void {
     if (this.released) return;
     this.released = true;
+    this.budget.beforeFree(this.held);
     this.buffers.free();
     this.budget.give(this.held);
     this.held = 0;

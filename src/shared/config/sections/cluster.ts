@@ -36,6 +36,13 @@ export const clusterOptions = {
     max: 4096,
     doc: 'V8 old-generation size each worker starts with, in MiB (`--initial-old-space-size`); 0 leaves V8’s default. A trade of memory for CPU with large dumps, off by default: upload chunks that live across two young GCs reach the old generation, where only a full GC frees them, and with V8’s default a full GC comes every few 4 MB crashes, each moving the chunks of the uploads still in flight there too. 64 stops that cycle at 3–4 uploads in flight per worker: on Node 20, 4 MB CPU per crash 7.8–9.0 → 5.5–6.4 ms (5 workers, 16 connections), on Node 22 7.1–7.4 → 6.3–6.5 ms; but dead chunks then wait longer for their GC, and the tree’s peak RSS rose by 60–120 MB at 400 KB and 4 MB, past the memory budget the bench checks (docs/performance.md). Worth setting where nodes are CPU-bound on large dumps and have the memory. Ignored when NODE_OPTIONS or the primary’s own flags already set it.',
   }),
+  workerMallocKeepMb: int({
+    env: 'WORKER_MALLOC_KEEP_MB',
+    default: 8,
+    min: 0,
+    max: 64,
+    doc: 'Freed memory, in MiB, that glibc keeps in each heap of a worker instead of giving it back to the kernel (its trim threshold; its mmap threshold becomes half of it), set once the worker has received an upload of 1 MiB or more; 0 leaves glibc’s own (128 KiB, adaptive). Without it, a 4 MB upload’s memory went back to the kernel when the crash was saved and was faulted in again by the next: 140–300 page faults and ~0.5 ms per 4 MB crash with several uploads per worker (5 workers, 4 MB, 16 connections spread evenly: 4.67–4.77 → 4.18–4.26 CPU ms per crash; docs/performance.md). A worker that never gets a large upload is unchanged. Without effect when `MALLOC_TRIM_THRESHOLD_` or `MALLOC_MMAP_THRESHOLD_` is set (glibc then uses those) and on musl.',
+  }),
   gracefulTimeoutSeconds: int({
     env: 'GRACEFUL_TIMEOUT',
     default: 30,
