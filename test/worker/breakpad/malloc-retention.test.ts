@@ -16,9 +16,15 @@ const glibc = Boolean((process.report.getReport() as { header?: { glibcVersionRu
  * In a fresh process: a retention of `keepMb`, told that an upload of
  * `uploadBytes` is about to be freed, then 20 rounds of an upload's memory
  * (64 socket-sized buffers of 64 KiB, written, then freed as BodyBuffers
- * frees them); minor page faults per round.
+ * frees them); minor page faults of each round.
+ *
+ * Without retention, a round faults ~1,000 pages only while nothing else sits
+ * at the top of glibc's heap: once V8 mallocs something there (a GC, whose
+ * timing depends on the machine's load; under the CI run it came as early as
+ * round 5), trimming stops for the rest of the process. So the baselines are
+ * judged by their worst round, the retention by its mean.
  */
-function faultsPerUpload(keepMb: number, uploadBytes: number): number {
+function faultsPerRound(keepMb: number, uploadBytes: number): number[] {
   const script = `
     const { MallocRetention } = require(${JSON.stringify(DIST)});
     const upload = () => {
@@ -28,25 +34,30 @@ function faultsPerUpload(keepMb: number, uploadBytes: number): number {
     };
     new MallocRetention(${keepMb} * 1024 * 1024).beforeFree(${uploadBytes});
     upload();
-    const before = process.resourceUsage().minorPageFault;
-    for (let i = 0; i < 20; i++) upload();
-    process.stdout.write(String((process.resourceUsage().minorPageFault - before) / 20));`;
+    const rounds = [];
+    for (let i = 0; i < 20; i++) {
+      const before = process.resourceUsage().minorPageFault;
+      upload();
+      rounds.push(process.resourceUsage().minorPageFault - before);
+    }
+    process.stdout.write(JSON.stringify(rounds));`;
   const env = { ...process.env };
   delete env.MALLOC_TRIM_THRESHOLD_;
   delete env.MALLOC_MMAP_THRESHOLD_;
   delete env.NODE_OPTIONS;
-  return Number(execFileSync(process.execPath, ['-e', script], { env, encoding: 'utf8' }));
+  return JSON.parse(execFileSync(process.execPath, ['-e', script], { env, encoding: 'utf8' })) as number[];
 }
 
 describe('MallocRetention', () => {
   // Skipped, and reported as skipped, where Node does not run on glibc (musl): there is nothing to raise.
   (glibc ? it : it.skip)('(glibc) after a large upload, the next 4 MiB uploads reuse the memory instead of faulting in ~1,000 pages each', () => {
-    const kept = faultsPerUpload(8, 4_000_000);
-    const glibcDefault = faultsPerUpload(0, 4_000_000);
-    const afterSmallUploadOnly = faultsPerUpload(8, 400_000);
-    expect(kept).toBeLessThan(100);
-    expect(glibcDefault).toBeGreaterThan(500);
-    expect(afterSmallUploadOnly).toBeGreaterThan(500);
+    const mean = (rounds: number[]) => rounds.reduce((a, b) => a + b, 0) / rounds.length;
+    const kept = faultsPerRound(8, 4_000_000);
+    const glibcDefault = faultsPerRound(0, 4_000_000);
+    const afterSmallUploadOnly = faultsPerRound(8, 400_000);
+    expect(mean(kept)).toBeLessThan(100);
+    expect(Math.max(...glibcDefault)).toBeGreaterThan(500);
+    expect(Math.max(...afterSmallUploadOnly)).toBeGreaterThan(500);
   });
 
   it('frees one mapped chunk of half the wanted trim threshold, once, and only for an upload of 1 MiB or more', () => {
