@@ -4,9 +4,4 @@
 // layout under LAYOUT_DIR (dump, dump_names, raw crash last; every file and
 // directory fsynced), then answers a crash id. What fs storage's layout costs
 // without the collector's parsing.
-const dir = process.env.LAYOUT_DIR;
-if (!dir) {
-  process.stderr.write('raw-layout: set LAYOUT_DIR to an existing directory\n');
-  process.exit(2);
-}
-require('./reference').start({ layoutDir: dir });
+require('./reference').startInDirFromEnv('raw-layout', 'LAYOUT_DIR', 'layoutDir');

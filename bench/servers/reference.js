@@ -176,4 +176,17 @@ function start({ durableDir, checksum, layoutDir } = {}) {
   }
 }
 
-module.exports = { start };
+/**
+ * `start({ [option]: dir })` with dir from the environment variable `envVar`;
+ * exits 2 with a message naming the variable when it is not set.
+ */
+function startInDirFromEnv(name, envVar, option) {
+  const dir = process.env[envVar];
+  if (!dir) {
+    process.stderr.write(`${name}: set ${envVar} to an existing directory\n`);
+    process.exit(2);
+  }
+  start({ [option]: dir });
+}
+
+module.exports = { start, startInDirFromEnv };
