@@ -80,7 +80,11 @@ export function renderChart(runs: readonly RunRecord[], title: string): string {
     });
     x += panelW + PANEL_GAP;
   }
-  const width = x - PANEL_GAP + 10;
+  // The legend takes columns wide enough for its longest label (~6.5 px a
+  // character at 11 px) and wraps into rows, widening a narrow chart to one column.
+  const legendColW = Math.max(190, Math.ceil(14 + Math.max(...servers.map((s) => LABEL[s].length)) * 6.5) + 16);
+  const width = Math.max(x - PANEL_GAP + 10, LEFT + legendColW);
+  const legendPerRow = Math.max(1, Math.floor((width - LEFT) / legendColW));
 
   const grid: string[] = [];
   for (let d = 0; d <= decades; d++) {
@@ -90,10 +94,11 @@ export function renderChart(runs: readonly RunRecord[], title: string): string {
   }
   const legendY = TOP + PLOT_H + 48;
   const legend = servers.map((s, i) => {
-    const lx = LEFT + i * 190;
-    return `<rect x="${lx}" y="${legendY - 9}" width="10" height="10" fill="${COLOR[s]}"/><text x="${lx + 14}" y="${legendY}" font-size="11">${esc(LABEL[s])}</text>`;
+    const lx = LEFT + (i % legendPerRow) * legendColW;
+    const ly = legendY + Math.floor(i / legendPerRow) * 16;
+    return `<rect x="${lx}" y="${ly - 9}" width="10" height="10" fill="${COLOR[s]}"/><text x="${lx + 14}" y="${ly}" font-size="11">${esc(LABEL[s])}</text>`;
   });
-  const height = legendY + 12;
+  const height = legendY + Math.max(0, Math.ceil(servers.length / legendPerRow) - 1) * 16 + 12;
   return (
     [
       `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,

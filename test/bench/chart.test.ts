@@ -46,4 +46,21 @@ describe('renderChart', () => {
     expect(svg).toContain('a &lt;title&gt; &amp; more');
     expect(svg).toContain('400 KB crashes');
   });
+
+  it('wraps the legend into rows that fit the chart, however many servers ran', () => {
+    const servers = ['raw', 'raw-sha', 'noop', 'raw-durable', 'raw-layout', 'fs'] as const;
+    const svg = renderChart(
+      servers.map((s) => run(s, 1000)),
+      'six servers',
+    );
+    const width = Number(/<svg [^>]*width="(\d+)"/.exec(svg)![1]);
+    const height = Number(/<svg [^>]*height="(\d+)"/.exec(svg)![1]);
+    const entries = [...svg.matchAll(/<rect x="([\d.]+)" y="([\d.]+)" width="10" height="10"[^>]*\/><text x="([\d.]+)"[^>]*>([^<]*)<\/text>/g)];
+    expect(entries).toHaveLength(servers.length);
+    for (const [, x, y, , label] of entries) {
+      // ~6.5 px per character at font-size 11: the label's end stays on the canvas.
+      expect(Number(x) + 14 + label!.length * 6.5).toBeLessThanOrEqual(width);
+      expect(Number(y) + 10).toBeLessThanOrEqual(height);
+    }
+  });
 });
