@@ -52,12 +52,15 @@ describe('MallocRetention', () => {
   // Skipped, and reported as skipped, where Node does not run on glibc (musl): there is nothing to raise.
   (glibc ? it : it.skip)('(glibc) after a large upload, the next 4 MiB uploads reuse the memory instead of faulting in ~1,000 pages each', () => {
     const mean = (rounds: number[]) => rounds.reduce((a, b) => a + b, 0) / rounds.length;
-    const kept = faultsPerRound(8, 4_000_000);
-    const glibcDefault = faultsPerRound(0, 4_000_000);
-    const afterSmallUploadOnly = faultsPerRound(8, 400_000);
-    expect(mean(kept)).toBeLessThan(100);
-    expect(Math.max(...glibcDefault)).toBeGreaterThan(500);
-    expect(Math.max(...afterSmallUploadOnly)).toBeGreaterThan(500);
+    // Up to three fresh processes, in case V8 blocks trimming from the first round on in one.
+    const worstRound = (keepMb: number, uploadBytes: number) => {
+      let worst = 0;
+      for (let i = 0; i < 3 && worst <= 500; i++) worst = Math.max(worst, ...faultsPerRound(keepMb, uploadBytes));
+      return worst;
+    };
+    expect(mean(faultsPerRound(8, 4_000_000))).toBeLessThan(100);
+    expect(worstRound(0, 4_000_000)).toBeGreaterThan(500);
+    expect(worstRound(8, 400_000)).toBeGreaterThan(500);
   });
 
   it('frees one mapped chunk of half the wanted trim threshold, once, and only for an upload of 1 MiB or more', () => {
