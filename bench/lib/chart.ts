@@ -28,6 +28,10 @@ const PANEL_GAP = 40;
 const PLOT_H = 220;
 const TOP = 90;
 const LEFT = 56;
+/** The legend: text starts this far right of its swatch; ~px per character at 11 px; rows this far apart. */
+const LEGEND_TEXT_DX = 14;
+const LEGEND_CHAR_W = 6.5;
+const LEGEND_ROW_H = 16;
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
@@ -80,9 +84,9 @@ export function renderChart(runs: readonly RunRecord[], title: string): string {
     });
     x += panelW + PANEL_GAP;
   }
-  // The legend takes columns wide enough for its longest label (~6.5 px a
-  // character at 11 px) and wraps into rows, widening a narrow chart to one column.
-  const legendColW = Math.max(190, Math.ceil(14 + Math.max(...servers.map((s) => LABEL[s].length)) * 6.5) + 16);
+  // The legend takes columns wide enough for its longest label and wraps
+  // into rows, widening a narrow chart to one column.
+  const legendColW = Math.ceil(LEGEND_TEXT_DX + Math.max(...servers.map((s) => LABEL[s].length)) * LEGEND_CHAR_W) + 16;
   const width = Math.max(x - PANEL_GAP + 10, LEFT + legendColW);
   const legendPerRow = Math.max(1, Math.floor((width - LEFT) / legendColW));
 
@@ -95,10 +99,10 @@ export function renderChart(runs: readonly RunRecord[], title: string): string {
   const legendY = TOP + PLOT_H + 48;
   const legend = servers.map((s, i) => {
     const lx = LEFT + (i % legendPerRow) * legendColW;
-    const ly = legendY + Math.floor(i / legendPerRow) * 16;
-    return `<rect x="${lx}" y="${ly - 9}" width="10" height="10" fill="${COLOR[s]}"/><text x="${lx + 14}" y="${ly}" font-size="11">${esc(LABEL[s])}</text>`;
+    const ly = legendY + Math.floor(i / legendPerRow) * LEGEND_ROW_H;
+    return `<rect x="${lx}" y="${ly - 9}" width="10" height="10" fill="${COLOR[s]}"/><text x="${lx + LEGEND_TEXT_DX}" y="${ly}" font-size="11">${esc(LABEL[s])}</text>`;
   });
-  const height = legendY + Math.max(0, Math.ceil(servers.length / legendPerRow) - 1) * 16 + 12;
+  const height = legendY + Math.max(0, Math.ceil(servers.length / legendPerRow) - 1) * LEGEND_ROW_H + 12;
   return (
     [
       `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
