@@ -22,6 +22,7 @@ declare module 'autocannon' {
       duration?: number;
       amount?: number;
       timeout?: number;
+      reconnectRate?: number;
       requests?: Request[];
       setupClient?: (client: EventEmitter) => void;
     }

@@ -28,11 +28,12 @@ const CRASH_ID_RE = /^CrashID=bp-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4
 
 /**
  * POSTs `body` to `<url>/submit` over `connections` keep-alive connections
- * for `durationS` seconds. Each answer's body reaches `onResponse` of the
+ * for `durationS` seconds (with `reconnectEvery`, each connection is replaced
+ * by a new one after that many requests). Each answer's body reaches `onResponse` of the
  * request definition (autocannon lib/requestIterator.js `recordBody`), which
  * is where the crash ids are collected.
  */
-export function runLoad(url: string, body: CrashBody, connections: number, durationS: number): Promise<LoadResult> {
+export function runLoad(url: string, body: CrashBody, connections: number, durationS: number, reconnectEvery = 0): Promise<LoadResult> {
   const crashIds: string[] = [];
   let unexpectedBodies = 0;
   return new Promise((resolve, reject) => {
@@ -45,6 +46,8 @@ export function runLoad(url: string, body: CrashBody, connections: number, durat
         connections,
         duration: durationS,
         timeout: 30,
+        // autocannon's reconnectRate: each connection closes and reconnects after this many requests (0: never).
+        reconnectRate: reconnectEvery,
         requests: [
           {
             onResponse(status, text) {
