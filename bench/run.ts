@@ -105,11 +105,13 @@ async function startServers(o: Options, servers: Map<ServerKind, Server>, info: 
     void s.exited.then(({ code, signal }) => {
       if (!aborted && !stopping) log(`bench: ${kind} exited unexpectedly (${code ?? signal})\n${s.tail()}`);
     });
-    if (o.warmupS > 0) {
-      // As many connections as the runs use, so that every worker gets requests (and its JIT
-      // warms up) before the measured runs; 4 connections left some of 5 workers cold, and
-      // their compilation counted in the first run's CPU per crash.
-      await runLoad(s.url, crashBody(SIZES['4k'], 'plain'), Math.max(4, ...o.connections), o.warmupS);
+    if (o.warmupS > 0 && o.warmupRequests > 0) {
+      // Every worker must reach V8's optimised code before the runs (see bench/README.md,
+      // "Warm-up"): long-lived connections stay on the workers they landed on, so these reconnect.
+      await runLoad(s.url, crashBody(SIZES['4k'], 'plain'), Math.max(4, ...o.connections), o.warmupS, {
+        amount: o.warmupRequests * o.workers,
+        reconnectEvery: WARMUP_RECONNECT_EVERY,
+      });
       if (s.dataDir) await emptyFiles(s.dataDir);
     }
     await sleep(500);
@@ -133,7 +135,7 @@ async function startServers(o: Options, servers: Map<ServerKind, Server>, info: 
  * rounds 1.76 / 1.31 / 1.33. Reconnecting connections reach idle workers too.
  */
 async function warmUpWith(server: Server, body: CrashBody, o: Options): Promise<void> {
-  await runLoad(server.url, body, Math.max(...o.connections), o.warmupEachS, WARMUP_RECONNECT_EVERY);
+  await runLoad(server.url, body, Math.max(...o.connections), o.warmupEachS, { reconnectEvery: WARMUP_RECONNECT_EVERY });
   if (server.dataDir) await emptyFiles(server.dataDir);
 }
 
@@ -274,6 +276,7 @@ async function main(): Promise<void> {
     options: {
       durationS: o.durationS,
       warmupS: o.warmupS,
+      warmupRequests: o.warmupRequests,
       warmupEachS: o.warmupEachS,
       workers: o.workers,
       quick: o.quick,

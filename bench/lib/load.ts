@@ -26,18 +26,25 @@ export function stopLoad(): void {
 
 const CRASH_ID_RE = /^CrashID=bp-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\n$/;
 
+export interface LoadShape {
+  /** Each connection closes and is replaced by a new one after this many requests (0: never). */
+  reconnectEvery?: number;
+  /** Stop once this many answers have come back, or at `durationS`, whichever is first. */
+  amount?: number;
+}
+
 /**
  * POSTs `body` to `<url>/submit` over `connections` keep-alive connections
- * for `durationS` seconds (with `reconnectEvery`, each connection is replaced
- * by a new one after that many requests). Each answer's body reaches `onResponse` of the
- * request definition (autocannon lib/requestIterator.js `recordBody`), which
- * is where the crash ids are collected.
+ * for `durationS` seconds, shaped by `shape`. Each answer's body reaches
+ * `onResponse` of the request definition (autocannon lib/requestIterator.js
+ * `recordBody`), which is where the crash ids are collected.
  */
-export function runLoad(url: string, body: CrashBody, connections: number, durationS: number, reconnectEvery = 0): Promise<LoadResult> {
+export function runLoad(url: string, body: CrashBody, connections: number, durationS: number, shape: LoadShape = {}): Promise<LoadResult> {
   const crashIds: string[] = [];
   let unexpectedBodies = 0;
+  let cap: NodeJS.Timeout | undefined;
   return new Promise((resolve, reject) => {
-    current = autocannon(
+    const instance = autocannon(
       {
         url: `${url}/submit`,
         method: 'POST',
@@ -45,9 +52,10 @@ export function runLoad(url: string, body: CrashBody, connections: number, durat
         body: body.body,
         connections,
         duration: durationS,
+        // autocannon ignores `duration` once `amount` is set: the timer below caps it.
+        amount: shape.amount,
+        reconnectRate: shape.reconnectEvery ?? 0,
         timeout: 30,
-        // autocannon's reconnectRate: each connection closes and reconnects after this many requests (0: never).
-        reconnectRate: reconnectEvery,
         requests: [
           {
             onResponse(status, text) {
@@ -60,6 +68,7 @@ export function runLoad(url: string, body: CrashBody, connections: number, durat
         ],
       },
       (err, r) => {
+        clearTimeout(cap);
         current = undefined;
         if (err) return reject(err);
         const statusCodes: Record<string, number> = {};
@@ -79,5 +88,7 @@ export function runLoad(url: string, body: CrashBody, connections: number, durat
         });
       },
     );
+    current = instance;
+    if (shape.amount) cap = setTimeout(() => instance.stop(), durationS * 1000);
   });
 }

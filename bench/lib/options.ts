@@ -15,11 +15,14 @@ export const CONNECTIONS: readonly number[] = [16, 64];
  * 0.29 by 9,600, 0.24 after); long-lived connections reach only the workers
  * they landed on, while a new connection goes to whichever worker is idle.
  */
-export const WARMUP_RECONNECT_EVERY = 5;
+export const WARMUP_RECONNECT_EVERY = 20;
 
 export interface Options {
   durationS: number;
+  /** At most this many seconds of 4 KB load after a server starts... */
   warmupS: number;
+  /** ...ended once the server has answered this many requests per worker. */
+  warmupRequests: number;
   /** Seconds of unrecorded load with each body before a server's first run with it in a round. */
   warmupEachS: number;
   workers: number;
@@ -56,15 +59,18 @@ and prints a table and the targets. Environment variables in brackets.
                      when named
                      e.g. --only 400k,gzip,noop,raw [BENCH_ONLY]
   --out FILE         JSON results (default bench/results/latest.json) [BENCH_OUT]
-  --warmup S         seconds of 4 KB load after each server starts, over as
-                     many connections as the runs use, not recorded
-                     (default 2)
+  --warmup S         at most S seconds of 4 KB load after each server starts
+                     (default 30), ended early once every worker has had
+                     --warmup-requests of them on average; its connections
+                     reconnect every ${WARMUP_RECONNECT_EVERY} requests so that every
+                     worker gets requests; not recorded
+  --warmup-requests N  requests per worker that end that warm-up (default
+                     10000: a worker of the collector needs about that many
+                     before V8 has optimised its request path)
   --warmup-each S    seconds of load with each body (size and encoding)
-                     before a server's first run with it in a round, not
-                     recorded; its connections reconnect every
-                     ${WARMUP_RECONNECT_EVERY} requests so that every worker
-                     gets requests, not only those the run's connections land
-                     on (default 5; 0 skips it)
+                     before a server's first run with it in a round, over
+                     reconnecting connections too, not recorded (default 5;
+                     0 skips it)
   --repeat N         run every load point N times, in N rounds of all points
                      and servers (started afresh each round), and judge each
                      point on its median (default 1; 3 steadies a noisy
@@ -121,7 +127,8 @@ export function defaultWorkers(): number {
 export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, root: string): Options | 'help' {
   const o: Options = {
     durationS: 10,
-    warmupS: 2,
+    warmupS: 30,
+    warmupRequests: 10_000,
     warmupEachS: 5,
     workers: defaultWorkers(),
     sizes: [...SIZE_NAMES],
@@ -167,6 +174,11 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, ro
       case '--warmup':
         o.warmupS = Number(value());
         if (!(o.warmupS >= 0)) throw new UsageError('--warmup expects 0 or more seconds');
+        break;
+      case '--warmup-requests':
+        o.warmupRequests = Number(value());
+        if (!(Number.isInteger(o.warmupRequests) && o.warmupRequests >= 0))
+          throw new UsageError('--warmup-requests expects a whole number of requests per worker, 0 or more');
         break;
       case '--warmup-each':
         o.warmupEachS = Number(value());

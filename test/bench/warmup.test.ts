@@ -16,9 +16,11 @@ function workerTicks(server: Server): number[] {
     });
 }
 
-describe('the warm-up before each body', () => {
-  it('lasts 5 s by default, is set by --warmup-each and 0 skips it', () => {
-    expect(parseOptions([], {}, '/r')).toMatchObject({ warmupS: 2, warmupEachS: 5 });
+describe('the warm-ups', () => {
+  it('after start: 10,000 requests per worker, at most 30 s; before each body: 5 s; each set by its option', () => {
+    expect(parseOptions([], {}, '/r')).toMatchObject({ warmupS: 30, warmupRequests: 10_000, warmupEachS: 5 });
+    expect(parseOptions(['--warmup', '12', '--warmup-requests=500'], {}, '/r')).toMatchObject({ warmupS: 12, warmupRequests: 500 });
+    expect(() => parseOptions(['--warmup-requests', '2.5'], {}, '/r')).toThrow(/whole number of requests per worker/);
     expect(parseOptions(['--warmup-each', '0'], {}, '/r')).toMatchObject({ warmupEachS: 0 });
     expect(parseOptions(['--warmup-each=1.5'], {}, '/r')).toMatchObject({ warmupEachS: 1.5 });
     expect(() => parseOptions(['--warmup-each', '-1'], {}, '/r')).toThrow(UsageError);
@@ -35,7 +37,7 @@ describe('the warm-up before each body', () => {
     // connection can reach the others. That is why the warm-up reconnects.
     it('reaches every worker when its connection reconnects, where a long-lived one reaches one', async () => {
       server = await startServer('raw-sha', { workers: 3, collectorEnv: {} });
-      const body = crashBody(SIZES['400k'], 'plain');
+      const body = crashBody(SIZES['4k'], 'plain');
 
       const before = workerTicks(server);
       const kept = await runLoad(server.url, body, 1, 1.5);
@@ -46,11 +48,25 @@ describe('the warm-up before each body', () => {
       expect(busyKept.filter((t) => t >= 3)).toHaveLength(1);
 
       // The same single connection, replaced every few requests.
-      const warm = await runLoad(server.url, body, 1, 2, WARMUP_RECONNECT_EVERY);
+      const warm = await runLoad(server.url, body, 1, 2, { reconnectEvery: WARMUP_RECONNECT_EVERY });
       const afterWarm = workerTicks(server);
       expect(warm.ok2xx).toBeGreaterThan(20);
       expect(warm.non2xx + warm.errors).toBe(0);
       expect(afterWarm.map((t, i) => t - afterKept[i]!).every((t) => t >= 1)).toBe(true);
+    }, 60_000);
+
+    it('stops at the number of answers asked for, or at its duration if that comes first', async () => {
+      server = await startServer('raw-sha', { workers: 1, collectorEnv: {} });
+      const body = crashBody(SIZES['4k'], 'plain');
+      const counted = await runLoad(server.url, body, 4, 60, { amount: 200 });
+      expect(counted.ok2xx).toBe(200);
+      // autocannon loses the count of a request cut by a reconnect: a few fewer, never more.
+      const reconnecting = await runLoad(server.url, body, 4, 60, { amount: 200, reconnectEvery: WARMUP_RECONNECT_EVERY });
+      expect(reconnecting.ok2xx).toBeGreaterThan(180);
+      expect(reconnecting.ok2xx).toBeLessThanOrEqual(200);
+      const capped = await runLoad(server.url, body, 4, 1, { amount: 1e9 });
+      expect(capped.ok2xx).toBeGreaterThan(0);
+      expect(capped.ok2xx).toBeLessThan(1e9);
     }, 60_000);
   });
 });
