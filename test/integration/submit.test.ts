@@ -243,6 +243,10 @@ describe('POST /submit: a refused body that keeps coming', () => {
       socket.write(`POST /submit HTTP/1.1\r\nHost: x\r\nContent-Type: ${contentType}\r\nContent-Length: 26214401\r\n\r\n`);
       let answer = '';
       socket.on('data', (c: Buffer) => (answer += c.toString()));
+      // The cut arrives as a reset when our last chunks are still unread in the
+      // server's socket (seen under CI's load): that is the cut too, not a failure.
+      let cutBy: string | undefined;
+      socket.on('error', (err: NodeJS.ErrnoException) => (cutBy = err.code));
       const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now())));
       const sender = setInterval(() => socket.writable && socket.write(Buffer.alloc(16384)), 50);
       const started = Date.now();
@@ -253,6 +257,7 @@ describe('POST /submit: a refused body that keeps coming', () => {
         const at = await Promise.race([closed, sleep(15000).then(() => undefined)]);
         expect(at).toBeDefined();
         expect(at! - started).toBeGreaterThanOrEqual(3500);
+        expect([undefined, 'ECONNRESET', 'EPIPE']).toContain(cutBy);
       } finally {
         clearInterval(sender);
       }
