@@ -3,7 +3,7 @@ import { crashBody } from '../../bench/lib/bodies';
 import { runLoad } from '../../bench/lib/load';
 import { parseOptions, SIZES, UsageError, WARMUP_RECONNECT_EVERY } from '../../bench/lib/options';
 import { processTree } from '../../bench/lib/rss';
-import { startServer, type Server } from '../../bench/lib/servers';
+import { removeDataDirs, startServer, type Server } from '../../bench/lib/servers';
 
 /** Clock ticks (1/100 s) of user + system CPU each worker of `server` has used. */
 function workerTicks(server: Server): number[] {
@@ -32,6 +32,7 @@ describe('the warm-ups', () => {
       await server?.stop();
       server = undefined;
     });
+    afterAll(() => removeDataDirs());
 
     // A long-lived connection keeps the worker that accepted it; only a new
     // connection can reach the others. That is why the warm-up reconnects.
