@@ -3,8 +3,8 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parseOptions } from '../../bench/lib/options';
 import { computeRatios, evaluateTargets } from '../../bench/lib/report';
-import { removeDataDirs, startServer, type Server } from '../../bench/lib/servers';
 import { verifyFsCrashes } from '../../bench/lib/verify';
+import { benchServers } from './bench-servers';
 import { runRecord } from './run-record';
 
 function post(url: string, body: Buffer): Promise<{ status: number; text: string }> {
@@ -34,15 +34,10 @@ describe('raw-layout, the floor of fs storage', () => {
   });
 
   describe('the server', () => {
-    let server: Server | undefined;
-    afterEach(async () => {
-      await server?.stop();
-      server = undefined;
-    });
-    afterAll(() => removeDataDirs());
+    const servers = benchServers();
 
     it('acknowledges a body only once it is stored in fs storage layout, with no temporary file left', async () => {
-      server = await startServer('raw-layout', { workers: 1, collectorEnv: {} });
+      const server = await servers.start('raw-layout', 1);
       const body = Buffer.alloc(300_000, 7);
       const ids: string[] = [];
       for (let i = 0; i < 3; i++) {

@@ -3,7 +3,8 @@ import { crashBody } from '../../bench/lib/bodies';
 import { runLoad } from '../../bench/lib/load';
 import { parseOptions, SIZES, UsageError, WARMUP_RECONNECT_EVERY } from '../../bench/lib/options';
 import { processTree } from '../../bench/lib/rss';
-import { removeDataDirs, startServer, type Server } from '../../bench/lib/servers';
+import type { Server } from '../../bench/lib/servers';
+import { benchServers } from './bench-servers';
 
 /** Clock ticks (1/100 s) of user + system CPU each worker of `server` has used. */
 function workerTicks(server: Server): number[] {
@@ -27,17 +28,12 @@ describe('the warm-ups', () => {
   });
 
   describe('against a server of three workers', () => {
-    let server: Server | undefined;
-    afterEach(async () => {
-      await server?.stop();
-      server = undefined;
-    });
-    afterAll(() => removeDataDirs());
+    const servers = benchServers();
 
     // A long-lived connection keeps the worker that accepted it; only a new
     // connection can reach the others. That is why the warm-up reconnects.
     it('reaches every worker when its connection reconnects, where a long-lived one reaches one', async () => {
-      server = await startServer('raw-sha', { workers: 3, collectorEnv: {} });
+      const server = await servers.start('raw-sha', 3);
       const body = crashBody(SIZES['4k'], 'plain');
 
       const before = workerTicks(server);
@@ -57,7 +53,7 @@ describe('the warm-ups', () => {
     }, 60_000);
 
     it('stops at the number of answers asked for, or at its duration if that comes first', async () => {
-      server = await startServer('raw-sha', { workers: 1, collectorEnv: {} });
+      const server = await servers.start('raw-sha', 1);
       const body = crashBody(SIZES['4k'], 'plain');
       const counted = await runLoad(server.url, body, 4, 60, { amount: 200 });
       expect(counted.ok2xx).toBe(200);
