@@ -106,13 +106,7 @@ async function startServers(o: Options, servers: Map<ServerKind, Server>, info: 
       if (!aborted && !stopping) log(`bench: ${kind} exited unexpectedly (${code ?? signal})\n${s.tail()}`);
     });
     if (o.warmupS > 0 && o.warmupRequests > 0) {
-      // Every worker must reach V8's optimised code before the runs (see bench/README.md,
-      // "Warm-up"): long-lived connections stay on the workers they landed on, so these reconnect.
-      await runLoad(s.url, crashBody(SIZES['4k'], 'plain'), Math.max(4, ...o.connections), o.warmupS, {
-        amount: o.warmupRequests * o.workers,
-        reconnectEvery: WARMUP_RECONNECT_EVERY,
-      });
-      if (s.dataDir) await emptyFiles(s.dataDir);
+      await warmUp(s, crashBody(SIZES['4k'], 'plain'), Math.max(4, ...o.connections), o.warmupS, o.warmupRequests * o.workers);
     }
     await sleep(500);
     const idle = treeRss(s.pid);
@@ -128,14 +122,16 @@ async function startServers(o: Options, servers: Map<ServerKind, Server>, info: 
 }
 
 /**
- * Unrecorded load with `body` over every worker of `server`, so that the run
- * after it measures code V8 has already optimised. The first rounds after a
- * start cost far more per crash than later ones: 5 workers, 4 KB, 6 s rounds
- * after the 2 s warm-up, 0.81 / 0.51 / 0.30 ms; 400 KB after three such
- * rounds 1.76 / 1.31 / 1.33. Reconnecting connections reach idle workers too.
+ * Unrecorded load with `body` over every worker of `server` (for `durationS`,
+ * or until `amount` answers), so that the run after it measures code V8 has
+ * already optimised. The first rounds after a start cost far more per crash
+ * than later ones: 5 workers, 4 KB, 6 s rounds after a 2 s warm-up, 0.81 /
+ * 0.51 / 0.30 ms; 400 KB after three such rounds 1.76 / 1.31 / 1.33 (see
+ * bench/README.md, "Warm-up"). Long-lived connections stay on the workers
+ * they landed on, so these reconnect, and new connections reach idle workers.
  */
-async function warmUpWith(server: Server, body: CrashBody, o: Options): Promise<void> {
-  await runLoad(server.url, body, Math.max(...o.connections), o.warmupEachS, { reconnectEvery: WARMUP_RECONNECT_EVERY });
+async function warmUp(server: Server, body: CrashBody, connections: number, durationS: number, amount?: number): Promise<void> {
+  await runLoad(server.url, body, connections, durationS, { amount, reconnectEvery: WARMUP_RECONNECT_EVERY });
   if (server.dataDir) await emptyFiles(server.dataDir);
 }
 
@@ -226,9 +222,10 @@ async function main(): Promise<void> {
             throw new Error(`${kind} is no longer running:\n${server.tail()}`);
           }
           const body = bodies.get(`${p.size}/${p.encoding}`)!;
-          if (o.warmupEachS > 0 && !warmed.has(`${kind}/${p.size}/${p.encoding}`)) {
-            warmed.add(`${kind}/${p.size}/${p.encoding}`);
-            await warmUpWith(server, body, o);
+          const warmKey = `${kind}/${p.size}/${p.encoding}`;
+          if (o.warmupEachS > 0 && !warmed.has(warmKey)) {
+            warmed.add(warmKey);
+            await warmUp(server, body, Math.max(...o.connections), o.warmupEachS);
           }
           await sleep(300); // let the previous run's sockets close
           const r = await measure(server, p.size, body, p.connections, o);

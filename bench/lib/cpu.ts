@@ -18,7 +18,8 @@ function cpuMsOf(pid: number): number | undefined {
   }
 }
 
-function treeCpu(pid: number): Map<number, number> {
+/** CPU ms (user + system) each process of the tree under `pid`, itself included, has used so far. */
+export function treeCpu(pid: number): Map<number, number> {
   const out = new Map<number, number>();
   for (const p of processTree(pid)) {
     const ms = cpuMsOf(p);

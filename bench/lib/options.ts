@@ -9,7 +9,7 @@ export const SIZE_NAMES = Object.keys(SIZES) as SizeName[];
 export const ENCODINGS: readonly Encoding[] = ['plain', 'gzip'];
 export const CONNECTIONS: readonly number[] = [16, 64];
 /**
- * Requests per connection between reconnects in `--warmup-each`. A worker of
+ * Requests per connection between reconnects in both warm-ups. A worker of
  * the collector needs ~10,000 requests before V8 has optimised its request
  * path (one worker, 4 KB: 1.07 ms per crash over its first 1,200 requests,
  * 0.29 by 9,600, 0.24 after); long-lived connections reach only the workers
