@@ -38,7 +38,7 @@ async function measure(server: Server, size: SizeName, body: CrashBody, connecti
   const rss = sampleRss(server.pid, 200);
   const hb = size === '4m' ? sampleHeartbeat(server.port, 10) : undefined;
   const cpu = meterCpu(server.pid);
-  const load = await runLoad(server.url, body, connections, o.durationS);
+  const load = await runLoad(server.url, body, connections, o.durationS, { connectionPerRequest: server.closesConnections });
   const cpuMs = cpu.stop();
   const heartbeat = await hb?.stop();
   const peak = rss.stop();
@@ -97,7 +97,7 @@ let stopping = false;
 async function startServers(o: Options, servers: Map<ServerKind, Server>, info: ServerInfo[] | undefined): Promise<void> {
   for (const kind of o.servers) {
     if (aborted) break;
-    const start = () => startServer(kind, { workers: o.workers, collectorEnv: o.collectorEnv });
+    const start = () => startServer(kind, { workers: o.workers, collectorEnv: o.collectorEnv, antennaCmd: o.antennaCmd });
     // Once more on failure: the free port picked for it may have been taken meanwhile.
     const s = await start().catch((err: Error) => (log(`bench: ${kind} failed to start, retrying: ${err.message}`), start()));
     servers.set(kind, s);
@@ -131,7 +131,7 @@ async function startServers(o: Options, servers: Map<ServerKind, Server>, info: 
  * they landed on, so these reconnect, and new connections reach idle workers.
  */
 async function warmUp(server: Server, body: CrashBody, connections: number, durationS: number, amount?: number): Promise<void> {
-  await runLoad(server.url, body, connections, durationS, { amount, reconnectEvery: WARMUP_RECONNECT_EVERY });
+  await runLoad(server.url, body, connections, durationS, { amount, reconnectEvery: WARMUP_RECONNECT_EVERY, connectionPerRequest: server.closesConnections });
   if (server.dataDir) await emptyFiles(server.dataDir);
 }
 
@@ -283,6 +283,7 @@ async function main(): Promise<void> {
       servers: o.servers,
       repeat: o.repeat,
       collectorEnv: o.collectorEnv,
+      antennaCmd: o.antennaCmd,
     },
     bodies: bodyInfo,
     servers: serverInfo,

@@ -12,6 +12,7 @@ const COLOR: Record<ServerKind, string> = {
   'raw-durable': '#d0d0d0',
   'raw-layout': '#a5d6a7',
   fs: '#2ca02c',
+  antenna: '#ff7f0e',
 };
 const LABEL: Record<ServerKind, string> = {
   raw: 'raw (reads the body)',
@@ -20,6 +21,7 @@ const LABEL: Record<ServerKind, string> = {
   'raw-durable': 'raw-durable (+ 1 file, fsync)',
   'raw-layout': 'raw-layout (+ 3 files, 2 commits)',
   fs: 'collector, fs storage',
+  antenna: "Mozilla's Antenna (noop storage)",
 };
 
 const BAR = 14;

@@ -1,5 +1,7 @@
+import http from 'node:http';
 import autocannon from 'autocannon';
 import type { CrashBody } from './bodies';
+import { quantile } from './heartbeat';
 
 export interface LoadResult {
   durationS: number;
@@ -18,10 +20,13 @@ export interface LoadResult {
 }
 
 let current: autocannon.Instance | undefined;
+/** Set by stopLoad for a one-connection-per-request load in progress. */
+let stopPerRequest: (() => void) | undefined;
 
 /** Stops the load in progress (Ctrl-C); its promise still resolves with what was measured. */
 export function stopLoad(): void {
   current?.stop();
+  stopPerRequest?.();
 }
 
 const CRASH_ID_RE = /^CrashID=bp-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\n$/;
@@ -31,6 +36,13 @@ export interface LoadShape {
   reconnectEvery?: number;
   /** Stop once this many answers have come back, or at `durationS`, whichever is first. */
   amount?: number;
+  /**
+   * One request per connection, for a server that closes every connection after its answer
+   * (gunicorn's sync workers). autocannon writes the next request into such a connection:
+   * against Antenna at 4 MB, 191–236 EPIPEs per 8 s, and Antenna read the cut bodies as
+   * malformed ("unexpected form structure"), work charged to its crashes.
+   */
+  connectionPerRequest?: boolean;
 }
 
 /**
@@ -40,6 +52,7 @@ export interface LoadShape {
  * `recordBody`), which is where the crash ids are collected.
  */
 export function runLoad(url: string, body: CrashBody, connections: number, durationS: number, shape: LoadShape = {}): Promise<LoadResult> {
+  if (shape.connectionPerRequest) return runLoadPerRequest(url, body, connections, durationS, shape.amount);
   const crashIds: string[] = [];
   let unexpectedBodies = 0;
   let cap: NodeJS.Timeout | undefined;
@@ -90,5 +103,84 @@ export function runLoad(url: string, body: CrashBody, connections: number, durat
     );
     current = instance;
     if (shape.amount) cap = setTimeout(() => instance.stop(), durationS * 1000);
+  });
+}
+
+/**
+ * `connections` loops, each POSTing `body` on a new connection (node:http, no agent), reading
+ * the answer, and starting over, until `durationS` or `amount` answers; what runLoad measures.
+ * A request that gets no answer within 30 s counts as a timeout (and as an error, as in autocannon).
+ */
+function runLoadPerRequest(url: string, body: CrashBody, connections: number, durationS: number, amount = Infinity): Promise<LoadResult> {
+  const { hostname, port } = new URL(url);
+  const started = performance.now();
+  const end = started + durationS * 1000;
+  const latencies: number[] = [];
+  const statusCodes: Record<string, number> = {};
+  const crashIds: string[] = [];
+  let ok2xx = 0;
+  let non2xx = 0;
+  let errors = 0;
+  let timeouts = 0;
+  let unexpectedBodies = 0;
+  let stopped = false;
+  stopPerRequest = () => (stopped = true);
+  const more = () => !stopped && performance.now() < end && latencies.length + errors < amount;
+  const once = () =>
+    new Promise<void>((resolve) => {
+      const t = performance.now();
+      let settled = false;
+      const failed = () => {
+        if (settled) return;
+        settled = true;
+        errors++;
+        resolve();
+      };
+      const req = http.request({ host: hostname, port, path: '/submit', method: 'POST', headers: body.headers, agent: false, timeout: 30000 }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (d: Buffer) => parts.push(d));
+        res.on('error', failed);
+        res.on('end', () => {
+          if (settled) return;
+          settled = true;
+          latencies.push(performance.now() - t);
+          const status = res.statusCode ?? 0;
+          statusCodes[status] = (statusCodes[status] ?? 0) + 1;
+          if (status >= 200 && status <= 299) {
+            ok2xx++;
+            const m = CRASH_ID_RE.exec(Buffer.concat(parts).toString('latin1'));
+            if (m) crashIds.push(m[1]!);
+            else unexpectedBodies++;
+          } else non2xx++;
+          resolve();
+        });
+      });
+      req.on('timeout', () => {
+        timeouts++;
+        req.destroy();
+      });
+      req.on('error', failed);
+      req.end(body.body);
+    });
+  const loop = async () => {
+    while (more()) await once();
+  };
+  return Promise.all(Array.from({ length: connections }, loop)).then(() => {
+    stopPerRequest = undefined;
+    latencies.sort((a, b) => a - b);
+    const ms = (v: number) => Math.round(v);
+    return {
+      durationS: (performance.now() - started) / 1000,
+      ok2xx,
+      non2xx,
+      errors,
+      timeouts,
+      statusCodes,
+      latencyP50Ms: ms(quantile(latencies, 0.5)),
+      latencyP99Ms: ms(quantile(latencies, 0.99)),
+      latencyMaxMs: ms(latencies.at(-1) ?? NaN),
+      crashIds,
+      unexpectedBodies,
+    };
   });
 }

@@ -37,6 +37,8 @@ export interface Options {
   /** Leave the durable servers' (emptied) data directories at the end instead of removing them. */
   keepData: boolean;
   collectorEnv: Record<string, string>;
+  /** The shell command that starts Mozilla's Antenna (`{port}`, `{workers}` filled in), for the `antenna` server. */
+  antennaCmd?: string;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -55,8 +57,9 @@ and prints a table and the targets. Environment variables in brackets.
                      (any number)  servers raw,noop,raw-durable,fs, and
                      raw-sha (reads and sha256s each body: the floor of any
                      collector's CPU) and raw-layout (saves each body in fs
-                     storage's layout: the floor of fs), which run only
-                     when named
+                     storage's layout: the floor of fs) and antenna
+                     (Mozilla's Antenna, the anchor of the CPU targets:
+                     needs --antenna-cmd), which run only when named
                      e.g. --only 400k,gzip,noop,raw [BENCH_ONLY]
   --out FILE         JSON results (default bench/results/latest.json) [BENCH_OUT]
   --warmup S         at most S seconds of 4 KB load after each server starts
@@ -82,6 +85,12 @@ and prints a table and the targets. Environment variables in brackets.
                      remove them yourself afterwards [BENCH_KEEP_DATA=1]
   --env KEY=VALUE    extra environment for the collector (repeatable),
                      e.g. --env LOGGING_LEVEL=WARNING
+  --antenna-cmd CMD  shell command that starts Mozilla's Antenna under
+                     gunicorn on 127.0.0.1, in the foreground; {port} and
+                     {workers} are replaced (also in its env as PORT and
+                     WORKERS). Your own checkout: none is shipped here; see
+                     "Antenna side by side" in bench/README.md
+                     [BENCH_ANTENNA_CMD]
   -h, --help         this text
 `;
 
@@ -151,6 +160,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, ro
   if (env.BENCH_REPEAT) o.repeat = positive('BENCH_REPEAT', env.BENCH_REPEAT, true);
   if (env.BENCH_OUT) o.out = path.resolve(env.BENCH_OUT);
   if (env.BENCH_ONLY) applyOnly(env.BENCH_ONLY, o);
+  if (env.BENCH_ANTENNA_CMD) o.antennaCmd = env.BENCH_ANTENNA_CMD;
 
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -203,9 +213,17 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, ro
         o.collectorEnv[kv.slice(0, k)] = kv.slice(k + 1);
         break;
       }
+      case '--antenna-cmd':
+        o.antennaCmd = value();
+        break;
       default:
         throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
     }
+  }
+  if (o.servers.includes('antenna') && !o.antennaCmd?.trim()) {
+    throw new UsageError(
+      'the antenna server needs the command that starts it: --antenna-cmd "<start command with {port} and {workers}>" (or BENCH_ANTENNA_CMD); see "Antenna side by side" in bench/README.md',
+    );
   }
   if (o.workers > 64) throw new UsageError('--workers: at most 64');
   if (o.repeat > 10) throw new UsageError('--repeat: at most 10');

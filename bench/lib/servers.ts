@@ -5,10 +5,13 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-export type ServerKind = 'raw' | 'raw-sha' | 'noop' | 'raw-durable' | 'raw-layout' | 'fs';
+export type ServerKind = 'raw' | 'raw-sha' | 'noop' | 'raw-durable' | 'raw-layout' | 'fs' | 'antenna';
 /** Every server, in the order a load point runs them. */
-export const SERVER_KINDS: readonly ServerKind[] = ['raw', 'raw-sha', 'noop', 'raw-durable', 'raw-layout', 'fs'];
-/** What runs unless --only names servers: raw-sha and raw-layout (the floors) only when asked for. */
+export const SERVER_KINDS: readonly ServerKind[] = ['raw', 'raw-sha', 'noop', 'raw-durable', 'raw-layout', 'fs', 'antenna'];
+/**
+ * What runs unless --only names servers: raw-sha and raw-layout (the floors) and antenna (the
+ * anchor, which needs a checkout of Mozilla's Antenna: --antenna-cmd) only when asked for.
+ */
 export const DEFAULT_SERVER_KINDS: readonly ServerKind[] = ['raw', 'noop', 'raw-durable', 'fs'];
 
 /** The repository root: the nearest directory above this file with a package.json (bench/dist/lib → /). */
@@ -29,6 +32,11 @@ export interface Server {
   url: string;
   /** Where fs / raw-durable / raw-layout store crashes (undefined for raw and noop). */
   dataDir?: string;
+  /**
+   * It closes the connection after every answer (gunicorn's sync workers do), so the load
+   * opens one connection per request (LoadShape.connectionPerRequest).
+   */
+  closesConnections: boolean;
   /** The last lines it printed (stdout and stderr), for error messages. */
   tail(): string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -106,7 +114,14 @@ export interface StartOptions {
   workers: number;
   /** Extra environment for the collector (`--env KEY=VALUE`). */
   collectorEnv: Record<string, string>;
+  /** `--antenna-cmd`: the shell command that starts Antenna, with `{port}` and `{workers}` filled in. */
+  antennaCmd?: string;
   timeoutMs?: number;
+}
+
+/** The shell command that starts Antenna on `port` with `workers` workers. */
+export function antennaCommand(template: string, port: number, workers: number): string {
+  return template.replace(/\{port\}/g, String(port)).replace(/\{workers\}/g, String(workers));
 }
 
 /**
@@ -124,7 +139,15 @@ export async function startServer(kind: ServerKind, opts: StartOptions): Promise
   let dataDir: string | undefined;
   let ready: RegExp;
   let label: string;
-  if (kind === 'raw' || kind === 'raw-sha' || kind === 'raw-durable' || kind === 'raw-layout') {
+  if (kind === 'antenna') {
+    if (!opts.antennaCmd) throw new Error('antenna: no command to start it (--antenna-cmd or BENCH_ANTENNA_CMD)');
+    // exec: the shell becomes the command, so SIGTERM reaches gunicorn's master, which stops its workers.
+    argv = ['-c', `exec ${antennaCommand(opts.antennaCmd, port, opts.workers)}`];
+    env = { ...base, HOME: process.env.HOME ?? os.homedir() };
+    // No ready line to wait for: ready 3 s after /__lbheartbeat__ first answers 200 (below).
+    ready = /(?!)/;
+    label = "Mozilla's Antenna (gunicorn, sync workers)";
+  } else if (kind === 'raw' || kind === 'raw-sha' || kind === 'raw-durable' || kind === 'raw-layout') {
     argv = [path.join(ROOT, 'bench', 'servers', `${kind}.js`)];
     env = { ...base };
     if (kind === 'raw-durable') env.DURABLE_DIR = dataDir = tmp;
@@ -144,7 +167,7 @@ export async function startServer(kind: ServerKind, opts: StartOptions): Promise
     ready = /antenna ready/;
     label = `collector, ${kind} storage`;
   }
-  const proc = spawn(process.execPath, argv, { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(kind === 'antenna' ? '/bin/sh' : process.execPath, argv, { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const entry = { proc, tmp };
   live.add(entry);
 
@@ -213,6 +236,7 @@ export async function startServer(kind: ServerKind, opts: StartOptions): Promise
         port,
         url: `http://127.0.0.1:${port}`,
         dataDir,
+        closesConnections: kind === 'antenna',
         tail: () => lines.join('\n'),
         exited,
         running: () => proc.exitCode === null && proc.signalCode === null,
