@@ -31,6 +31,21 @@ export function stopLoad(): void {
 
 const CRASH_ID_RE = /^CrashID=bp-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\n$/;
 
+/** The crash ids of 2xx answers, and how many 2xx answers were not a CrashID line: both loads collect them. */
+function crashIdCollector(): { crashIds: string[]; unexpected(): number; answer(text: string): void } {
+  const crashIds: string[] = [];
+  let unexpected = 0;
+  return {
+    crashIds,
+    unexpected: () => unexpected,
+    answer(text) {
+      const m = CRASH_ID_RE.exec(text);
+      if (m) crashIds.push(m[1]!);
+      else unexpected++;
+    },
+  };
+}
+
 export interface LoadShape {
   /** Each connection closes and is replaced by a new one after this many requests (0: never). */
   reconnectEvery?: number;
@@ -53,8 +68,7 @@ export interface LoadShape {
  */
 export function runLoad(url: string, body: CrashBody, connections: number, durationS: number, shape: LoadShape = {}): Promise<LoadResult> {
   if (shape.connectionPerRequest) return runLoadPerRequest(url, body, connections, durationS, shape.amount);
-  const crashIds: string[] = [];
-  let unexpectedBodies = 0;
+  const ids = crashIdCollector();
   let cap: NodeJS.Timeout | undefined;
   return new Promise((resolve, reject) => {
     const instance = autocannon(
@@ -72,10 +86,7 @@ export function runLoad(url: string, body: CrashBody, connections: number, durat
         requests: [
           {
             onResponse(status, text) {
-              if (status < 200 || status > 299) return;
-              const m = CRASH_ID_RE.exec(text);
-              if (m) crashIds.push(m[1]!);
-              else unexpectedBodies++;
+              if (status >= 200 && status <= 299) ids.answer(text);
             },
           },
         ],
@@ -96,8 +107,8 @@ export function runLoad(url: string, body: CrashBody, connections: number, durat
           latencyP50Ms: r.latency.p50,
           latencyP99Ms: r.latency.p99,
           latencyMaxMs: r.latency.max,
-          crashIds,
-          unexpectedBodies,
+          crashIds: ids.crashIds,
+          unexpectedBodies: ids.unexpected(),
         });
       },
     );
@@ -117,12 +128,11 @@ function runLoadPerRequest(url: string, body: CrashBody, connections: number, du
   const end = started + durationS * 1000;
   const latencies: number[] = [];
   const statusCodes: Record<string, number> = {};
-  const crashIds: string[] = [];
+  const ids = crashIdCollector();
   let ok2xx = 0;
   let non2xx = 0;
   let errors = 0;
   let timeouts = 0;
-  let unexpectedBodies = 0;
   let stopped = false;
   stopPerRequest = () => (stopped = true);
   const more = () => !stopped && performance.now() < end && latencies.length + errors < amount;
@@ -148,9 +158,7 @@ function runLoadPerRequest(url: string, body: CrashBody, connections: number, du
           statusCodes[status] = (statusCodes[status] ?? 0) + 1;
           if (status >= 200 && status <= 299) {
             ok2xx++;
-            const m = CRASH_ID_RE.exec(Buffer.concat(parts).toString('latin1'));
-            if (m) crashIds.push(m[1]!);
-            else unexpectedBodies++;
+            ids.answer(Buffer.concat(parts).toString('latin1'));
           } else non2xx++;
           resolve();
         });
@@ -179,8 +187,8 @@ function runLoadPerRequest(url: string, body: CrashBody, connections: number, du
       latencyP50Ms: ms(quantile(latencies, 0.5)),
       latencyP99Ms: ms(quantile(latencies, 0.99)),
       latencyMaxMs: ms(latencies.at(-1) ?? NaN),
-      crashIds,
-      unexpectedBodies,
+      crashIds: ids.crashIds,
+      unexpectedBodies: ids.unexpected(),
     };
   });
 }

@@ -139,9 +139,11 @@ export async function startServer(kind: ServerKind, opts: StartOptions): Promise
   let dataDir: string | undefined;
   let ready: RegExp;
   let label: string;
+  let program = process.execPath;
   if (kind === 'antenna') {
     if (!opts.antennaCmd) throw new Error('antenna: no command to start it (--antenna-cmd or BENCH_ANTENNA_CMD)');
     // exec: the shell becomes the command, so SIGTERM reaches gunicorn's master, which stops its workers.
+    program = '/bin/sh';
     argv = ['-c', `exec ${antennaCommand(opts.antennaCmd, port, opts.workers)}`];
     env = { ...base, HOME: process.env.HOME ?? os.homedir() };
     // No ready line to wait for: ready 3 s after /__lbheartbeat__ first answers 200 (below).
@@ -167,7 +169,7 @@ export async function startServer(kind: ServerKind, opts: StartOptions): Promise
     ready = /antenna ready/;
     label = `collector, ${kind} storage`;
   }
-  const proc = spawn(kind === 'antenna' ? '/bin/sh' : process.execPath, argv, { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(program, argv, { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const entry = { proc, tmp };
   live.add(entry);
 
