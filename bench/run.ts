@@ -9,7 +9,7 @@ import path from 'node:path';
 import { crashBody, type CrashBody } from './lib/bodies';
 import { sampleHeartbeat } from './lib/heartbeat';
 import { runLoad, stopLoad } from './lib/load';
-import { parseOptions, SIZE_NAMES, SIZES, USAGE, UsageError, WARMUP_RECONNECT_EVERY, type Options, type SizeName } from './lib/options';
+import { parseOptions, SIZE_NAMES, SIZES, USAGE, UsageError, type Options, type SizeName } from './lib/options';
 import { chartTitle, renderChart } from './lib/chart';
 import { computeRatios, evaluateTargets, formatTable, formatTargets, type RunRecord } from './lib/report';
 import { medianRuns } from './lib/repeat';
@@ -17,6 +17,7 @@ import { inflateCpuMs, meterCpu } from './lib/cpu';
 import { sampleRss, treeRss } from './lib/rss';
 import { killAllNow, removeDataDirs, ROOT, startServer, type Server, type ServerKind } from './lib/servers';
 import { emptyFiles, verifyDurableFiles, verifyFsCrashes } from './lib/verify';
+import { warmUp } from './lib/warmup';
 
 const MB = 1e6;
 let aborted = false;
@@ -119,20 +120,6 @@ async function startServers(o: Options, servers: Map<ServerKind, Server>, info: 
       largestWorkerIdleRssBytes: idle.largestChildBytes,
     });
   }
-}
-
-/**
- * Unrecorded load with `body` over every worker of `server` (for `durationS`,
- * or until `amount` answers), so that the run after it measures code V8 has
- * already optimised. The first rounds after a start cost far more per crash
- * than later ones: 5 workers, 4 KB, 6 s rounds after a 2 s warm-up, 0.81 /
- * 0.51 / 0.30 ms; 400 KB after three such rounds 1.76 / 1.31 / 1.33 (see
- * bench/README.md, "Warm-up"). Long-lived connections stay on the workers
- * they landed on, so these reconnect, and new connections reach idle workers.
- */
-async function warmUp(server: Server, body: CrashBody, connections: number, durationS: number, amount?: number): Promise<void> {
-  await runLoad(server.url, body, connections, durationS, { amount, reconnectEvery: WARMUP_RECONNECT_EVERY, connectionPerRequest: server.closesConnections });
-  if (server.dataDir) await emptyFiles(server.dataDir);
 }
 
 /** Stops every server started (saying so when one takes over 5 s, with its last lines) and forgets them. */
