@@ -116,6 +116,8 @@ export interface StartOptions {
   collectorEnv: Record<string, string>;
   /** `--antenna-cmd`: the shell command that starts Antenna, with `{port}` and `{workers}` filled in. */
   antennaCmd?: string;
+  /** Flags for `node` itself, before the script, for the Node servers (`--perf-basic-prof`): their workers inherit them. */
+  nodeFlags?: string[];
   timeoutMs?: number;
 }
 
@@ -150,14 +152,14 @@ export async function startServer(kind: ServerKind, opts: StartOptions): Promise
     ready = /(?!)/;
     label = "Mozilla's Antenna (gunicorn, sync workers)";
   } else if (kind === 'raw' || kind === 'raw-sha' || kind === 'raw-durable' || kind === 'raw-layout') {
-    argv = [path.join(ROOT, 'bench', 'servers', `${kind}.js`)];
+    argv = [...(opts.nodeFlags ?? []), path.join(ROOT, 'bench', 'servers', `${kind}.js`)];
     env = { ...base };
     if (kind === 'raw-durable') env.DURABLE_DIR = dataDir = tmp;
     if (kind === 'raw-layout') env.LAYOUT_DIR = dataDir = tmp;
     ready = /listening on http:\/\/[^:\s]+:(\d+)/;
     label = REFERENCE_LABEL[kind];
   } else {
-    argv = [path.join(ROOT, 'dist', 'main.js')];
+    argv = [...(opts.nodeFlags ?? []), path.join(ROOT, 'dist', 'main.js')];
     env = {
       ...base,
       CRASHMOVER_CRASHSTORAGE_CLASS: kind,
