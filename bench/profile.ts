@@ -91,7 +91,7 @@ export async function profileRun(server: Server, body: ReturnType<typeof crashBo
   const code = await perfExited;
   if (code !== 0 && code !== null) throw new Error(`perf record exited ${code}: ${perfErr.trim()}`);
   if (load.ok2xx === 0) throw new Error(`${server.kind}: no crash accepted during the run (${load.non2xx} non-2xx, ${load.errors} errors)`);
-  const script = spawnSync('perf', ['script', '-i', data, '-F', 'pid,tid,ip,sym,dso'], { encoding: 'utf8', maxBuffer: 4 << 30 });
+  const script = spawnSync('perf', ['script', '-i', data, '-F', 'pid,tid,period,ip,sym,dso'], { encoding: 'utf8', maxBuffer: 4 << 30 });
   if (script.status !== 0) throw new Error(`perf script failed: ${script.stderr}`);
   // perf samples from the moment it attached to the moment it stopped; the load ran for part of that:
   // the idle margins add a few samples of timers, against thousands per second under load.

@@ -11,14 +11,21 @@
 export interface PerfSample {
   pid: number;
   tid: number;
+  /**
+   * CPU ns since the thread's previous sample (perf's `period`). A sample
+   * taken late (the timer held off while the kernel ran with interrupts
+   * off, as fsync paths do) carries the longer period, so summing periods
+   * counts that time where counting samples would lose it.
+   */
+  periodNs?: number;
   /** Symbol text of each frame, leaf first (`JS:*name file:line:col` for JIT code with --perf-basic-prof). */
   frames: string[];
 }
 
-const HEADER = /^\s*(\d+)\/(\d+)\b/;
+const HEADER = /^\s*(\d+)\/(\d+)(?:\s+(\d+))?\s*$/;
 const FRAME = /^\s+[0-9a-f]+\s+(.*?)(?:\s+\(([^()]*)\))?\s*$/;
 
-/** Reads `perf script -F pid,tid,ip,sym,dso` output (call chains on, blank line between samples). */
+/** Reads `perf script -F pid,tid[,period],ip,sym,dso` output (call chains on, blank line between samples). */
 export function parsePerfScript(text: string): PerfSample[] {
   const samples: PerfSample[] = [];
   let current: PerfSample | undefined;
@@ -26,6 +33,7 @@ export function parsePerfScript(text: string): PerfSample[] {
     const head = HEADER.exec(line);
     if (head && !line.startsWith('\t')) {
       current = { pid: Number(head[1]), tid: Number(head[2]), frames: [] };
+      if (head[3] !== undefined) current.periodNs = Number(head[3]);
       samples.push(current);
       continue;
     }
@@ -110,21 +118,27 @@ export interface Attribution {
 
 const UNNAMED_JIT = /^\[unknown\] \(\/tmp\/perf-\d+\.map\)$/;
 
-/** Samples taken at `hz` while the server answered `crashes`, as CPU ms per crash by category. */
+/**
+ * Samples taken at `hz` while the server answered `crashes`, as CPU ms per
+ * crash by category: each sample counts its period, or 1/hz s without one.
+ */
 export function attribute(samples: PerfSample[], hz: number, crashes: number): Attribution {
   if (!(hz > 0) || !(crashes > 0)) throw new RangeError(`attribute: needs a sampling rate and crashes (got ${hz} Hz, ${crashes} crashes)`);
-  const counts = new Map<string, number>();
+  const nsByCategory = new Map<string, number>();
+  let totalNs = 0;
   let unnamed = 0;
   for (const s of samples) {
     const c = categorize(s);
-    counts.set(c, (counts.get(c) ?? 0) + 1);
+    const ns = s.periodNs ?? 1e9 / hz;
+    nsByCategory.set(c, (nsByCategory.get(c) ?? 0) + ns);
+    totalNs += ns;
     if (s.frames.some((f) => UNNAMED_JIT.test(f))) unnamed++;
   }
-  const msPerSample = 1000 / hz / crashes;
+  const msPerCrash = (ns: number) => ns / 1e6 / crashes;
   return {
-    totalMsPerCrash: samples.length * msPerSample,
-    categories: [...counts]
-      .map(([category, n]) => ({ category, msPerCrash: n * msPerSample }))
+    totalMsPerCrash: msPerCrash(totalNs),
+    categories: [...nsByCategory]
+      .map(([category, ns]) => ({ category, msPerCrash: msPerCrash(ns) }))
       .sort((a, b) => b.msPerCrash - a.msPerCrash || a.category.localeCompare(b.category)),
     samples: samples.length,
     unnamedJitShare: samples.length ? unnamed / samples.length : 0,

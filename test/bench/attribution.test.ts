@@ -18,7 +18,7 @@ describe('perf script output', () => {
       '\t    7f41d8198d05 JS:*sendStat /app/node_modules/hot-shots/lib/statsd.js:368:38 (/tmp/perf-6152.map)',
       '\t    ffffffff8100 [unknown] (/tmp/perf-6152.map)',
       '',
-      ' 6152/6160 ',
+      ' 6152/6160     500250 ',
       '\t          1d4b4eb v8::internal::compiler::GraphReducer::ReduceTop() (/opt/node/bin/node)',
       '',
       ' 6153/6153 ',
@@ -26,7 +26,7 @@ describe('perf script output', () => {
     ].join('\n');
     expect(parsePerfScript(text)).toEqual([
       { pid: 6152, tid: 6152, frames: ['Builtins_LoadIC', 'JS:*sendStat /app/node_modules/hot-shots/lib/statsd.js:368:38', '[unknown] (/tmp/perf-6152.map)'] },
-      { pid: 6152, tid: 6160, frames: ['v8::internal::compiler::GraphReducer::ReduceTop()'] },
+      { pid: 6152, tid: 6160, periodNs: 500250, frames: ['v8::internal::compiler::GraphReducer::ReduceTop()'] },
     ]);
   });
 });
@@ -84,6 +84,20 @@ describe('CPU ms per crash', () => {
     expect(a.unnamedJitShare).toBe(0);
     expect(attribute([main('[unknown] (/tmp/perf-7.map)', 'uv_run'), main('uv_run')], 1000, 1).unnamedJitShare).toBe(0.5);
     expect(() => attribute(samples, 1000, 0)).toThrow(RangeError);
+  });
+
+  it("counts each sample's own period when perf gives one: a late sample carries the time it waited", () => {
+    // Sampled at 1000 Hz, but the second sample came 3 ms after the first: 4 ms of CPU, not 2.
+    const late = attribute(
+      [
+        { ...main('sha256_block'), periodNs: 1e6 },
+        { ...main('sha256_block'), periodNs: 3e6 },
+      ],
+      1000,
+      2,
+    );
+    expect(late.totalMsPerCrash).toBeCloseTo(2);
+    expect(late.categories).toEqual([{ category: 'sha256', msPerCrash: 2 }]);
   });
 
   it('prints servers side by side, rows by their largest figure, with both totals', () => {
