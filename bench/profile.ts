@@ -13,7 +13,7 @@ import { meterCpu } from './lib/cpu';
 import { runLoad, stopLoad } from './lib/load';
 import { parseOptions, SIZES, UsageError, type Options } from './lib/options';
 import { processTree } from './lib/rss';
-import { killAllNow, ROOT, SERVER_KINDS, startServer, type Server, type ServerKind } from './lib/servers';
+import { killAllNow, removeDataDirs, ROOT, SERVER_KINDS, startServer, type Server, type ServerKind } from './lib/servers';
 import { warmUp } from './lib/warmup';
 
 /** Samples per second and thread: odd, so it does not beat with 100 Hz and 1 kHz timers. */
@@ -55,7 +55,8 @@ export function perfUnavailable(): string | undefined {
 export function profileOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Options | 'help' {
   const o = parseOptions(argv, env, ROOT);
   if (o === 'help') return o;
-  const only = [argv[argv.indexOf('--only') + 1] ?? '', env.BENCH_ONLY ?? ''].join(',').split(',');
+  const at = argv.indexOf('--only');
+  const only = [at >= 0 ? (argv[at + 1] ?? '') : '', env.BENCH_ONLY ?? ''].join(',').split(',');
   if (!only.some((item) => (SERVER_KINDS as readonly string[]).includes(item))) o.servers = ['raw-sha', 'noop'];
   if (!only.some((item) => item === 'plain' || item === 'gzip')) o.encodings = ['plain'];
   if (o.servers.includes('antenna'))
@@ -82,7 +83,7 @@ export async function profileRun(server: Server, body: ReturnType<typeof crashBo
   let perfErr = '';
   perf.stderr.on('data', (d: Buffer) => (perfErr += d.toString()));
   const perfExited = new Promise<number | null>((resolve) => perf.on('exit', (code) => resolve(code)));
-  // perf attaches to each thread before it samples; what it misses of the load's first moment is lost to both figures alike.
+  // Half a second for perf to attach to every thread before the load starts.
   await new Promise((r) => setTimeout(r, 500));
   const meter = meterCpu(server.pid);
   const load = await runLoad(server.url, body, connections, durationS, { connectionPerRequest: server.closesConnections });
@@ -177,6 +178,8 @@ async function main(): Promise<void> {
     log(`\nbench:profile: results in ${o.out}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    // The stopped servers' data directories (fs and raw-layout keep each run's crashes: gigabytes).
+    removeDataDirs();
   }
 }
 
@@ -186,6 +189,7 @@ if (require.main === module) {
     killAllNow();
     process.exit(130);
   });
+  process.on('exit', killAllNow);
   main().catch((err: Error) => {
     log(`bench:profile: ${err.stack ?? err.message}`);
     killAllNow();

@@ -2,7 +2,7 @@ import { attribute, attributionTable, categorize, parsePerfScript, type PerfSamp
 import { perfUnavailable, profileOptions, profileRun, profilingFlags, stopProfiled } from '../../bench/profile';
 import { crashBody } from '../../bench/lib/bodies';
 import { UsageError } from '../../bench/lib/options';
-import { startServer } from '../../bench/lib/servers';
+import { removeDataDirs, startServer } from '../../bench/lib/servers';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -124,6 +124,8 @@ describe('npm run bench:profile options', () => {
     expect(profileOptions(['--only', '400k'], {})).toMatchObject({ servers: ['raw-sha', 'noop'], encodings: ['plain'], connections: [16], sizes: ['400k'] });
     expect(profileOptions(['--only', '4k,raw,fs,gzip,64'], {})).toMatchObject({ servers: ['raw', 'fs'], encodings: ['gzip'], connections: [64] });
     expect(profileOptions([], { BENCH_ONLY: 'raw-layout' })).toMatchObject({ servers: ['raw-layout'] });
+    // Without --only, no other argument is read as its list.
+    expect(profileOptions(['--workers', '2', '--duration', '3'], {})).toMatchObject({ servers: ['raw-sha', 'noop'], workers: 2, durationS: 3 });
     expect((profileOptions([], {}) as { out: string }).out).toMatch(/bench\/results\/profile\.json$/);
     expect(() => profileOptions(['--only', 'antenna', '--antenna-cmd', 'x {port}'], {})).toThrow(UsageError);
   });
@@ -150,8 +152,9 @@ if (noPerf) console.warn(`skipping the recorded profile of raw: ${noPerf}`);
       await stopProfiled(server);
       rmSync(dir, { recursive: true, force: true });
     }
-    // Nothing left behind: neither V8's perf maps nor its logs.
+    // Nothing left behind: neither V8's perf maps nor its logs, nor the server's data directory.
     expect(existsSync(`/tmp/perf-${server.pid}.map`)).toBe(false);
+    expect(removeDataDirs()).toHaveLength(1);
     expect(readdirSync(process.cwd()).filter((f) => /^isolate-.*-v8\.log$/.test(f))).toEqual([]);
   }, 60_000);
 });
