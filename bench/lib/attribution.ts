@@ -2,9 +2,10 @@
  * Where a server's CPU goes, from `perf record -g -e cpu-clock` samples of its
  * whole process tree. cpu-clock samples only a thread that is on a CPU, so
  * unlike V8's own profiler (which samples wall-clock time and charges a
- * preempted thread to the frame it stopped in) the shares add up to the CPU
- * the bench's /proc meter counts: kernel time, other threads and native code
- * included.
+ * preempted thread to the frame it stopped in) the shares add up to nearly
+ * the CPU the bench's /proc meter counts, kernel time, other threads and
+ * native code included: within 1 % for noop and raw-sha, 2–6 % less for the
+ * servers that fsync (bench/README.md).
  */
 
 /** One sample: its process and thread, and its call chain from the leaf up. */
@@ -13,8 +14,7 @@ export interface PerfSample {
   tid: number;
   /**
    * CPU ns since the thread's previous sample (perf's `period`). A sample
-   * taken late (the timer held off while the kernel ran with interrupts
-   * off, as fsync paths do) carries the longer period, so summing periods
+   * the timer delivered late carries the longer period, so summing periods
    * counts that time where counting samples would lose it.
    */
   periodNs?: number;
