@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { attribute, attributionTable, parsePerfScript, type Attribution } from './lib/attribution';
+import { attribute, attributionTable, parsePerfScript, type ServerAttribution } from './lib/attribution';
 import { crashBody } from './lib/bodies';
 import { meterCpu } from './lib/cpu';
 import { runLoad, stopLoad } from './lib/load';
@@ -66,10 +66,7 @@ export function profileOptions(argv: readonly string[], env: NodeJS.ProcessEnv):
   return o;
 }
 
-interface Column {
-  name: string;
-  attribution: Attribution;
-  procMsPerCrash: number;
+interface Column extends ServerAttribution {
   crashes: number;
 }
 
@@ -141,10 +138,10 @@ async function main(): Promise<void> {
     process.exit(3);
   }
   const dir = mkdtempSync(path.join(os.tmpdir(), 'antenna-bench-profile-'));
-  const results: { size: string; encoding: string; connections: number; columns: Column[] }[] = [];
   const connections = o.connections[0]!;
   try {
-    const columns = new Map<string, Column[]>();
+    // One entry per body, each server's column added as it runs.
+    const results = new Map<string, { size: string; encoding: string; connections: number; columns: Column[] }>();
     for (const kind of o.servers as ServerKind[]) {
       const server = await startServer(kind, { workers: o.workers, collectorEnv: o.collectorEnv, nodeFlags: profilingFlags(dir) });
       log(`bench:profile: ${kind} ready on port ${server.port}; warming up`);
@@ -158,23 +155,22 @@ async function main(): Promise<void> {
             log(`bench:profile: ${kind} ${size} ${encoding}, ${connections} connections, ${o.durationS} s under perf`);
             const col = await profileRun(server, body, connections, o.durationS, dir);
             const key = `${size} ${encoding}`;
-            columns.set(key, [...(columns.get(key) ?? []), col]);
+            if (!results.has(key)) results.set(key, { size, encoding, connections, columns: [] });
+            results.get(key)!.columns.push(col);
           }
         }
       } finally {
         await stopProfiled(server);
       }
     }
-    for (const [key, cols] of columns) {
-      const [size, encoding] = key.split(' ') as [string, string];
+    for (const { size, encoding, columns } of results.values()) {
       process.stdout.write(
-        `\n${size} ${encoding}, ${connections} connections, ${o.workers} workers (crashes: ${cols.map((c) => `${c.name} ${c.crashes}`).join(', ')})\n`,
+        `\n${size} ${encoding}, ${connections} connections, ${o.workers} workers (crashes: ${columns.map((c) => `${c.name} ${c.crashes}`).join(', ')})\n`,
       );
-      process.stdout.write(`${attributionTable(cols)}\n`);
-      results.push({ size, encoding, connections, columns: cols });
+      process.stdout.write(`${attributionTable(columns)}\n`);
     }
     mkdirSync(path.dirname(o.out), { recursive: true });
-    writeFileSync(o.out, JSON.stringify({ hz: HZ, workers: o.workers, durationS: o.durationS, results }, null, 2));
+    writeFileSync(o.out, JSON.stringify({ hz: HZ, workers: o.workers, durationS: o.durationS, results: [...results.values()] }, null, 2));
     log(`\nbench:profile: results in ${o.out}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -87,12 +87,8 @@ const NODE_JS = /^JS:/;
  * sockets, epoll), mostly in the kernel.
  */
 export function categorize(sample: PerfSample): string {
-  const leaf = sample.frames[0] ?? '';
-  if (sample.pid !== sample.tid) {
-    const rule = LEAF_RULES.find((r) => r.pattern.test(leaf));
-    return rule ? `${rule.category} (helper threads)` : 'other helper threads (libuv pool, platform)';
-  }
-  const leafRule = LEAF_RULES.find((r) => r.pattern.test(leaf));
+  const leafRule = LEAF_RULES.find((r) => r.pattern.test(sample.frames[0] ?? ''));
+  if (sample.pid !== sample.tid) return leafRule ? `${leafRule.category} (helper threads)` : 'other helper threads (libuv pool, platform)';
   if (leafRule) return leafRule.category;
   for (const frame of sample.frames) {
     const rule = OWNER_RULES.find((r) => r.pattern.test(frame));
@@ -145,8 +141,15 @@ export function attribute(samples: PerfSample[], hz: number, crashes: number): A
   };
 }
 
+/** One server's attribution over one load run, beside the /proc figure of the same window. */
+export interface ServerAttribution {
+  name: string;
+  attribution: Attribution;
+  procMsPerCrash: number;
+}
+
 /** A table of categories (rows) by server (columns), CPU ms per crash, with each server's total and its /proc figure. */
-export function attributionTable(columns: { name: string; attribution: Attribution; procMsPerCrash: number }[]): string {
+export function attributionTable(columns: ServerAttribution[]): string {
   const order: string[] = [];
   for (const col of columns) for (const { category } of col.attribution.categories) if (!order.includes(category)) order.push(category);
   const value = (col: (typeof columns)[number], category: string) => col.attribution.categories.find((c) => c.category === category)?.msPerCrash ?? 0;
