@@ -1,7 +1,7 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { get, post } from '../support/http';
-import { spawnServer, startServer, type RunningServer } from '../support/server';
+import { replaceDirWithFile, spawnServer, startServer, type RunningServer } from '../support/server';
 import { waitFor } from '../support/wait';
 import { selfSignedCertificate } from '../support/tls';
 
@@ -10,12 +10,6 @@ async function adminUrl(server: RunningServer): Promise<string> {
   const line = await server.waitForLog(/serves the admin endpoints on http:\/\//);
   const port = /serves the admin endpoints on http:\/\/127\.0\.0\.1:(\d+)/.exec(line.Fields!.message!)![1];
   return `http://127.0.0.1:${port}`;
-}
-
-/** Turns fs storage unhealthy: its root becomes a file, so its check fails with a message naming the path. */
-function breakStorage(server: RunningServer): void {
-  rmSync(server.fsRoot, { recursive: true, force: true });
-  writeFileSync(server.fsRoot, 'not a directory');
 }
 
 async function heartbeat503(url: string): Promise<{ errors: Array<{ name: string; msg: string }>; [k: string]: unknown }> {
@@ -64,7 +58,7 @@ describe('ADMIN_PORT', () => {
     const healthy = await get(`${server.url}/__heartbeat__`);
     expect([healthy.status, JSON.parse(healthy.text)]).toEqual([200, { errors: [] }]);
 
-    breakStorage(server);
+    replaceDirWithFile(server.fsRoot);
     const pub = await heartbeat503(server.url);
     expect(pub).toEqual({ errors: [{ name: 'FSCrashStorage', msg: 'unhealthy; details on the admin listener' }] });
 
@@ -87,7 +81,7 @@ describe('without ADMIN_PORT (Antenna-compatible default)', () => {
     try {
       expect(plain.logs.some((l) => /admin endpoints/.test(l.raw))).toBe(false);
       expect((await get(`${plain.url}/metrics`)).status).toBe(200);
-      breakStorage(plain);
+      replaceDirWithFile(plain.fsRoot);
       const detailed = await heartbeat503(plain.url);
       expect(detailed.errors).toEqual([{ name: 'FSCrashStorage', msg: expect.stringContaining(plain.fsRoot) }]);
       expect(detailed).toHaveProperty('workers');

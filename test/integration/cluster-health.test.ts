@@ -3,11 +3,10 @@
  * failing storage, health answers under load) and connection scheduling
  * around a stalled worker.
  */
-import { renameSync, writeFileSync } from 'node:fs';
 import { crashBody, crashFiles, crashParts, fakeDump } from '../support/crashes';
 import { isAnswer, settle, sleep, submit, waitFor, whileStopped, workerPids, type FleetView } from '../support/cluster';
 import { get } from '../support/http';
-import { startServer } from '../support/server';
+import { replaceDirWithFile, startServer } from '../support/server';
 
 describe('fleet health', () => {
   it('marks a worker that stopped reporting as unresponsive, and /__heartbeat__ turns 503 when storage fails', async () => {
@@ -29,9 +28,7 @@ describe('fleet health', () => {
       });
 
       // Storage root replaced by a file: the health check fails on every worker.
-      const moved = `${server.fsRoot}.moved`;
-      renameSync(server.fsRoot, moved);
-      writeFileSync(server.fsRoot, 'not a directory');
+      replaceDirWithFile(server.fsRoot);
       const failing = await waitFor('a 503 heartbeat', async () => {
         const r = await get(`${server.url}/__heartbeat__`, { timeoutMs: 1000 });
         return r.status === 503 ? r : undefined;

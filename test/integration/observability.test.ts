@@ -1,13 +1,13 @@
 import dgram from 'node:dgram';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { crashBody, crashIdFrom, crashParts, fakeDump } from '../support/crashes';
 import { get, post } from '../support/http';
 import { METRICS_BY_NAME } from '../../src/shared/metrics/catalog';
-import { startServer, tempDir, type RunningServer } from '../support/server';
+import { replaceDirWithFile, startServer, tempDir, type RunningServer } from '../support/server';
 import { waitFor } from '../support/wait';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -56,8 +56,7 @@ const STATSD_TYPE = { incr: 'c', gauge: 'g', timing: 'ms', histogram: 'h' } as c
 /** Storage outage for `fs`: a file where `v1/` belongs makes every save fail. */
 function breakStorage(fsRoot: string): void {
   mkdirSync(fsRoot, { recursive: true });
-  if (existsSync(path.join(fsRoot, 'v1'))) renameSync(path.join(fsRoot, 'v1'), path.join(fsRoot, `v1.before-outage-${Date.now()}`));
-  writeFileSync(path.join(fsRoot, 'v1'), 'outage');
+  replaceDirWithFile(path.join(fsRoot, 'v1'));
 }
 
 describe('StatsD', () => {

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { crashBody, crashIdFrom, crashParts, fakeDump, storedFiles } from '../support/crashes';
 import { get, post, type Answer } from '../support/http';
-import { spawnServer, startServer, tempDir, type RunningServer } from '../support/server';
+import { replaceDirWithFile, spawnServer, startServer, tempDir, type RunningServer } from '../support/server';
 import { sleep, waitFor } from '../support/wait';
 
 type Outcome = Answer | { error: string };
@@ -18,8 +18,7 @@ function submit(server: RunningServer, i: number, dumpSize = 3000) {
 /** Storage outage for `fs`: a file where `v1/` belongs makes every save fail, even for root. */
 function breakStorage(fsRoot: string): void {
   mkdirSync(fsRoot, { recursive: true });
-  if (existsSync(path.join(fsRoot, 'v1'))) renameSync(path.join(fsRoot, 'v1'), path.join(fsRoot, `v1.before-outage-${Date.now()}`));
-  writeFileSync(path.join(fsRoot, 'v1'), 'outage');
+  replaceDirWithFile(path.join(fsRoot, 'v1'));
 }
 function repairStorage(fsRoot: string): void {
   rmSync(path.join(fsRoot, 'v1'), { force: true });

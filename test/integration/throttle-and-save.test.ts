@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { crashBody, crashFiles, crashIdFrom, crashParts, fakeDump, rawCrashKey, readStored } from '../support/crashes';
 import { post } from '../support/http';
-import { startServer, tempDir, type RunningServer } from '../support/server';
+import { replaceDirWithFile, startServer, tempDir, type RunningServer } from '../support/server';
 
 const run = promisify(execFile);
 
@@ -76,15 +76,14 @@ describe('saving fails', () => {
     const server = await startServer({ CRASHMOVER_MAX_ATTEMPTS: '2', CRASHMOVER_RETRY_SLEEP_SECONDS: '0', HEALTH_CHECK_INTERVAL: '1' });
     try {
       // A file where the v1 directory belongs makes every write fail, even for root.
-      rmSync(path.join(server.fsRoot, 'v1'), { recursive: true, force: true });
-      writeFileSync(path.join(server.fsRoot, 'v1'), 'in the way');
+      replaceDirWithFile(path.join(server.fsRoot, 'v1'));
       const failed = await submit(server, { ProductName: 'Test' });
       expect(failed.status).toBe(500);
       expect(failed.text).not.toMatch(/CrashID/);
       await server.waitForLog(/too many errors trying to save/);
 
       rmSync(path.join(server.fsRoot, 'v1'));
-      mkdirSync(path.join(server.fsRoot, 'v1'));
+      mkdirSync(path.join(server.fsRoot, 'v1'), { recursive: true }); // a health check may have made it already
       // The worker that saw the failure refuses at once (503, Retry-After) until its
       // next storage probe (HEALTH_CHECK_INTERVAL=1); a client retries, as told.
       let ok = await submit(server, { ProductName: 'Test' });

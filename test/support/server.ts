@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -160,4 +160,28 @@ export async function startServer(env: Record<string, string> = {}, opts: SpawnO
   server.port = Number(m[3]);
   server.url = `${m[1]}://127.0.0.1:${m[3]}`;
   return server;
+}
+
+/**
+ * Puts a file where directory `dir` is (moved aside, not deleted), so a save
+ * or a storage check under it fails, even for root. A running worker's health
+ * check makes its directories again (mkdir -p) whenever it finds them
+ * missing, so a file written after a plain move can meet a fresh directory
+ * (EISDIR, seen in CI): that one is moved aside too, and the write tried again.
+ */
+export function replaceDirWithFile(dir: string): void {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      renameSync(dir, `${dir}.moved-${attempt}`);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    try {
+      writeFileSync(dir, 'not a directory', { flag: 'wx' });
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code !== 'EEXIST' && code !== 'EISDIR') || attempt >= 20) throw err;
+    }
+  }
 }
