@@ -120,14 +120,19 @@ async function main(): Promise<void> {
   const n = Number(process.argv[2] ?? 200_000);
   const logger = createLogger({ level: 'INFO', localDevEnv: false, hostname: 'collector-1.example', asyncStdout: true });
   const sink = await udpSink();
-  const statsd = createStatsdMetrics({
-    host: '127.0.0.1',
-    port: sink.port,
-    namespace: 'socorro',
-    hostname: 'collector-1.example',
-    role: 'worker',
-    logger: logger.child({ type: 'antenna.metrics' }),
-  });
+  const statsdWith = (aggregationIntervalMs: number) =>
+    createStatsdMetrics({
+      host: '127.0.0.1',
+      port: sink.port,
+      namespace: 'socorro',
+      hostname: 'collector-1.example',
+      role: 'worker',
+      logger: logger.child({ type: 'antenna.metrics' }),
+      aggregationIntervalMs,
+    });
+  // STATSD_AGGREGATION_INTERVAL_MS: its default, and 0 (a line per call, as Antenna).
+  const statsd = statsdWith(1000);
+  const statsdPerCall = statsdWith(0);
   const prom = createWorkerPrometheus({ inFlight: () => 0, bodyBytesInMemory: () => 0 });
   const access = accessLog({ logger: logger.child({ type: 'antenna.access' }), includeClientIp: false });
   const resource = logger.child({ type: 'antenna.breakpad_resource' });
@@ -176,10 +181,12 @@ async function main(): Promise<void> {
     crashmover.info(`${CRASH_ID} published`);
   });
   await item('StatsD: the 9 metric calls of a crash', () => crashMetrics(statsd));
+  await item('StatsD, STATSD_AGGREGATION_INTERVAL_MS=0: the 9 calls', () => crashMetrics(statsdPerCall));
   await item('Prometheus: the 9 metric calls of a crash', () => crashMetrics(prom.metrics));
 
   await logger.flush?.();
   await statsd.close();
+  await statsdPerCall.close();
   prom.close();
   sink.proc.kill();
   peer.socket.destroy();

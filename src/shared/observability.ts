@@ -23,6 +23,7 @@ export function statsdFromConfig(config: Config, logger: Logger, role: 'primary'
     host: o.statsdHost,
     port: o.statsdPort,
     namespace: o.statsdNamespace,
+    aggregationIntervalMs: o.statsdAggregationIntervalMs,
     hostname: config.server.hostname,
     role,
     logger: componentLogger(logger, 'antenna.metrics'),

@@ -59,6 +59,11 @@ function breakStorage(fsRoot: string): void {
   replaceDirWithFile(path.join(fsRoot, 'v1'));
 }
 
+/** The sum of the counter `name` (without the namespace) over StatsD lines. */
+function total(lines: string[], name: string): number {
+  return lines.filter((l) => l.startsWith(`socorro.${name}:`)).reduce((n, l) => n + Number(/:(\d+)\|c(\||$)/.exec(l)![1]), 0);
+}
+
 describe('StatsD', () => {
   let udp: dgram.Socket;
   /** Every metric line, with the UDP source port of its packet: one port per process. */
@@ -172,8 +177,12 @@ describe('StatsD', () => {
     expect(failed.status).toBe(500);
     // CRASHMOVER_MAX_ATTEMPTS=3: two retries, then dropped.
     await packets(/^socorro\.collector\.crashmover\.save_crash_dropped\.count:1\|c\|#host:collector-7$/);
+    // Two retries: summed into one line when they fall in one aggregation interval.
+    await waitFor('both retries counted', () => total(lines, 'collector.crashmover.retry_count') === 2, 5000);
     const retries = lines.filter((l) => l.startsWith('socorro.collector.crashmover.retry_count:'));
-    expect(retries).toEqual(Array(2).fill('socorro.collector.crashmover.retry_count:1|c|#host:collector-7,count:save_crash_exception.count'));
+    expect(
+      retries.filter((l) => !/^socorro\.collector\.crashmover\.retry_count:[12]\|c\|#host:collector-7,count:save_crash_exception\.count$/.test(l)),
+    ).toEqual([]);
     expect(lines.filter((l) => l.startsWith('socorro.collector.crashmover.save_crash_dropped.count:'))).toHaveLength(1);
     await packets(/^socorro\.collector\.crashmover\.save_failure\.count:1\|c\|#host:collector-7,kind:transient,reason:\w+$/);
     rmSync(path.join(server.fsRoot, 'v1'), { force: true });
@@ -202,6 +211,48 @@ describe('StatsD', () => {
     }
     expect(problems).toEqual([]);
     expect(Object.keys(ANTENNA_STATSD).filter((n) => !seen.has(n))).toEqual(NOT_IN_THIS_RUN);
+  });
+});
+
+describe('StatsD counters: STATSD_AGGREGATION_INTERVAL_MS', () => {
+  /** Posts five crashes to a one-worker node and returns every StatsD line it sent until it stopped. */
+  async function linesForFiveCrashes(env: Record<string, string>): Promise<string[]> {
+    const udp = dgram.createSocket('udp4');
+    const got: string[] = [];
+    udp.on('message', (m) => got.push(...m.toString().split('\n').filter(Boolean)));
+    await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
+    const server = await startServer({
+      WORKERS: '1',
+      STATSD_HOST: '127.0.0.1',
+      STATSD_PORT: String((udp.address() as AddressInfo).port),
+      HOSTNAME: 'c-1',
+      ...env,
+    });
+    try {
+      for (let i = 0; i < 5; i++) expect((await submit(server, { ProductName: 'Test' })).status).toBe(200);
+    } finally {
+      await server.stop(); // a process that stops sends what it still holds
+    }
+    await sleep(200);
+    udp.close();
+    return got;
+  }
+
+  it('by default a process sums a counter over the interval: fewer lines, the same total, no count lost at shutdown', async () => {
+    const got = await linesForFiveCrashes({ STATSD_AGGREGATION_INTERVAL_MS: '10000' });
+    const incoming = got.filter((l) => l.startsWith('socorro.collector.breakpad_resource.incoming_crash:'));
+    expect(incoming).toEqual(['socorro.collector.breakpad_resource.incoming_crash:5|c|#host:c-1']);
+    expect(total(got, 'collector.crashmover.save_crash.count')).toBe(5);
+    // Timings are never summed: one line per crash.
+    expect(got.filter((l) => l.startsWith('socorro.collector.breakpad_resource.on_post.time:'))).toHaveLength(5);
+  });
+
+  it('0 sends one line per counter call, as Antenna does', async () => {
+    const got = await linesForFiveCrashes({ STATSD_AGGREGATION_INTERVAL_MS: '0' });
+    expect(got.filter((l) => l.startsWith('socorro.collector.breakpad_resource.incoming_crash:'))).toEqual(
+      Array(5).fill('socorro.collector.breakpad_resource.incoming_crash:1|c|#host:c-1'),
+    );
+    expect(got.filter((l) => l.startsWith('socorro.collector.breakpad_resource.on_post.time:'))).toHaveLength(5);
   });
 });
 

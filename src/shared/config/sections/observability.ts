@@ -15,6 +15,13 @@ export const observabilityOptions = {
     doc: 'Prefix of every StatsD metric name (`<namespace>.collector…`).',
     expected: 'a metric name prefix',
   }),
+  statsdAggregationIntervalMs: int({
+    env: 'STATSD_AGGREGATION_INTERVAL_MS',
+    default: 1000,
+    min: 0,
+    max: 60_000,
+    doc: 'Milliseconds over which each process sums its StatsD counters (and keeps the last value of a gauge) per name and tags before sending one line, as the DogStatsD clients do; a count reaches StatsD up to this much later. Timings and histograms are sent one line per event whatever this says. `0` sends one line per counter call, as Antenna does.',
+  }),
   metricsEnabled: bool({ env: 'METRICS_ENABLED', default: true, doc: 'Serve Prometheus metrics at `GET /metrics`.' }),
   metricsPublic: bool({
     env: 'METRICS_PUBLIC',
