@@ -29,7 +29,8 @@ figure of the same window. Needs perf (Debian: apt install linux-perf) and
 the right to trace (root, or kernel.perf_event_paranoid <= 1).
 
 Takes the bench's options (npm run bench -- --help): --only, --duration,
---workers, --warmup, --warmup-requests, --warmup-each, --env. Differences:
+--workers, --warmup, --warmup-requests, --warmup-each, --warmup-each-requests,
+--env. Differences:
 servers default to raw-sha,noop; encodings to plain; only the first
 connection count is run; antenna is not profiled (its frames are Python).
 Writes bench/results/profile.json unless --out says otherwise.
@@ -151,7 +152,7 @@ async function main(): Promise<void> {
         for (const size of o.sizes) {
           for (const encoding of o.encodings) {
             const body = crashBody(SIZES[size], encoding);
-            if (o.warmupEachS > 0) await warmUp(server, body, connections, o.warmupEachS);
+            if (o.warmupEachS > 0) await warmUp(server, body, connections, o.warmupEachS, o.warmupEachRequests * o.workers || undefined);
             log(`bench:profile: ${kind} ${size} ${encoding}, ${connections} connections, ${o.durationS} s under perf`);
             const col = await profileRun(server, body, connections, o.durationS, dir);
             const key = `${size} ${encoding}`;

@@ -176,7 +176,7 @@ async function main(): Promise<void> {
   log(
     `bench: ${runCount} runs of ${o.durationS} s (${o.servers.join(', ')} × ${o.sizes.join('/')} × ${o.encodings.join('/')} × ${o.connections.join('/')} conns` +
       `${o.repeat > 1 ? ` × ${o.repeat} rounds` : ''}), ` +
-      `${o.workers} workers each, about ${Math.ceil((runCount * (o.durationS + 0.7) + o.servers.length * o.repeat * (3 + o.warmupS + bodyCount * (o.warmupEachS + 0.5)) + 5) / 60)} min`,
+      `${o.workers} workers each, at most about ${Math.ceil((runCount * (o.durationS + 0.7) + o.servers.length * o.repeat * (3 + o.warmupS + bodyCount * (o.warmupEachS + 0.5)) + 5) / 60)} min`,
   );
 
   const bodies = new Map<string, CrashBody>();
@@ -212,7 +212,8 @@ async function main(): Promise<void> {
           const warmKey = `${kind}/${p.size}/${p.encoding}`;
           if (o.warmupEachS > 0 && !warmed.has(warmKey)) {
             warmed.add(warmKey);
-            await warmUp(server, body, Math.max(...o.connections), o.warmupEachS);
+            const w = await warmUp(server, body, Math.max(...o.connections), o.warmupEachS, o.warmupEachRequests * o.workers || undefined);
+            log(`bench: warmed ${kind} with ${p.size} ${p.encoding}: ${w.answered} answers in ${w.seconds.toFixed(1)} s`);
           }
           await sleep(300); // let the previous run's sockets close
           const r = await measure(server, p.size, body, p.connections, o);
@@ -262,6 +263,7 @@ async function main(): Promise<void> {
       warmupS: o.warmupS,
       warmupRequests: o.warmupRequests,
       warmupEachS: o.warmupEachS,
+      warmupEachRequests: o.warmupEachRequests,
       workers: o.workers,
       quick: o.quick,
       sizes: o.sizes,

@@ -23,8 +23,10 @@ export interface Options {
   warmupS: number;
   /** ...ended once the server has answered this many requests per worker. */
   warmupRequests: number;
-  /** Seconds of unrecorded load with each body before a server's first run with it in a round. */
+  /** At most this many seconds of unrecorded load with each body before a server's first run with it in a round... */
   warmupEachS: number;
+  /** ...ended once the server has answered this many of them per worker. */
+  warmupEachRequests: number;
   workers: number;
   sizes: SizeName[];
   encodings: Encoding[];
@@ -70,10 +72,15 @@ and prints a table and the targets. Environment variables in brackets.
   --warmup-requests N  requests per worker that end that warm-up (default
                      10000: a worker of the collector needs about that many
                      before V8 has optimised its request path)
-  --warmup-each S    seconds of load with each body (size and encoding)
-                     before a server's first run with it in a round, over
-                     reconnecting connections too, not recorded (default 5;
-                     0 skips it)
+  --warmup-each S    at most S seconds of load with each body (size and
+                     encoding) before a server's first run with it in a
+                     round (default 30; 5 with --quick; 0 skips it), ended
+                     early once every worker has had --warmup-each-requests
+                     of them on average; over reconnecting connections too,
+                     not recorded
+  --warmup-each-requests N  requests per worker that end each body's
+                     warm-up (default 2000: fs at 400 KB was still being
+                     optimised after 300; 0 makes it run all S seconds)
   --repeat N         run every load point N times, in N rounds of all points
                      and servers (started afresh each round), and judge each
                      point on its median (default 1; 3 steadies a noisy
@@ -138,7 +145,8 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, ro
     durationS: 10,
     warmupS: 30,
     warmupRequests: 10_000,
-    warmupEachS: 5,
+    warmupEachS: 30,
+    warmupEachRequests: 2_000,
     workers: defaultWorkers(),
     sizes: [...SIZE_NAMES],
     encodings: [...ENCODINGS],
@@ -152,6 +160,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, ro
   };
   if (o.quick) {
     o.durationS = 3;
+    o.warmupEachS = 5;
     o.encodings = ['plain'];
     o.connections = [16];
   }
@@ -193,6 +202,11 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, ro
       case '--warmup-each':
         o.warmupEachS = Number(value());
         if (!(o.warmupEachS >= 0)) throw new UsageError('--warmup-each expects 0 or more seconds');
+        break;
+      case '--warmup-each-requests':
+        o.warmupEachRequests = Number(value());
+        if (!(Number.isInteger(o.warmupEachRequests) && o.warmupEachRequests >= 0))
+          throw new UsageError('--warmup-each-requests expects a whole number of requests per worker, 0 or more');
         break;
       case '--workers':
         o.workers = positive('--workers', value(), true);

@@ -13,7 +13,20 @@ import { emptyFiles } from './verify';
  * bench/README.md, "Warm-up"). Long-lived connections stay on the workers
  * they landed on, so these reconnect, and new connections reach idle workers.
  */
-export async function warmUp(server: Server, body: CrashBody, connections: number, durationS: number, amount?: number): Promise<void> {
-  await runLoad(server.url, body, connections, durationS, { amount, reconnectEvery: WARMUP_RECONNECT_EVERY, connectionPerRequest: server.closesConnections });
+export async function warmUp(server: Server, body: CrashBody, connections: number, durationS: number, amount?: number): Promise<WarmUpResult> {
+  const t0 = Date.now();
+  const r = await runLoad(server.url, body, connections, durationS, {
+    amount,
+    reconnectEvery: WARMUP_RECONNECT_EVERY,
+    connectionPerRequest: server.closesConnections,
+  });
   if (server.dataDir) await emptyFiles(server.dataDir);
+  return { answered: r.ok2xx, seconds: (Date.now() - t0) / 1000 };
+}
+
+export interface WarmUpResult {
+  /** 2xx answers during the warm-up. */
+  answered: number;
+  /** How long it took, emptying a durable server's files included. */
+  seconds: number;
 }

@@ -16,8 +16,11 @@ function workerCpuMs(server: Server): Map<number, number> {
 const spent = (before: Map<number, number>, after: Map<number, number>) => [...after].map(([pid, ms]) => ms - (before.get(pid) ?? 0));
 
 describe('the warm-ups', () => {
-  it('after start: 10,000 requests per worker, at most 30 s; before each body: 5 s; each set by its option', () => {
-    expect(parseOptions([], {}, '/r')).toMatchObject({ warmupS: 30, warmupRequests: 10_000, warmupEachS: 5 });
+  it('after start: 10,000 requests per worker, at most 30 s; before each body: 2,000 per worker, at most 30 s (5 with --quick); each set by its option', () => {
+    expect(parseOptions([], {}, '/r')).toMatchObject({ warmupS: 30, warmupRequests: 10_000, warmupEachS: 30, warmupEachRequests: 2_000 });
+    expect(parseOptions(['--quick'], {}, '/r')).toMatchObject({ warmupEachS: 5, warmupEachRequests: 2_000 });
+    expect(parseOptions(['--warmup-each-requests', '0'], {}, '/r')).toMatchObject({ warmupEachRequests: 0 });
+    expect(() => parseOptions(['--warmup-each-requests', '-3'], {}, '/r')).toThrow(/whole number of requests per worker/);
     expect(parseOptions(['--warmup', '12', '--warmup-requests=500'], {}, '/r')).toMatchObject({ warmupS: 12, warmupRequests: 500 });
     expect(() => parseOptions(['--warmup-requests', '2.5'], {}, '/r')).toThrow(/whole number of requests per worker/);
     expect(parseOptions(['--warmup-each', '0'], {}, '/r')).toMatchObject({ warmupEachS: 0 });
