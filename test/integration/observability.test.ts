@@ -238,7 +238,7 @@ describe('StatsD counters: STATSD_AGGREGATION_INTERVAL_MS', () => {
     return got;
   }
 
-  it('by default a process sums a counter over the interval: fewer lines, the same total, no count lost at shutdown', async () => {
+  it('a process sums a counter over the interval (1000 ms by default): one line, the same total, none lost at shutdown', async () => {
     const got = await linesForFiveCrashes({ STATSD_AGGREGATION_INTERVAL_MS: '10000' });
     const incoming = got.filter((l) => l.startsWith('socorro.collector.breakpad_resource.incoming_crash:'));
     expect(incoming).toEqual(['socorro.collector.breakpad_resource.incoming_crash:5|c|#host:c-1']);
