@@ -8,13 +8,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { attribute, attributionTable, parsePerfScript, type ServerAttribution } from './lib/attribution';
-import { crashBody } from './lib/bodies';
+import { crashBody, type CrashBody } from './lib/bodies';
 import { meterCpu } from './lib/cpu';
 import { runLoad, stopLoad } from './lib/load';
 import { parseOptions, SIZES, UsageError, type Options } from './lib/options';
 import { processTree } from './lib/rss';
 import { killAllNow, removeDataDirs, ROOT, SERVER_KINDS, startServer, type Server, type ServerKind } from './lib/servers';
-import { warmUp } from './lib/warmup';
+import { warmUpAfterStart, warmUpWithBody } from './lib/warmup';
 
 /** Samples per second and thread: odd, so it does not beat with 100 Hz and 1 kHz timers. */
 const HZ = 1999;
@@ -72,7 +72,7 @@ interface Column extends ServerAttribution {
 }
 
 /** One load run on `server` under perf: the samples, attributed, and the /proc CPU of the same window. */
-export async function profileRun(server: Server, body: ReturnType<typeof crashBody>, connections: number, durationS: number, dir: string): Promise<Column> {
+export async function profileRun(server: Server, body: CrashBody, connections: number, durationS: number, dir: string): Promise<Column> {
   const pids = processTree(server.pid);
   const data = path.join(dir, `${server.kind}.data`);
   const perf = spawn('perf', ['record', '-q', '-g', '-e', 'cpu-clock', '-F', String(HZ), '-p', pids.join(','), '-o', data], {
@@ -147,12 +147,11 @@ async function main(): Promise<void> {
       const server = await startServer(kind, { workers: o.workers, collectorEnv: o.collectorEnv, nodeFlags: profilingFlags(dir) });
       log(`bench:profile: ${kind} ready on port ${server.port}; warming up`);
       try {
-        if (o.warmupS > 0 && o.warmupRequests > 0)
-          await warmUp(server, crashBody(SIZES['4k'], 'plain'), Math.max(4, connections), o.warmupS, o.warmupRequests * o.workers);
+        await warmUpAfterStart(server, o, connections);
         for (const size of o.sizes) {
           for (const encoding of o.encodings) {
             const body = crashBody(SIZES[size], encoding);
-            if (o.warmupEachS > 0) await warmUp(server, body, connections, o.warmupEachS, o.warmupEachRequests * o.workers || undefined);
+            await warmUpWithBody(server, body, o, connections);
             log(`bench:profile: ${kind} ${size} ${encoding}, ${connections} connections, ${o.durationS} s under perf`);
             const col = await profileRun(server, body, connections, o.durationS, dir);
             const key = `${size} ${encoding}`;

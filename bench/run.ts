@@ -17,7 +17,7 @@ import { inflateCpuMs, meterCpu } from './lib/cpu';
 import { sampleRss, treeRss } from './lib/rss';
 import { killAllNow, removeDataDirs, ROOT, startServer, type Server, type ServerKind } from './lib/servers';
 import { emptyFiles, verifyDurableFiles, verifyFsCrashes } from './lib/verify';
-import { warmUp } from './lib/warmup';
+import { warmUpAfterStart, warmUpWithBody } from './lib/warmup';
 
 const MB = 1e6;
 let aborted = false;
@@ -106,9 +106,7 @@ async function startServers(o: Options, servers: Map<ServerKind, Server>, info: 
     void s.exited.then(({ code, signal }) => {
       if (!aborted && !stopping) log(`bench: ${kind} exited unexpectedly (${code ?? signal})\n${s.tail()}`);
     });
-    if (o.warmupS > 0 && o.warmupRequests > 0) {
-      await warmUp(s, crashBody(SIZES['4k'], 'plain'), Math.max(4, ...o.connections), o.warmupS, o.warmupRequests * o.workers);
-    }
+    await warmUpAfterStart(s, o, Math.max(...o.connections));
     await sleep(500);
     const idle = treeRss(s.pid);
     info?.push({
@@ -210,10 +208,10 @@ async function main(): Promise<void> {
           }
           const body = bodies.get(`${p.size}/${p.encoding}`)!;
           const warmKey = `${kind}/${p.size}/${p.encoding}`;
-          if (o.warmupEachS > 0 && !warmed.has(warmKey)) {
+          if (!warmed.has(warmKey)) {
             warmed.add(warmKey);
-            const w = await warmUp(server, body, Math.max(...o.connections), o.warmupEachS, o.warmupEachRequests * o.workers || undefined);
-            log(`bench: warmed ${kind} with ${p.size} ${p.encoding}: ${w.answered} answers in ${w.seconds.toFixed(1)} s`);
+            const w = await warmUpWithBody(server, body, o, Math.max(...o.connections));
+            if (w) log(`bench: warmed ${kind} with ${p.size} ${p.encoding}: ${w.answered} answers in ${w.seconds.toFixed(1)} s`);
           }
           await sleep(300); // let the previous run's sockets close
           const r = await measure(server, p.size, body, p.connections, o);

@@ -1,6 +1,6 @@
-import type { CrashBody } from './bodies';
+import { crashBody, type CrashBody } from './bodies';
 import { runLoad } from './load';
-import { WARMUP_RECONNECT_EVERY } from './options';
+import { SIZES, WARMUP_RECONNECT_EVERY, type Options } from './options';
 import type { Server } from './servers';
 import { emptyFiles } from './verify';
 
@@ -29,4 +29,16 @@ export interface WarmUpResult {
   answered: number;
   /** How long it took, emptying a durable server's files included. */
   seconds: number;
+}
+
+/** The warm-up after a server starts: 4 KB bodies until `--warmup-requests` per worker or `--warmup` seconds; skipped when either is 0. */
+export async function warmUpAfterStart(server: Server, o: Options, connections: number): Promise<WarmUpResult | undefined> {
+  if (!(o.warmupS > 0 && o.warmupRequests > 0)) return undefined;
+  return warmUp(server, crashBody(SIZES['4k'], 'plain'), Math.max(4, connections), o.warmupS, o.warmupRequests * o.workers);
+}
+
+/** The warm-up before a server's first run with `body`: until `--warmup-each-requests` per worker (0: no bound) or `--warmup-each` seconds; skipped at 0 s. */
+export async function warmUpWithBody(server: Server, body: CrashBody, o: Options, connections: number): Promise<WarmUpResult | undefined> {
+  if (!(o.warmupEachS > 0)) return undefined;
+  return warmUp(server, body, connections, o.warmupEachS, o.warmupEachRequests * o.workers || undefined);
 }

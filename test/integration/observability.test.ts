@@ -1,13 +1,14 @@
 import dgram from 'node:dgram';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { crashBody, crashIdFrom, crashParts, fakeDump } from '../support/crashes';
 import { get, post } from '../support/http';
 import { METRICS_BY_NAME } from '../../src/shared/metrics/catalog';
-import { replaceDirWithFile, startServer, tempDir, type RunningServer } from '../support/server';
+import { breakFsStorage as breakStorage, startServer, tempDir, type RunningServer } from '../support/server';
+import { statsdCount as total } from '../support/recording';
 import { waitFor } from '../support/wait';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -52,17 +53,6 @@ const ANTENNA_STATSD: Record<string, { type: 'c' | 'g' | 'ms' | 'h'; tags: strin
 /** Sent only when publishing fails for good, which the noop publisher of this run never does (test/worker/crashmover covers it). */
 const NOT_IN_THIS_RUN = ['collector.crashmover.publish_crash_dropped.count'];
 const STATSD_TYPE = { incr: 'c', gauge: 'g', timing: 'ms', histogram: 'h' } as const;
-
-/** Storage outage for `fs`: a file where `v1/` belongs makes every save fail. */
-function breakStorage(fsRoot: string): void {
-  mkdirSync(fsRoot, { recursive: true });
-  replaceDirWithFile(path.join(fsRoot, 'v1'));
-}
-
-/** The sum of the counter `name` (without the namespace) over StatsD lines. */
-function total(lines: string[], name: string): number {
-  return lines.filter((l) => l.startsWith(`socorro.${name}:`)).reduce((n, l) => n + Number(/:(\d+)\|c(\||$)/.exec(l)![1]), 0);
-}
 
 describe('StatsD', () => {
   let udp: dgram.Socket;

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { startGcsSetup, type CloudSetup } from '../support/cloud-setups';
 import { crashBody, crashIdFrom, crashParts, fakeDump } from '../support/crashes';
 import { post } from '../support/http';
+import { statsdCount } from '../support/recording';
 import { startServer, tempDir, type RunningServer } from '../support/server';
 import { sleep, waitFor } from '../support/wait';
 
@@ -106,7 +107,7 @@ describe('spool: a worker killed while storage is down', () => {
     expect((await cloud.keys('v1/raw_crash/')).map((k) => path.basename(k)).sort()).toEqual([...acked].sort());
     await waitFor('every id published', async () => (await publishedIds()).length >= acked.length, 30_000, 300);
     // Counted as Antenna counts them: each crash saved once, each failed attempt a retry with its tag.
-    const total = (name: string) => statsd.filter((l) => l.startsWith(`socorro.collector.${name}:`)).reduce((n, l) => n + Number(/:(\d+)\|c\|/.exec(l)![1]), 0);
+    const total = (name: string) => statsdCount(statsd, `collector.${name}`);
     await waitFor('every save counted', () => total('crashmover.save_crash.count') >= acked.length, 10_000);
     await sleep(1000); // a duplicate would show up now
     expect((await publishedIds()).sort()).toEqual([...acked].sort());

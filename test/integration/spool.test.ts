@@ -3,7 +3,7 @@ import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { crashBody, crashIdFrom, crashParts, fakeDump, storedFiles } from '../support/crashes';
 import { get, post, type Answer } from '../support/http';
-import { replaceDirWithFile, spawnServer, startServer, tempDir, type RunningServer } from '../support/server';
+import { breakFsStorage as breakStorage, spawnServer, startServer, tempDir, type RunningServer } from '../support/server';
 import { sleep, waitFor } from '../support/wait';
 
 type Outcome = Answer | { error: string };
@@ -15,11 +15,6 @@ function submit(server: RunningServer, i: number, dumpSize = 3000) {
   return post(`${server.url}/submit`, { headers: { 'Content-Type': contentType, 'Content-Length': body.length }, body });
 }
 
-/** Storage outage for `fs`: a file where `v1/` belongs makes every save fail, even for root. */
-function breakStorage(fsRoot: string): void {
-  mkdirSync(fsRoot, { recursive: true });
-  replaceDirWithFile(path.join(fsRoot, 'v1'));
-}
 function repairStorage(fsRoot: string): void {
   rmSync(path.join(fsRoot, 'v1'), { force: true });
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { crashBody, crashFiles, crashIdFrom, crashParts, fakeDump, rawCrashKey, readStored } from '../support/crashes';
 import { post } from '../support/http';
-import { replaceDirWithFile, startServer, tempDir, type RunningServer } from '../support/server';
+import { breakFsStorage, startServer, tempDir, type RunningServer } from '../support/server';
 
 const run = promisify(execFile);
 
@@ -76,7 +76,7 @@ describe('saving fails', () => {
     const server = await startServer({ CRASHMOVER_MAX_ATTEMPTS: '2', CRASHMOVER_RETRY_SLEEP_SECONDS: '0', HEALTH_CHECK_INTERVAL: '1' });
     try {
       // A file where the v1 directory belongs makes every write fail, even for root.
-      replaceDirWithFile(path.join(server.fsRoot, 'v1'));
+      breakFsStorage(server.fsRoot);
       const failed = await submit(server, { ProductName: 'Test' });
       expect(failed.status).toBe(500);
       expect(failed.text).not.toMatch(/CrashID/);

@@ -76,3 +76,8 @@ export function exactMetrics(): { calls: MetricCall[]; metrics: Metrics; named: 
   const named = (name: string) => calls.filter((c) => c.name === name).map(({ type, value, tags }) => ({ type, value, tags }));
   return { calls, metrics, named };
 }
+
+/** The sum of the StatsD counter `name` (without the `socorro.` namespace) over received lines, however a process split or summed it. */
+export function statsdCount(lines: readonly string[], name: string): number {
+  return lines.filter((l) => l.startsWith(`socorro.${name}:`)).reduce((n, l) => n + Number(/:(\d+)\|c(\||$)/.exec(l)![1]), 0);
+}

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -184,4 +184,10 @@ export function replaceDirWithFile(dir: string): void {
       if ((code !== 'EEXIST' && code !== 'EISDIR') || attempt >= 20) throw err;
     }
   }
+}
+
+/** Storage outage for `fs`: a file where `v1/` belongs makes every save fail, even for root. */
+export function breakFsStorage(fsRoot: string): void {
+  mkdirSync(fsRoot, { recursive: true });
+  replaceDirWithFile(path.join(fsRoot, 'v1'));
 }
