@@ -1,3 +1,4 @@
+import { observabilityOptions } from '../shared/config/sections/observability';
 import { METRIC_CATALOG, PROM_ONLY, type PromMapping } from '../shared/metrics/catalog';
 
 const STATSD_TYPE = { incr: 'counter (`c`)', gauge: 'gauge (`g`)', timing: 'timing (`ms`)', histogram: 'histogram (`h`)' } as const;
@@ -22,7 +23,7 @@ export function renderMetricsDoc(): string {
     'errors are counted and logged at most once a minute. Lines are batched into datagrams of at most',
     '1432 bytes, and what is buffered is sent at least every 200 ms. Each process sums a counter (and',
     'keeps the last value of a gauge) per name and tags over `STATSD_AGGREGATION_INTERVAL_MS` (default',
-    '1000) and sends one line, e.g. `incoming_crash:7|c`, as the DogStatsD clients do: StatsD adds them up',
+    `${observabilityOptions.statsdAggregationIntervalMs.default}) and sends one line, e.g. \`incoming_crash:7|c\`, as the DogStatsD clients do: StatsD adds them up`,
     'the same way, and a process that stops sends what it holds. Timings and histograms go one line per',
     'event. `STATSD_AGGREGATION_INTERVAL_MS=0` sends one line per counter call, as Antenna does.',
     '',
