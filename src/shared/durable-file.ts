@@ -30,8 +30,9 @@ interface NewFile {
  * a few µs to 25 µs of kernel time, while a thread-pool trip costs the event
  * loop 10–30 µs of CPU on its own (the hand-off and wake-ups, measured on the
  * bench machine); at 4 KB that took fs storage from 1.7–2.1 to 1.1–1.4 CPU ms
- * per crash. Only for small files: a large write on the event loop stalls every
- * other request of the worker (400 KB inline measured worse, not better).
+ * per crash. Only up to a limit (`inlineMaxBytes`, at most 1 MiB): a write
+ * that large holds every other request of the worker, and writes beyond 1 MiB
+ * on the event loop measured slower than through the pool.
  */
 async function createNewFile(file: string, inline: boolean): Promise<NewFile> {
   if (inline) {
