@@ -16,6 +16,7 @@ import { medianRuns } from './lib/repeat';
 import { inflateCpuMs, meterCpu } from './lib/cpu';
 import { sampleRss, treeRss } from './lib/rss';
 import { killAllNow, removeDataDirs, ROOT, startServer, type Server, type ServerKind } from './lib/servers';
+import { readRemovalNote, scansRemovedInodesHere, settlePlan } from './lib/settle';
 import { emptyFiles, verifyDurableFiles, verifyFsCrashes } from './lib/verify';
 import { warmUpAfterStart, warmUpWithBody } from './lib/warmup';
 
@@ -120,6 +121,15 @@ async function startServers(o: Options, servers: Map<ServerKind, Server>, info: 
   }
 }
 
+/** Waits, when a durable server is to run, until an earlier bench's removal no longer slows creating files (settle.ts). */
+async function settleAfterEarlierRemoval(o: Options): Promise<void> {
+  if (o.settleS <= 0) return;
+  const plan = settlePlan(o.servers, o.settleS, readRemovalNote(), Date.now(), scansRemovedInodesHere());
+  if (!plan) return;
+  log(plan.message);
+  for (const end = Date.now() + plan.waitMs; Date.now() < end && !aborted;) await sleep(Math.min(1000, end - Date.now()));
+}
+
 /** Stops every server started (saying so when one takes over 5 s, with its last lines) and forgets them. */
 async function stopServers(servers: Map<ServerKind, Server>): Promise<void> {
   stopping = true;
@@ -186,6 +196,8 @@ async function main(): Promise<void> {
     dumpBytes: b.dumpBytes,
     inflateCpuMs: b.encoding === 'gzip' ? inflateCpuMs(b.body) : 0,
   }));
+
+  await settleAfterEarlierRemoval(o);
 
   const servers = new Map<ServerKind, Server>();
   const runs: RunRecord[] = [];

@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Encoding } from './bodies';
 import { DEFAULT_SERVER_KINDS, SERVER_KINDS, type ServerKind } from './servers';
+import { SETTLE_S } from './settle';
 
 export const SIZES = { '4k': 4 * 1024, '400k': 400 * 1024, '4m': 4 * 1024 * 1024 } as const;
 export type SizeName = keyof typeof SIZES;
@@ -38,6 +39,8 @@ export interface Options {
   repeat: number;
   /** Leave the durable servers' (emptied) data directories at the end instead of removing them. */
   keepData: boolean;
+  /** Seconds after an earlier bench removed its files before a durable server's first run may start (settle.ts); 0 = at once. */
+  settleS: number;
   collectorEnv: Record<string, string>;
   /** The shell command that starts Mozilla's Antenna (`{port}`, `{workers}` filled in), for the `antenna` server. */
   antennaCmd?: string;
@@ -88,8 +91,14 @@ and prints a table and the targets. Environment variables in brackets.
   --keep-data        leave the durable servers' data directories (their
                      files emptied) at the end and print where they are, so
                      a bench that follows at once does not pay for their
-                     deletion (see "Durable servers" in bench/README.md);
+                     deletion (see "How a run goes" in bench/README.md);
                      remove them yourself afterwards [BENCH_KEEP_DATA=1]
+  --settle S         when an earlier bench removed its files less than S
+                     seconds ago (default 360, at most 360; 0 never waits),
+                     wait out the rest before the first run of raw-durable,
+                     raw-layout or fs, on an ext4 without a journal only,
+                     where creating files scans past recently removed ones
+                     (see "How a run goes" in bench/README.md) [BENCH_SETTLE]
   --env KEY=VALUE    extra environment for the collector (repeatable),
                      e.g. --env LOGGING_LEVEL=WARNING
   --antenna-cmd CMD  shell command that starts Mozilla's Antenna under
@@ -108,6 +117,13 @@ function positive(name: string, raw: string | undefined, integer = false): numbe
   if (raw === undefined || raw === '' || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
     throw new UsageError(`${name} expects a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(raw)}`);
   }
+  return n;
+}
+
+/** --settle / BENCH_SETTLE: 0 (never wait) to SETTLE_S seconds; longer would wait for nothing. */
+function settle(name: string, raw: string): number {
+  const n = Number(raw);
+  if (raw === '' || !Number.isFinite(n) || n < 0 || n > SETTLE_S) throw new UsageError(`${name} expects 0 to ${SETTLE_S} seconds, got ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -156,6 +172,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, ro
     quick: env.BENCH_QUICK === '1' || argv.includes('--quick'),
     repeat: 1,
     keepData: env.BENCH_KEEP_DATA === '1' || argv.includes('--keep-data'),
+    settleS: SETTLE_S,
     collectorEnv: {},
   };
   if (o.quick) {
@@ -170,6 +187,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, ro
   if (env.BENCH_OUT) o.out = path.resolve(env.BENCH_OUT);
   if (env.BENCH_ONLY) applyOnly(env.BENCH_ONLY, o);
   if (env.BENCH_ANTENNA_CMD) o.antennaCmd = env.BENCH_ANTENNA_CMD;
+  if (env.BENCH_SETTLE) o.settleS = settle('BENCH_SETTLE', env.BENCH_SETTLE);
 
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -229,6 +247,9 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, ro
       }
       case '--antenna-cmd':
         o.antennaCmd = value();
+        break;
+      case '--settle':
+        o.settleS = settle('--settle', value());
         break;
       default:
         throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);

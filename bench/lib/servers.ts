@@ -4,6 +4,7 @@ import net from 'node:net';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { countFiles, noteRemoval } from './settle';
 
 export type ServerKind = 'raw' | 'raw-sha' | 'noop' | 'raw-durable' | 'raw-layout' | 'fs' | 'antenna';
 /** Every server, in the order a load point runs them. */
@@ -69,10 +70,20 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
  */
 const stoppedDirs = new Set<string>();
 
-/** Removes the directories of every server stopped so far (or, with `keep`, only forgets them), and returns them. */
+/**
+ * Removes the directories of every server stopped so far (or, with `keep`, only forgets them), and returns them.
+ * A removal of many files is noted, so that a bench started soon after waits for it to settle (settle.ts).
+ */
 export function removeDataDirs(keep = false): string[] {
   const dirs = [...stoppedDirs];
-  if (!keep) for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  if (!keep) {
+    let files = 0;
+    for (const dir of dirs) {
+      files += countFiles(dir);
+      rmSync(dir, { recursive: true, force: true });
+    }
+    noteRemoval(files);
+  }
   stoppedDirs.clear();
   return dirs;
 }
