@@ -123,7 +123,6 @@ async function startServers(o: Options, servers: Map<ServerKind, Server>, info: 
 
 /** Waits, when a durable server is to run, until an earlier bench's removal no longer slows creating files (settle.ts). */
 async function settleAfterEarlierRemoval(o: Options): Promise<void> {
-  if (o.settleS <= 0) return;
   const plan = settlePlan(o.servers, o.settleS, readRemovalNote(), Date.now(), scansRemovedInodesHere());
   if (!plan) return;
   log(plan.message);

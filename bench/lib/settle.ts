@@ -111,14 +111,13 @@ export function scansRemovedInodes(dir: string, mountinfo: string, journals: rea
 
 /** scansRemovedInodes for `dir` on this machine; false where /proc cannot say (not Linux). */
 export function scansRemovedInodesHere(dir = os.tmpdir()): boolean {
+  let journals: string[] = [];
   try {
-    const journals = (() => {
-      try {
-        return readdirSync('/proc/fs/jbd2');
-      } catch {
-        return [];
-      }
-    })();
+    journals = readdirSync('/proc/fs/jbd2');
+  } catch {
+    // No jbd2 at all: no journaled ext4 either.
+  }
+  try {
     return scansRemovedInodes(realpathSync(dir), readFileSync('/proc/self/mountinfo', 'utf8'), journals);
   } catch {
     return false;
