@@ -50,6 +50,9 @@ const MAX_HEADER_PAIRS = 2000;
  * skipped, parts counted as busboy counts them — without the two Readable
  * streams, their events and their ticks that busboy creates for every part.
  *
+ * A header block whole in one write and plain (most are) is read from the
+ * bytes without HeaderParser (`readPlainHeaderBlock`).
+ *
  * Bytes from `write` reach the sinks synchronously and are not copied: each
  * chunk a sink gets is a view of the written buffer, or a copy when it spans
  * two writes.
@@ -63,6 +66,8 @@ export class MultipartReader<S extends PartSink = PartSink> {
   private dashes = 0;
   private inPart = false;
   private inHeader = true;
+  /** Whether HeaderParser holds bytes of the current part's header block. */
+  private headerBuffered = false;
   private sink: S | undefined;
   private parts = 0;
   private done = false;
@@ -130,8 +135,16 @@ export class MultipartReader<S extends PartSink = PartSink> {
         if (dash) this.sink?.push(dash);
         this.sink?.push(slice(data, start, end, this.search));
       } else {
-        if (dash) this.headers.push(dash);
-        const used = this.headers.push(data.subarray(start, end));
+        const plain = dash || this.headerBuffered ? undefined : readPlainHeaderBlock(data, start, end, this.limits.maxHeaderSize);
+        let used: number | undefined;
+        if (plain) {
+          used = plain.used;
+          this.onHeader(plain.header);
+        } else {
+          this.headerBuffered = true;
+          if (dash) this.headers.push(dash);
+          used = this.headers.push(data.subarray(start, end));
+        }
         if (!this.inHeader && used !== undefined && start + used < end) this.onInfo(false, data, start + used, end);
       }
     }
@@ -151,6 +164,7 @@ export class MultipartReader<S extends PartSink = PartSink> {
 
   private closePart(): void {
     this.headers.reset();
+    this.headerBuffered = false;
     if (this.isPreamble) this.isPreamble = false;
     else if (!this.inHeader && this.sink) this.handlers.partEnd(this.sink);
     this.sink = undefined;
@@ -173,6 +187,80 @@ export class MultipartReader<S extends PartSink = PartSink> {
 function slice(data: Buffer, start: number, end: number, search: StreamSearch): Buffer {
   const view = data.subarray(start, end);
   return data === (search as unknown as { _lookbehind: Buffer })._lookbehind ? Buffer.from(view) : view;
+}
+
+const CR = 13;
+const LF = 10;
+const SP = 32;
+const HT = 9;
+const COLON = 58;
+const END_OF_HEADERS = Buffer.from('\r\n\r\n');
+const CONTENT_TYPE = Buffer.from('content-type');
+const CONTENT_DISPOSITION = Buffer.from('content-disposition');
+
+/** Whether `data[start, end)` is `lower` (lower-case letters and dashes) in any case. */
+function isNamed(data: Buffer, start: number, end: number, lower: Buffer): boolean {
+  if (end - start !== lower.length) return false;
+  for (let i = 0; i < lower.length; i++) {
+    // Folds ASCII case. The only other byte this maps onto a letter or a dash, CR, never gets here.
+    if ((data[start + i]! | 0x20) !== lower[i]) return false;
+  }
+  return true;
+}
+
+/**
+ * A part's header block read straight from the bytes when it is whole in
+ * `data[start, end)` and plain: shorter than `maxHeaderSize`, no folded line,
+ * no bare CR or LF, a name and a colon on every line. Then `header` holds
+ * what `readPartHead` reads of it (the first Content-Type and
+ * Content-Disposition), exactly as from HeaderParser, and `used` counts the
+ * bytes up to and including the blank line. Anything else is HeaderParser's
+ * to read (undefined). HeaderParser copies each block into a string, splits
+ * it into lines and names, and emits an event; this reads the bytes where they
+ * are and makes a string of the two values only. The reader alone over the
+ * bench's bodies (26 parts), 20 rounds alternated: 4 KB 59 → 46 µs at best,
+ * 97 → 76 median; 400 KB 96 → 72, 124 → 101.
+ */
+export function readPlainHeaderBlock(
+  data: Buffer,
+  start: number,
+  end: number,
+  maxHeaderSize: number,
+): { header: Record<string, string[]>; used: number } | undefined {
+  const blockEnd = data.indexOf(END_OF_HEADERS, start);
+  if (blockEnd === -1 || blockEnd + 4 > end || blockEnd - start >= maxHeaderSize) return undefined;
+  const header: Record<string, string[]> = {};
+  let pairs = 0;
+  let lineStart = start;
+  while (lineStart < blockEnd) {
+    let colon = -1;
+    let lineEnd = lineStart;
+    for (; lineEnd < blockEnd; lineEnd++) {
+      const c = data[lineEnd];
+      if (c === CR) {
+        if (data[lineEnd + 1] !== LF) return undefined;
+        break;
+      }
+      if (c === LF) return undefined;
+      if (c === COLON && colon === -1) colon = lineEnd;
+    }
+    if (lineEnd !== lineStart) {
+      const first = data[lineStart];
+      if (first === SP || first === HT || colon <= lineStart || ++pairs === MAX_HEADER_PAIRS) return undefined;
+      const key = isNamed(data, lineStart, colon, CONTENT_DISPOSITION)
+        ? 'content-disposition'
+        : isNamed(data, lineStart, colon, CONTENT_TYPE)
+          ? 'content-type'
+          : undefined;
+      if (key !== undefined && header[key] === undefined) {
+        let valueStart = colon + 1;
+        if (data[valueStart] === SP || data[valueStart] === HT) valueStart++;
+        header[key] = [data.toString('latin1', valueStart, lineEnd)];
+      }
+    }
+    lineStart = lineEnd + 2;
+  }
+  return { header, used: blockEnd + 4 - start };
 }
 
 const HAS_PARAMS_OR_SPACE = /[; \t]/;

@@ -1,4 +1,5 @@
-import { MultipartReader, readPartHead, type PartHead } from '../../../src/worker/breakpad/multipart-reader';
+import HeaderParser from '@fastify/busboy/deps/dicer/lib/HeaderParser';
+import { MultipartReader, readPartHead, readPlainHeaderBlock, type PartHead } from '../../../src/worker/breakpad/multipart-reader';
 import { multipartBody } from '../../../src/tools/multipart-body';
 
 const B = 'XyZboundary';
@@ -98,6 +99,109 @@ describe('MultipartReader', () => {
       name: 'a',
       filename: 'evil.dmp',
       mimeType: 'text/plain',
+    });
+  });
+
+  describe('a plain header block, read from the bytes', () => {
+    /** What HeaderParser makes of `block` (a fresh one, given it whole, as the reader would): the head and the bytes it used. */
+    function viaHeaderParser(block: Buffer, maxHeaderSize: number) {
+      const parser = new HeaderParser({ maxHeaderPairs: 2000, maxHeaderSize });
+      let header: Record<string, string[]> | undefined;
+      parser.on('header', (h: Record<string, string[]>) => (header = h));
+      const used = parser.push(block);
+      return header === undefined ? undefined : { head: readPartHead(header), used };
+    }
+
+    // Lines a client may send, and the ones HeaderParser reads its own way.
+    const LINES = [
+      'Content-Disposition: form-data; name="ProductName"',
+      'content-disposition:form-data; name="upload_file_minidump"; filename="x.dmp"',
+      'CONTENT-DISPOSITION:\tform-data; name=a',
+      'Content-Disposition:  form-data; name="two spaces"',
+      'Content-Disposition: attachment; name="b"',
+      'Content-Disposition: form-data; name="caf\xe9"',
+      'Content-Disposition: form-data; name="a\\"b"',
+      'Content-Type: application/octet-stream',
+      'content-type: Text/Plain; charset=utf-8',
+      'Content-Type:',
+      'Content-Typo: text/plain',
+      'Content-Dispositio: form-data; name="c"',
+      'X-Other: a: b',
+      ' folded: continuation',
+      '\tname="folded"',
+      'no colon here',
+      ': empty name',
+      'bare\rCR: x',
+      'bare\nLF: x',
+      '',
+    ];
+
+    function prng(seed: number) {
+      let x = seed;
+      return (n: number) => {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        return (x >>> 0) % n;
+      };
+    }
+
+    it('reads every block as HeaderParser does, or leaves it to HeaderParser', () => {
+      const rnd = prng(0x5eed);
+      let plain = 0;
+      for (let n = 0; n < 5000; n++) {
+        const lines = Array.from({ length: 1 + rnd(4) }, () => LINES[rnd(LINES.length)]!);
+        const lead = ['', '\r\n', 'xx'][rnd(3)]!;
+        const block = Buffer.from(`${lead}${lines.join('\r\n')}\r\n\r\nbody bytes\r\n\r\n`, 'latin1');
+        const maxHeaderSize = [16384, 40, 8][rnd(3)]!;
+        const start = rnd(3);
+        const end = [block.length, block.length - 12, start + rnd(block.length - start)][rnd(3)]!;
+        const fast = readPlainHeaderBlock(block, start, end, maxHeaderSize);
+        if (fast === undefined) continue;
+        plain++;
+        expect({ head: readPartHead(fast.header), used: fast.used }).toEqual(viaHeaderParser(block.subarray(start, end), maxHeaderSize));
+      }
+      // Most blocks drawn hold a line only HeaderParser reads; enough are plain to compare.
+      expect(plain).toBeGreaterThan(400);
+    });
+
+    it('reads the header blocks Breakpad and Crashpad send', () => {
+      const body = multipartBody(
+        [
+          { name: 'ProductName', data: 'Firefox' },
+          { name: 'upload_file_minidump', data: Buffer.from('MDMP'), filename: 'x.dmp', contentType: 'application/octet-stream' },
+        ],
+        B,
+      );
+      const second = body.indexOf('\r\n--' + B + '\r\n') + B.length + 4;
+      const first = B.length + 2;
+      for (const start of [first, second]) {
+        const fast = readPlainHeaderBlock(body, start, body.length, 16384);
+        expect(fast).toBeDefined();
+        expect({ head: readPartHead(fast!.header), used: fast!.used }).toEqual(viaHeaderParser(body.subarray(start), 16384));
+      }
+      expect(readPartHead(readPlainHeaderBlock(body, second, body.length, 16384)!.header)).toEqual({
+        name: 'upload_file_minidump',
+        filename: 'x.dmp',
+        mimeType: 'application/octet-stream',
+      });
+    });
+
+    it('leaves to HeaderParser a block not whole in the write, too large, folded or with a bare line break', () => {
+      const block = Buffer.from('\r\nContent-Disposition: form-data; name="a"\r\n\r\nx', 'latin1');
+      expect(readPlainHeaderBlock(block, 0, block.length, 16384)).toEqual({
+        header: { 'content-disposition': ['form-data; name="a"'] },
+        used: block.length - 1,
+      });
+      expect(readPlainHeaderBlock(block, 0, block.length - 2, 16384)).toBeUndefined();
+      expect(readPlainHeaderBlock(block, 0, block.length, block.length - 5)).toBeUndefined();
+      for (const odd of ['\r\nA: b\r\n c\r\n\r\n', '\r\nA: b\rc\r\n\r\n', '\r\nA: b\nc\r\n\r\n', '\r\nA b\r\n\r\n', '\r\n:b\r\n\r\n']) {
+        expect(readPlainHeaderBlock(Buffer.from(odd), 0, odd.length, 16384)).toBeUndefined();
+      }
+      // HeaderParser reads 2,000 lines of a block and no more.
+      const long = Buffer.from(`${'X: y\r\n'.repeat(2000)}Content-Disposition: form-data; name="late"\r\n\r\n`);
+      expect(viaHeaderParser(long, 1 << 20)!.head).toBeUndefined();
+      expect(readPlainHeaderBlock(long, 0, long.length, 1 << 20)).toBeUndefined();
     });
   });
 });
