@@ -19,9 +19,16 @@ export function utcNow(epochMs: number = performance.timeOrigin + performance.no
   return { date, iso };
 }
 
-/** Annotations plus the collector's timestamp, metadata and version (SPEC §1.3); `uuid` comes later. */
+/**
+ * Annotations plus the collector's timestamp, metadata and version (SPEC §1.3);
+ * `uuid` comes later. The raw crash is `payload.annotations` itself, taken
+ * over rather than copied: nothing reads the annotations again, and spreading
+ * a crash's 25 annotations out of the null-prototype object they are
+ * collected in (a dictionary to V8) cost ~10 µs per crash, 12 against 1.7 µs
+ * alone.
+ */
 export function buildRawCrash(payload: ReadResult, ctx: { now: Now; compressed: boolean; userAgent: string | undefined }): RawCrash {
-  const rawCrash: RawCrash = { ...payload.annotations };
+  const rawCrash: RawCrash = payload.annotations;
   rawCrash.submitted_timestamp = ctx.now.iso;
   rawCrash.metadata = {
     payload: payload.payload,

@@ -12,14 +12,15 @@ describe('utcNow', () => {
 });
 
 describe('buildRawCrash', () => {
-  const payload: ReadResult = {
+  const read = (): ReadResult => ({
     annotations: { ProductName: 'Firefox', Email: 'a@b.c', TelemetryClientId: 'x' },
     dumps: new Map(),
     checksums: { upload_file_minidump: 'ab' },
     notes: ['n1'],
     payload: 'multipart',
     payloadSize: 1234,
-  };
+  });
+  const payload = read();
 
   it('adds timestamp, metadata and version', () => {
     const now = utcNow(Date.UTC(2026, 0, 2, 3, 4, 5, 6));
@@ -41,8 +42,16 @@ describe('buildRawCrash', () => {
     });
   });
 
+  it('takes the annotations over, in their order, with what the collector adds after them', () => {
+    const annotations = Object.assign(Object.create(null) as Record<string, unknown>, { b: '1', a: '2', ['__proto__']: 'kept' });
+    const raw = buildRawCrash({ ...read(), annotations }, { now: utcNow(), compressed: false, userAgent: undefined });
+    expect(raw).toBe(annotations);
+    expect(Object.keys(raw)).toEqual(['b', 'a', '__proto__', 'submitted_timestamp', 'metadata', 'version']);
+    expect(JSON.parse(JSON.stringify(raw)).__proto__).toBe('kept');
+  });
+
   it('removes privacy fields with a note each', () => {
-    const raw = buildRawCrash(payload, { now: utcNow(), compressed: false, userAgent: 'Crashpad/1' });
+    const raw = buildRawCrash(read(), { now: utcNow(), compressed: false, userAgent: 'Crashpad/1' });
     removePrivacyFields(raw);
     expect(raw.Email).toBeUndefined();
     expect(raw.TelemetryClientId).toBeUndefined();
