@@ -1,6 +1,7 @@
 import HeaderParser from '@fastify/busboy/deps/dicer/lib/HeaderParser';
 import { MultipartReader, readPartHead, readPlainHeaderBlock, type PartHead } from '../../../src/worker/breakpad/multipart-reader';
 import { multipartBody } from '../../../src/tools/multipart-body';
+import { rngFor } from '../../../chaos/lib/corpus';
 
 const B = 'XyZboundary';
 
@@ -136,26 +137,16 @@ describe('MultipartReader', () => {
       '',
     ];
 
-    function prng(seed: number) {
-      let x = seed;
-      return (n: number) => {
-        x ^= x << 13;
-        x ^= x >>> 17;
-        x ^= x << 5;
-        return (x >>> 0) % n;
-      };
-    }
-
     it('reads every block as HeaderParser does, or leaves it to HeaderParser', () => {
-      const rnd = prng(0x5eed);
+      const rng = rngFor(0x5eed, 0);
       let plain = 0;
       for (let n = 0; n < 5000; n++) {
-        const lines = Array.from({ length: 1 + rnd(4) }, () => LINES[rnd(LINES.length)]!);
-        const lead = ['', '\r\n', 'xx'][rnd(3)]!;
+        const lines = Array.from({ length: rng.int(1, 4) }, () => rng.pick(LINES));
+        const lead = rng.pick(['', '\r\n', 'xx']);
         const block = Buffer.from(`${lead}${lines.join('\r\n')}\r\n\r\nbody bytes\r\n\r\n`, 'latin1');
-        const maxHeaderSize = [16384, 40, 8][rnd(3)]!;
-        const start = rnd(3);
-        const end = [block.length, block.length - 12, start + rnd(block.length - start)][rnd(3)]!;
+        const maxHeaderSize = rng.pick([16384, 40, 8]);
+        const start = rng.int(0, 2);
+        const end = rng.pick([block.length, block.length - 12, rng.int(start, block.length - 1)]);
         const fast = readPlainHeaderBlock(block, start, end, maxHeaderSize);
         if (fast === undefined) continue;
         plain++;

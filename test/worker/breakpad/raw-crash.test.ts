@@ -20,11 +20,10 @@ describe('buildRawCrash', () => {
     payload: 'multipart',
     payloadSize: 1234,
   });
-  const payload = read();
 
   it('adds timestamp, metadata and version', () => {
     const now = utcNow(Date.UTC(2026, 0, 2, 3, 4, 5, 6));
-    const raw = buildRawCrash(payload, { now, compressed: true, userAgent: undefined });
+    const raw = buildRawCrash(read(), { now, compressed: true, userAgent: undefined });
     expect(raw).toEqual({
       ProductName: 'Firefox',
       Email: 'a@b.c',
