@@ -80,7 +80,16 @@ function backendHealthTests(getSetup: () => CloudSetup, getServer: () => Running
 
   test('/__heartbeat__ is 200 while both backends are there, 503 naming storage while the bucket is missing (crashes get 500), and recovers', async () => {
     const [setup, server] = [getSetup(), getServer()];
-    expect(await heartbeat(server.url)).toEqual({ status: 200, body: expect.objectContaining({ errors: [] }) });
+    // Waited for, not taken at once: the fakes answer from this jest process, and on a
+    // loaded 2-core CI host one probe round has missed HEALTH_CHECK_INTERVAL=1's 1 s bound.
+    await waitFor(
+      'a 200 heartbeat with no errors',
+      async () => {
+        const { status, body } = await heartbeat(server.url);
+        return status === 200 && body.errors.length === 0;
+      },
+      20_000,
+    );
     await setup.removeBucket();
     try {
       // Each worker checks on its own: wait until the one that answers has seen it.
